@@ -88,7 +88,9 @@ def backprop_chain(
     Args:
         x: The input (a single image intensity, say).
         target: The label $t$ the prediction should match.
-        w1, w2, w3: The weight of each stage.
+        w1: Weight of stage 1 (image to feature A).
+        w2: Weight of stage 2 (feature A to feature B).
+        w3: Weight of stage 3 (feature B to prediction).
 
     Returns:
         A :class:`BackpropChain` with every intermediate value; ``dloss_dw1`` is the

@@ -257,7 +257,8 @@ def fit_line(
     and $b \leftarrow b - \eta\,\partial L/\partial b$.
 
     Args:
-        x, y: Inputs and targets of equal length (at least one point).
+        x: Inputs (doses), at least one value.
+        y: Targets (responses), the same length as ``x``.
         learning_rate: Step size $\eta$; must be > 0.
         epochs: Number of updates; must be >= 1.
         init: Starting ``(w, b)``.
