@@ -1,0 +1,527 @@
+r"""Figures of lesson 1 (derivative → gradient → gradient descent).
+
+Every figure is computed from :mod:`medai_lessons.calculus`,
+:mod:`medai_lessons.backprop` and :mod:`medai_lessons.gradient_descent`, so the
+pictures show exactly the numbers the page's doctests print.
+
+| name             | what it shows                                                     |
+|------------------|-------------------------------------------------------------------|
+| ``roadmap``      | derivative → gradient → gradient descent (SVG text)               |
+| ``dose-response``| Emax curve, secant A (1 mg) → B (2 mg), tangent at 1 mg           |
+| ``tangents``     | $f(x) = x^2$ with tangents at $x = 1, 3, -2, 0$                   |
+| ``backprop``     | image → feature A → feature B → prediction → loss, local slopes (SVG) |
+| ``learning-cycle``| predict → loss → gradient → update (SVG text)                    |
+| ``learning-rates``| four learning rates on $f(\theta) = 0.35\theta^2$                |
+| ``line-fit``     | loss per epoch and the fitted line over the dose/response data    |
+| ``loss-surface`` | contours of the line-fit MSE over $(w, b)$, $-\nabla L$, the path  |
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from xml.sax.saxutils import escape
+
+import numpy as np
+
+from ..calculus import dose_response, dose_response_slope, secant_slope
+from ..gradient_descent import (
+    descend_quadratic,
+    fit_line,
+    least_squares_line,
+    line_fit_gradients,
+    mse,
+)
+
+__all__ = ["FIGURES"]
+
+#: The dose/response data of the lesson's line fit, and its starting point.
+DOSES = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+EFFECTS = np.array([2.1, 3.9, 6.2, 8.0, 9.8])
+INIT = (0.9501, 0.7320)
+
+#: Curvature of the explorer's loss f(theta) = A_QUAD * theta**2 and its presets.
+A_QUAD = 0.35
+PRESETS = (0.01, 0.5, 2.5, 3.0)
+
+_FONT = "'Noto Sans CJK JP', 'IPAexGothic', 'Hiragino Sans', 'Yu Gothic', sans-serif"
+
+
+def _text(lang: str, ja: str, en: str) -> str:
+    """Pick the label of ``lang``."""
+    if lang not in ("ja", "en"):
+        raise ValueError(f"`lang` must be 'ja' or 'en', got {lang!r}.")
+    return ja if lang == "ja" else en
+
+
+def _pyplot(lang: str) -> Any:
+    """Matplotlib's pyplot, with a Japanese font loaded when ``lang`` is "ja"."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    if lang == "ja":
+        import matplotlib_fontja  # noqa: F401  (registers a Japanese font)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+# --------------------------------------------------------------------------------------
+# SVG helpers for the diagrams
+# --------------------------------------------------------------------------------------
+
+
+def _svg(width: int, height: int, title: str, body: list[str]) -> str:
+    head = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="{_FONT}" font-size="15">\n'
+        f"<title>{escape(title)}</title>\n"
+        "<defs>\n"
+        '<marker id="fwd" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+        'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
+        'fill="#37474f"/></marker>\n'
+        '<marker id="bwd" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+        'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
+        'fill="#c62828"/></marker>\n'
+        "</defs>\n"
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>\n'
+    )
+    return head + "\n".join(body) + "\n</svg>\n"
+
+
+def _box(x: float, y: float, w: float, h: float, lines: list[str], fill: str) -> str:
+    """A rounded box with centred lines of text."""
+    parts = [
+        f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="10" fill="{fill}" '
+        'stroke="#37474f" stroke-width="1.5"/>'
+    ]
+    step = 20
+    top = y + h / 2 - step * (len(lines) - 1) / 2 + 5
+    for i, line in enumerate(lines):
+        weight = ' font-weight="bold"' if i == 0 else ' font-size="13"'
+        parts.append(
+            f'<text x="{x + w / 2}" y="{top + i * step}" text-anchor="middle"{weight}>'
+            f"{escape(line)}</text>"
+        )
+    return "\n".join(parts)
+
+
+def _arrow(x1: float, y1: float, x2: float, y2: float, *, backward: bool = False) -> str:
+    colour, marker = ("#c62828", "bwd") if backward else ("#37474f", "fwd")
+    dash = ' stroke-dasharray="6 4"' if backward else ""
+    return (
+        f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{colour}" '
+        f'stroke-width="2"{dash} marker-end="url(#{marker})"/>'
+    )
+
+
+def _label(x: float, y: float, text: str, *, colour: str = "#263238", size: int = 14,
+           anchor: str = "middle", italic: bool = False) -> str:
+    style = ' font-style="italic"' if italic else ""
+    return (
+        f'<text x="{x}" y="{y}" text-anchor="{anchor}" font-size="{size}" fill="{colour}"'
+        f"{style}>{escape(text)}</text>"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# (g) roadmap and learning cycle
+# --------------------------------------------------------------------------------------
+
+
+def roadmap(lang: str) -> str:
+    """Derivative → gradient → gradient descent, each with the question it answers."""
+    steps = [
+        (
+            _text(lang, "① 微分", "1. Derivative"),
+            _text(lang, "1つのダイヤルを少し回すと", "Turn one dial a little:"),
+            _text(lang, "損失はどれだけ変わる?", "how much does the loss move?"),
+            "dL/dw",
+            "#e0f2f1",
+        ),
+        (
+            _text(lang, "② 勾配", "2. Gradient"),
+            _text(lang, "全ダイヤルの傾きを並べた", "All the slopes in one vector:"),
+            _text(lang, "ベクトル = 上り坂の向き", "it points uphill"),
+            "∇L = (∂L/∂w₁, …, ∂L/∂wₙ)",
+            "#e3f2fd",
+        ),
+        (
+            _text(lang, "③ 勾配降下法", "3. Gradient descent"),
+            _text(lang, "勾配と逆向きに小さく", "Step a little against"),
+            _text(lang, "一歩進み、繰り返す", "the gradient; repeat"),
+            "w ← w − η ∇L",
+            "#fff3e0",
+        ),
+    ]
+    body = []
+    box_w, box_h, gap, top = 250, 130, 50, 40
+    for i, (head, line1, line2, formula, fill) in enumerate(steps):
+        x = 20 + i * (box_w + gap)
+        body.append(_box(x, top, box_w, box_h, [head, line1, line2, formula], fill))
+        if i < len(steps) - 1:
+            body.append(_arrow(x + box_w + 4, top + box_h / 2, x + box_w + gap - 4, top + box_h / 2))
+    body.append(
+        _label(
+            470,
+            top + box_h + 40,
+            _text(
+                lang,
+                "ゴール: 予測の誤差(損失 L)が最も小さくなるパラメータ w を見つける",
+                "Goal: find the parameters w that make the prediction error (loss L) smallest",
+            ),
+            size=15,
+        )
+    )
+    title = _text(lang, "このレッスンの道筋", "The road map of this lesson")
+    return _svg(940, 230, title, body)
+
+
+def learning_cycle(lang: str) -> str:
+    """The four steps of one iteration of gradient descent, drawn as a loop."""
+    boxes = [
+        (
+            _text(lang, "1. 予測", "1. Predict"),
+            _text(lang, "今の w で ŷ を計算", "compute ŷ with the current w"),
+            (40, 40),
+            "#e0f2f1",
+        ),
+        (
+            _text(lang, "2. 損失", "2. Loss"),
+            _text(lang, "ŷ と正解 y のずれ L", "how far ŷ is from y: L"),
+            (420, 40),
+            "#ffebee",
+        ),
+        (
+            _text(lang, "3. 勾配", "3. Gradient"),
+            _text(lang, "連鎖律で ∇L を求める", "∇L by the chain rule"),
+            (420, 220),
+            "#e3f2fd",
+        ),
+        (
+            _text(lang, "4. 更新", "4. Update"),
+            "w ← w − η ∇L",
+            (40, 220),
+            "#fff3e0",
+        ),
+    ]
+    w, h = 260, 90
+    body = [_box(x, y, w, h, [head, sub], fill) for head, sub, (x, y), fill in boxes]
+    body += [
+        _arrow(40 + w + 4, 85, 420 - 4, 85),  # predict -> loss
+        _arrow(550, 40 + h + 4, 550, 220 - 4),  # loss -> gradient
+        _arrow(420 - 4, 265, 40 + w + 4, 265),  # gradient -> update
+        _arrow(170, 220 - 4, 170, 40 + h + 4),  # update -> predict
+        _label(
+            360,
+            180,
+            _text(lang, "これを何千回も繰り返す", "repeat thousands of times"),
+            italic=True,
+            colour="#455a64",
+        ),
+    ]
+    title = _text(lang, "学習のサイクル", "The learning cycle")
+    return _svg(720, 340, title, body)
+
+
+# --------------------------------------------------------------------------------------
+# (c) backpropagation through a chain of four stages
+# --------------------------------------------------------------------------------------
+
+
+def backprop(lang: str) -> str:
+    """Forward pass left to right, local derivatives multiplied right to left."""
+    nodes = [
+        (_text(lang, "画像", "Image"), "x"),
+        (_text(lang, "特徴A", "Feature A"), "a = tanh(w₁x)"),
+        (_text(lang, "特徴B", "Feature B"), "b = tanh(w₂a)"),
+        (_text(lang, "予測", "Prediction"), "p = w₃b"),
+        (_text(lang, "損失", "Loss"), "L = (p − t)²"),
+    ]
+    fills = ["#eceff1", "#e0f2f1", "#e0f2f1", "#e3f2fd", "#ffebee"]
+    weights = ["w₁", "w₂", "w₃", ""]
+    local = ["∂a/∂w₁ = (1 − a²)x", "∂b/∂a = (1 − b²)w₂", "∂p/∂b = w₃", "∂L/∂p = 2(p − t)"]
+    box_w, box_h, gap, top = 150, 70, 60, 70
+    body = [
+        _label(
+            20,
+            40,
+            _text(lang, "順伝播(左から右へ値を計算)", "Forward pass: values flow left to right"),
+            anchor="start",
+            colour="#37474f",
+            size=15,
+        )
+    ]
+    for i, ((name, formula), fill) in enumerate(zip(nodes, fills, strict=True)):
+        x = 20 + i * (box_w + gap)
+        body.append(_box(x, top, box_w, box_h, [name, formula], fill))
+        if i < len(nodes) - 1:
+            x_end = x + box_w + gap
+            body.append(_arrow(x + box_w + 3, top + 25, x_end - 3, top + 25))
+            if weights[i]:
+                body.append(_label(x + box_w + gap / 2, top + 15, weights[i], size=15))
+            # backward arrow (right to left) with its local derivative
+            body.append(_arrow(x_end - 3, top + box_h + 30, x + box_w + 3, top + box_h + 30, backward=True))
+            body.append(_label(x + box_w + gap / 2, top + box_h + 58, local[i], colour="#c62828", size=13))
+    body.append(
+        _label(
+            20,
+            top + box_h + 100,
+            _text(
+                lang,
+                "逆伝播(右から左へ局所的な傾きを掛けていく)",
+                "Backward pass: local slopes are multiplied from right to left",
+            ),
+            anchor="start",
+            colour="#c62828",
+            size=15,
+        )
+    )
+    body.append(
+        _label(
+            20,
+            top + box_h + 135,
+            "∂L/∂w₁ = ∂L/∂p · ∂p/∂b · ∂b/∂a · ∂a/∂w₁",
+            anchor="start",
+            size=17,
+        )
+    )
+    body.append(
+        _label(
+            20,
+            top + box_h + 162,
+            _text(
+                lang,
+                "w₂ と w₃ の勾配は、同じ積を途中まで計算した値から得られます:",
+                "The gradients of w₂ and w₃ reuse the first factors of the same product:",
+            ),
+            anchor="start",
+            size=13,
+            colour="#455a64",
+        )
+    )
+    body.append(
+        _label(
+            20,
+            top + box_h + 184,
+            "∂L/∂w₂ = ∂L/∂p · ∂p/∂b · ∂b/∂w₂,    ∂L/∂w₃ = ∂L/∂p · ∂p/∂w₃",
+            anchor="start",
+            size=13,
+            colour="#455a64",
+        )
+    )
+    title = _text(lang, "連鎖律による誤差逆伝播", "Backpropagation by the chain rule")
+    return _svg(20 + 5 * box_w + 4 * gap + 20, 350, title, body)
+
+
+# --------------------------------------------------------------------------------------
+# (a) dose/response: secant versus tangent
+# --------------------------------------------------------------------------------------
+
+
+def dose_response_figure(lang: str) -> Any:
+    """The Emax curve, the secant from A (1 mg) to B (2 mg) and the tangent at A."""
+    plt = _pyplot(lang)
+    doses = np.linspace(0.0, 5.0, 201)
+    effects = np.array([dose_response(d) for d in doses])
+    a_dose, b_dose = 1.0, 2.0
+    a_eff, b_eff = dose_response(a_dose), dose_response(b_dose)
+    secant = secant_slope(dose_response, a_dose, b_dose)
+    tangent = dose_response_slope(a_dose)
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    ax.plot(doses, effects, color="#00796b", lw=2.5, label=_text(lang, "用量反応曲線", "dose/response curve"))
+    span = np.linspace(0.0, 3.2, 2)
+    ax.plot(span, a_eff + secant * (span - a_dose), "--", color="#ef6c00", lw=1.8,
+            label=_text(lang, f"割線 A→B: 平均の傾き {secant:.1f} %/mg",
+                        f"secant A→B: average slope {secant:.1f} %/mg"))
+    ax.plot(span, a_eff + tangent * (span - a_dose), color="#3949ab", lw=1.8,
+            label=_text(lang, f"A での接線: 瞬間の傾き {tangent:.1f} %/mg",
+                        f"tangent at A: instantaneous slope {tangent:.1f} %/mg"))
+    ax.plot([a_dose, b_dose], [a_eff, b_eff], "o", color="#263238", ms=7, zorder=5)
+    ax.annotate("A (1 mg)", (a_dose, a_eff), xytext=(a_dose + 0.15, a_eff - 9))
+    ax.annotate("B (2 mg)", (b_dose, b_eff), xytext=(b_dose + 0.15, b_eff - 9))
+    ax.set_xlim(0, 5)
+    ax.set_ylim(0, 85)
+    ax.set_xlabel(_text(lang, "投与量 (mg)", "dose (mg)"))
+    ax.set_ylabel(_text(lang, "効果 (最大効果に対する %)", "effect (% of maximum)"))
+    ax.set_title(_text(lang, "割線(1〜2 mg の平均)と接線(1 mg の瞬間)",
+                       "Secant (average over 1–2 mg) and tangent (instant at 1 mg)"))
+    ax.legend(loc="lower right", fontsize=9)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# (b) f(x) = x^2 and four tangents
+# --------------------------------------------------------------------------------------
+
+
+def tangents(lang: str) -> Any:
+    """The parabola $x^2$ with its tangent lines at $x = 1, 3, -2, 0$."""
+    plt = _pyplot(lang)
+    xs = np.linspace(-4.0, 4.0, 201)
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    ax.plot(xs, xs**2, color="#263238", lw=2.5, label="$f(x) = x^2$")
+    colours = {1.0: "#00897b", 3.0: "#3949ab", -2.0: "#ef6c00", 0.0: "#c62828"}
+    for x0, colour in colours.items():
+        slope = 2.0 * x0
+        seg = np.linspace(x0 - 1.3, x0 + 1.3, 2)
+        ax.plot(seg, x0**2 + slope * (seg - x0), color=colour, lw=1.8,
+                label=f"x = {x0:g}:  f'(x) = {slope:g}")
+        ax.plot([x0], [x0**2], "o", color=colour, ms=7)
+    ax.annotate(_text(lang, "谷底: 傾き 0", "valley floor: slope 0"), (0.0, 0.0), xytext=(0.4, 3.2),
+                arrowprops={"arrowstyle": "->", "color": "#c62828"}, color="#c62828")
+    ax.set_xlim(-4, 4)
+    ax.set_ylim(-2, 16)
+    ax.set_xlabel("x")
+    ax.set_ylabel("f(x)")
+    ax.set_title(_text(lang, "場所によって傾き f'(x) = 2x が変わる",
+                       "The slope f'(x) = 2x changes from place to place"))
+    ax.legend(loc="upper center", fontsize=9)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# (d) four learning rates on f(theta) = 0.35 theta^2
+# --------------------------------------------------------------------------------------
+
+
+def learning_rates(lang: str) -> Any:
+    """Slow, good, oscillating and diverging gradient descent, side by side."""
+    plt = _pyplot(lang)
+    names = {
+        0.01: _text(lang, "小さすぎる(遅い)", "too small (slow)"),
+        0.5: _text(lang, "ちょうどよい", "about right"),
+        2.5: _text(lang, "大きい(振動しつつ収束)", "large (oscillates, converges)"),
+        3.0: _text(lang, "大きすぎる(発散)", "too large (diverges)"),
+    }
+    fig, axes = plt.subplots(1, 4, figsize=(13.0, 3.6))
+    for ax, eta in zip(axes, PRESETS, strict=True):
+        run = descend_quadratic(A_QUAD, eta, start=5.0, num_steps=10)
+        limit = max(6.0, 1.1 * float(np.abs(run.trajectory).max()))
+        grid = np.linspace(-limit, limit, 201)
+        ax.plot(grid, A_QUAD * grid**2, color="#90a4ae", lw=2)
+        ax.plot(run.trajectory, run.losses, "-", color="#ef6c00", lw=1, alpha=0.8)
+        ax.plot(run.trajectory, run.losses, "o", color="#c62828", ms=4)
+        ax.plot([run.trajectory[0]], [run.losses[0]], "o", color="#263238", ms=7)
+        ax.plot([0.0], [0.0], "o", color="#2e7d32", ms=7)
+        factor = 1.0 - 2.0 * A_QUAD * eta
+        ax.set_title(f"η = {eta:g}: {names[eta]}\n" + _text(lang, "1歩ごとに θ × ", "each step θ × ")
+                     + f"{factor:+.3f}", fontsize=10)
+        ax.set_xlim(-limit, limit)
+        ax.set_ylim(-0.05 * A_QUAD * limit**2, 1.05 * A_QUAD * limit**2)
+        ax.set_xlabel("θ")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("f(θ) = 0.35 θ²")
+    fig.suptitle(_text(lang, "同じ損失・同じ出発点 $\\theta_0 = 5$ から 10 歩: 学習率だけが違う",
+                       "Same loss, same start $\\theta_0 = 5$, 10 steps: only the learning rate differs"),
+                 fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# (e) the line fit: loss per epoch and the fitted line
+# --------------------------------------------------------------------------------------
+
+
+def line_fit(lang: str) -> Any:
+    """Loss curve of 1000 epochs at η = 0.01, and the line it ends with."""
+    plt = _pyplot(lang)
+    fit = fit_line(DOSES, EFFECTS, learning_rate=0.01, epochs=1000, init=INIT)
+    w_star, b_star = least_squares_line(DOSES, EFFECTS)
+    best = mse(DOSES, EFFECTS, w_star, b_star)
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11.0, 4.0))
+    epochs = np.arange(1, fit.losses.size + 1)
+    ax1.semilogy(epochs, fit.losses, color="#00796b", lw=2, label=_text(lang, "学習中の損失", "training loss"))
+    ax1.axhline(best, color="#c62828", ls="--", lw=1.5,
+                label=_text(lang, f"最小二乗の最小値 {best:.3f}", f"least-squares minimum {best:.3f}"))
+    ax1.set_xlabel(_text(lang, "エポック", "epoch"))
+    ax1.set_ylabel(_text(lang, "損失 (MSE, 対数軸)", "loss (MSE, log scale)"))
+    ax1.set_title(_text(lang, "損失は急に下がり、その後ゆっくり", "The loss drops fast, then creeps"))
+    ax1.legend(fontsize=9)
+    ax1.grid(alpha=0.3, which="both")
+
+    xs = np.linspace(0.0, 6.0, 2)
+    ax2.plot(DOSES, EFFECTS, "o", color="#263238", ms=7, label=_text(lang, "データ", "data"))
+    ax2.plot(xs, INIT[0] * xs + INIT[1], ":", color="#90a4ae", lw=2,
+             label=_text(lang, "出発点 w=0.9501, b=0.7320", "start w=0.9501, b=0.7320"))
+    ax2.plot(xs, fit.w * xs + fit.b, color="#00796b", lw=2,
+             label=_text(lang, f"1000 エポック後 w={fit.w:.4f}, b={fit.b:.4f}",
+                         f"after 1000 epochs w={fit.w:.4f}, b={fit.b:.4f}"))
+    ax2.plot(xs, w_star * xs + b_star, "--", color="#c62828", lw=1.5,
+             label=_text(lang, f"最小二乗解 w={w_star:.2f}, b={b_star:.2f}",
+                         f"least squares w={w_star:.2f}, b={b_star:.2f}"))
+    ax2.plot([6.0], [fit.predict(6.0)], "s", color="#3949ab", ms=7,
+             label=_text(lang, f"6 mg の予測 {fit.predict(6.0):.2f}", f"prediction at 6 mg {fit.predict(6.0):.2f}"))
+    ax2.set_xlabel(_text(lang, "投与量 x (mg)", "dose x (mg)"))
+    ax2.set_ylabel(_text(lang, "効果 y", "effect y"))
+    ax2.set_title(_text(lang, "データに当てはめた直線", "The fitted line over the data"))
+    ax2.legend(fontsize=8, loc="upper left")
+    ax2.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# (f) the path of gradient descent on the MSE surface over (w, b)
+# --------------------------------------------------------------------------------------
+
+
+def loss_surface(lang: str) -> Any:
+    """Contours of $L(w, b)$, the downhill direction $-\\nabla L$ and the descent path."""
+    plt = _pyplot(lang)
+    ws = np.linspace(0.6, 2.6, 161)
+    bs = np.linspace(-1.0, 2.0, 161)
+    W, B = np.meshgrid(ws, bs)
+    # L(w, b) = mean((w x + b - y)^2), vectorised over the grid
+    L = np.mean((W[..., None] * DOSES + B[..., None] - EFFECTS) ** 2, axis=-1)
+    fit = fit_line(DOSES, EFFECTS, learning_rate=0.01, epochs=1000, init=INIT)
+    path_w = np.concatenate([[INIT[0]], fit.ws])
+    path_b = np.concatenate([[INIT[1]], fit.bs])
+    w_star, b_star = least_squares_line(DOSES, EFFECTS)
+
+    fig, ax = plt.subplots(figsize=(5.6, 8.0))
+    levels = np.geomspace(0.02, 60.0, 14)
+    cs = ax.contour(W, B, L, levels=levels, cmap="viridis", linewidths=1)
+    ax.clabel(cs, levels[::3], fmt="%.2g", fontsize=7)
+    # unit arrows of -grad L on a coarse grid
+    qw, qb = np.meshgrid(np.linspace(0.8, 2.4, 5), np.linspace(-0.8, 1.8, 8))
+    u = np.zeros_like(qw)
+    v = np.zeros_like(qb)
+    for idx in np.ndindex(qw.shape):
+        gw, gb = line_fit_gradients(DOSES, EFFECTS, float(qw[idx]), float(qb[idx]))
+        norm = np.hypot(gw, gb)
+        u[idx], v[idx] = -gw / norm, -gb / norm
+    ax.quiver(qw, qb, u, v, color="#78909c", angles="xy", scale=22, width=0.004,
+              label=_text(lang, "−∇L の向き(下り坂)", "direction of −∇L (downhill)"))
+    ax.plot(path_w, path_b, "-", color="#c62828", lw=2,
+            label=_text(lang, "勾配降下法の道のり (η=0.01, 1000 歩)", "gradient-descent path (η=0.01, 1000 steps)"))
+    ax.plot(path_w[::100], path_b[::100], "o", color="#c62828", ms=4)
+    ax.plot([INIT[0]], [INIT[1]], "o", color="#263238", ms=8, label=_text(lang, "出発点", "start"))
+    ax.plot([w_star], [b_star], "*", color="#2e7d32", ms=14,
+            label=_text(lang, "最小点 (1.95, 0.15)", "minimum (1.95, 0.15)"))
+    ax.set_aspect("equal")  # so that -grad L is drawn at right angles to the contours
+    ax.set_xlabel("w")
+    ax.set_ylabel("b")
+    ax.set_title(_text(lang, "細長い谷: まず谷へ降り、谷底をゆっくり進む",
+                       "A long, thin valley: down into it fast, then slowly along it"), fontsize=11)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+FIGURES = {
+    "roadmap": roadmap,
+    "dose-response": dose_response_figure,
+    "tangents": tangents,
+    "backprop": backprop,
+    "learning-cycle": learning_cycle,
+    "learning-rates": learning_rates,
+    "line-fit": line_fit,
+    "loss-surface": loss_surface,
+}
