@@ -94,24 +94,22 @@ def _source_digest() -> str:
     return h.hexdigest()[:16]
 
 
-def figure_files() -> dict[str, bytes]:
-    """Site path -> bytes of every figure in both languages (cached on disk)."""
+def figure_files() -> dict[str, Path]:
+    """Site path -> rendered file of every figure in both languages (cached on disk)."""
     from medai_lessons import figures
 
     digest = _source_digest()
     cache = CACHE / digest
-    out: dict[str, bytes] = {}
+    out: dict[str, Path] = {}
     for spec in figures.discover():
         for lang in figures.LANGUAGES:
             rel = spec.path(lang)
             cached = cache / rel
-            if cached.is_file():
-                out[rel] = cached.read_bytes()
-                continue
-            data = figures.render(spec, lang)
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            cached.write_bytes(data)
-            out[rel] = data
+            if not cached.is_file():
+                data = figures.render(spec, lang)
+                cached.parent.mkdir(parents=True, exist_ok=True)
+                cached.write_bytes(data)
+            out[rel] = cached
     # keep only the current cache generation
     if CACHE.is_dir():
         for old in CACHE.iterdir():
@@ -123,7 +121,7 @@ def figure_files() -> dict[str, bytes]:
 # ------------------------------------------------------------------------- mkdocs
 
 
-_FIGURES: dict[str, bytes] | None = None
+_FIGURES: dict[str, Path] | None = None
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
@@ -141,8 +139,9 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         files.append(File.generated(config, rel, abs_src_path=str(src)))
     if _FIGURES is None:
         _FIGURES = figure_files()
-    for rel, data in _FIGURES.items():
-        files.append(File.generated(config, rel, content=data))
+    # Files on disk (not in-memory content): mkdocs-static-i18n needs a source path.
+    for rel, path in _FIGURES.items():
+        files.append(File.generated(config, rel, abs_src_path=str(path)))
     return files
 
 

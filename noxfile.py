@@ -1,0 +1,129 @@
+"""Automation for medai-lessons: ``nox -l`` lists the sessions.
+
+Every session installs the CPU build of PyTorch first, pinned by ``constraints.txt``,
+so that no dependency can pull the multi-GB CUDA build.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import nox
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_venv = "yes"
+nox.options.error_on_external_run = True
+nox.options.sessions = ["lint", "tests"]
+
+ROOT = Path(__file__).parent
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+CONSTRAINTS = ("-c", "constraints.txt")
+OFFLINE = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "NO_MKDOCS_2_WARNING": "1",
+    "MPLBACKEND": "Agg",
+}
+
+
+def install(session: nox.Session, *groups: str, extras: str = "all") -> None:
+    """CPU torch first, then the project with ``extras`` and the named dependency groups."""
+    session.install(*CONSTRAINTS, "torch==2.13.0")
+    deps = [dep for group in groups for dep in nox.project.dependency_groups(PYPROJECT, group)]
+    session.install(*CONSTRAINTS, "-e", f".[{extras}]", *deps)
+
+
+def browser_ready() -> bool:
+    return Path("/usr/bin/chromium").exists()
+
+
+def ensure_browser(session: nox.Session) -> None:
+    """Install Debian's Chromium and CJK fonts with apt-get (never `playwright install`)."""
+    if browser_ready():
+        return
+    session.run("bash", "scripts/install-browser.sh", external=True)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole CPU suite: unit and property tests, every doc example in both languages,
+    the strict site build, and the browser tests (Chromium is installed when missing)."""
+    install(session, "test", "docs", "browser")
+    if os.environ.get("MEDAI_SKIP_BROWSER") != "1":
+        ensure_browser(session)
+    args = session.posargs or ["-m", "not gpu", "-q"]
+    session.run("pytest", *args, env=OFFLINE)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the bilingual site with ``--strict`` into ``site/``."""
+    install(session, "docs")
+    session.run("mkdocs", "build", "--strict", *session.posargs, env=OFFLINE)
+
+
+@nox.session
+def serve(session: nox.Session) -> None:
+    """Build and serve the site at http://127.0.0.1:8000 with live reload."""
+    install(session, "docs")
+    session.run(
+        "mkdocs", "serve", "--dev-addr", "127.0.0.1:8000", "--livereload", *session.posargs,
+        env=OFFLINE,
+    )
+
+
+@nox.session
+def browser(session: nox.Session) -> None:
+    """Only the browser tests (Playwright driving Debian's Chromium)."""
+    install(session, "test", "docs", "browser")
+    ensure_browser(session)
+    session.run("pytest", "-m", "browser", *session.posargs, env=OFFLINE)
+
+
+@nox.session
+def gpu(session: nox.Session) -> None:
+    """Tests that need CUDA; each skips with its reason where no device exists."""
+    install(session, "test")
+    session.run("pytest", "-m", "gpu", "-rs", *session.posargs, env=OFFLINE)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: lint and format check."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "check", "src", "tests", "hooks", "benchmarks", "noxfile.py", "conftest.py")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Run every benchmark and record results in ``benchmarks/results/``."""
+    install(session)
+    scripts = sorted((ROOT / "benchmarks").glob("bench_*.py"))
+    if session.posargs:
+        scripts = [s for s in scripts if any(p in s.name for p in session.posargs)]
+    for script in scripts:
+        session.run("python", str(script.relative_to(ROOT)), env=OFFLINE)
+
+
+@nox.session
+def figures(session: nox.Session) -> None:
+    """Render every figure in both languages into ``build/figures/``."""
+    install(session, extras="all")
+    out = ROOT / "build" / "figures"
+    if out.exists():
+        shutil.rmtree(out)
+    session.run(
+        "python", "-c",
+        "import sys, pathlib; from medai_lessons.figures import write_all; "
+        "paths = write_all(pathlib.Path(sys.argv[1])); print(len(paths), 'files in', sys.argv[1])",
+        str(out), env=OFFLINE,
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("run this file with nox")
