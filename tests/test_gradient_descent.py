@@ -103,7 +103,7 @@ def test_max_stable_learning_rate_is_the_divergence_boundary():
     assert round(limit, 4) == 0.0845
     below = gd.fit_line(X, Y, learning_rate=0.98 * limit, epochs=3000, init=START)
     assert (below.w, below.b) == pytest.approx((1.95, 0.15), abs=1e-4)
-    with pytest.raises(ValueError, match="`learning_rate`=0.09 made the fit diverge"):
+    with pytest.raises(ValueError, match=r"`learning_rate`=0\.09 made the fit diverge"):
         gd.fit_line(X, Y, learning_rate=0.09, epochs=5000, init=START)
 
 
