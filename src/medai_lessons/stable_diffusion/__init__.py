@@ -1,0 +1,81 @@
+r"""Stable Diffusion taken apart: latent diffusion, CLIP conditioning, classifier-free guidance.
+
+Lesson 2, part 2. The package follows diffusers' own split of
+``StableDiffusionPipeline.__call__``:
+
+* :mod:`.stages` — ``tokenize_prompt`` → ``encode_prompt`` → ``prepare_latents`` →
+  ``denoise`` (with ``classifier_free_guidance``) → ``decode_latents``;
+* :mod:`.pipeline` — ``generate`` (diffusers' pipeline, seeded) and
+  ``generate_stepwise`` (the stages chained; same pixels);
+* :mod:`.loading` — ``load_pipeline``: a local checkpoint, offline only;
+* :mod:`.architecture` — ``build_tiny_pipeline`` (random weights, 64×64, for tests and
+  the lesson) and ``build_sd15_architecture`` (full size, random weights, for GPUs);
+* :mod:`.cost` — one U-Net step on pixels against latents, measured;
+* :mod:`.cli` — ``medai-lessons sd generate`` and ``medai-lessons sd make-tiny``.
+
+Notation (code name ↔ symbol ↔ diffusers name):
+
+| code               | symbol                      | diffusers                    |
+|--------------------|-----------------------------|------------------------------|
+| ``latents``        | $z_t$                       | ``latents``                  |
+| ``prompt_embeds``  | $c = \tau_\theta(y)$        | ``prompt_embeds``            |
+| ``eps_cond``       | $\epsilon_c$                | ``noise_pred_text``          |
+| ``eps_uncond``     | $\epsilon_u$                | ``noise_pred_uncond``        |
+| ``guidance_scale`` | $s$                         | ``guidance_scale``           |
+| ``steps``          | number of denoising steps   | ``num_inference_steps``      |
+| ``factor``         | $f = 8$                     | ``vae_scale_factor``         |
+"""
+
+from .architecture import (
+    build_sd15_architecture,
+    build_tiny_pipeline,
+    byte_level_tokenizer,
+    save_tiny_pipeline,
+)
+from .cost import (
+    activation_bytes,
+    build_cost_unet,
+    compare_pixel_latent,
+    latent_shape,
+    measure_step,
+    value_ratio,
+)
+from .loading import check_model_dir, load_pipeline, resolve_device_dtype
+from .pipeline import generate, generate_stepwise, make_generator
+from .stages import (
+    classifier_free_guidance,
+    decode_latents,
+    denoise,
+    encode_image,
+    encode_prompt,
+    prepare_latents,
+    tokenize_prompt,
+    uses_guidance,
+)
+
+__all__ = [
+    "activation_bytes",
+    "build_cost_unet",
+    "build_sd15_architecture",
+    "build_tiny_pipeline",
+    "byte_level_tokenizer",
+    "check_model_dir",
+    "classifier_free_guidance",
+    "compare_pixel_latent",
+    "decode_latents",
+    "denoise",
+    "encode_image",
+    "encode_prompt",
+    "generate",
+    "generate_stepwise",
+    "latent_shape",
+    "load_pipeline",
+    "make_generator",
+    "measure_step",
+    "prepare_latents",
+    "resolve_device_dtype",
+    "save_tiny_pipeline",
+    "tokenize_prompt",
+    "uses_guidance",
+    "value_ratio",
+]

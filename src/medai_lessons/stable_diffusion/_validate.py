@@ -1,0 +1,74 @@
+"""Input checks of the Stable Diffusion lesson, shared by the functions and the CLI.
+
+They build on :mod:`medai_lessons._checks`: a value of the wrong kind raises
+``TypeError``, a value of the right kind but out of range raises ``ValueError``,
+and every message names the argument in backticks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._checks import check_int, check_real
+
+#: Height and width must be multiples of the VAE's down-sampling factor f = 8.
+LATENT_FACTOR = 8
+
+
+def check_prompt(name: str, value: Any, *, allow_none: bool = False) -> str | None:
+    """Return ``value`` if it is a non-empty string (or ``None`` when allowed)."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"`{name}` must be a string, got {type(value).__name__}.")
+    if not value.strip():
+        raise ValueError(f"`{name}` must not be empty, got {value!r}.")
+    return value
+
+
+def check_steps(value: Any, name: str = "steps") -> int:
+    """Return the number of denoising steps, an integer >= 1."""
+    return check_int(name, value, minimum=1)
+
+
+def check_guidance(value: Any, name: str = "guidance_scale") -> float:
+    """Return the guidance scale s, a finite float >= 0."""
+    return check_real(name, value, non_negative=True)
+
+
+def check_seed(value: Any, name: str = "seed") -> int:
+    """Return the seed, an integer >= 0."""
+    return check_int(name, value, minimum=0)
+
+
+def check_size(name: str, value: Any, factor: int = LATENT_FACTOR) -> int:
+    """Return an image side (``height`` or ``width``): a positive multiple of ``factor``."""
+    out = check_int(name, value, minimum=factor)
+    if out % factor:
+        raise ValueError(
+            f"`{name}` must be a multiple of {factor} (the VAE shrinks each side {factor}x), "
+            f"got {out}."
+        )
+    return out
+
+
+def check_output_type(value: Any, name: str = "output_type") -> str:
+    """Return ``"pil"`` or ``"np"``; any other choice is refused."""
+    choices = ("pil", "np")
+    if not isinstance(value, str):
+        raise TypeError(f"`{name}` must be a string, got {type(value).__name__}.")
+    if value not in choices:
+        raise ValueError(f"`{name}` must be one of {choices}, got {value!r}.")
+    return value
+
+
+def check_pipeline(value: Any, name: str = "pipeline") -> Any:
+    """Return ``value`` if it looks like a Stable Diffusion pipeline (duck-typed)."""
+    needed = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
+    missing = [part for part in needed if getattr(value, part, None) is None]
+    if missing:
+        raise TypeError(
+            f"`{name}` must be a Stable Diffusion pipeline with {', '.join(needed)}; "
+            f"{type(value).__name__} lacks {', '.join(missing)}."
+        )
+    return value

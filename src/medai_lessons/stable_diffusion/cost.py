@@ -1,0 +1,251 @@
+r"""What latent diffusion saves, measured: values, time and memory of one U-Net step.
+
+A diffusion model calls its U-Net once per step (twice with guidance), tens of times
+per image. Latent diffusion (Rombach et al. 2022) runs that loop on the VAE's latent
+$z \in \mathbb{R}^{c \times H/f \times W/f}$ instead of the image $x \in
+\mathbb{R}^{3 \times H \times W}$. With Stable Diffusion's $f = 8$, $c = 4$:
+
+$$\frac{3HW}{c\,(H/f)(W/f)} = \frac{3 f^2}{c} = \frac{3 \cdot 64}{4} = 48.$$
+
+A convolution's work grows with the number of pixel positions it slides over, so
+one step of the *same* network (same widths, same blocks) costs about $f^2 = 64$
+times more on the image than on the latent; self-attention grows with the square of
+the positions and makes the gap larger still.
+
+Here the same U-Net is built twice — input 3 channels for pixels, 4 for latents —
+and one step is timed and its activations are counted:
+
+* **time**: the median wall-clock seconds of a few forward passes (no gradients);
+* **activation memory**: the bytes of every tensor that each leaf module outputs
+  during one forward pass, summed with forward hooks. It is what training would
+  keep for back-propagation; unlike a peak-memory reading, it is the same on every
+  machine. On CUDA the peak of ``torch.cuda.max_memory_allocated`` is recorded too.
+
+Notation:
+
+| code               | symbol      | meaning                                  |
+|--------------------|-------------|------------------------------------------|
+| ``size``           | $H = W$     | image side in pixels                     |
+| ``factor``         | $f$         | VAE down-sampling factor (8)             |
+| ``latent_channels``| $c$         | latent channels (4)                      |
+| ``value_ratio``    | 48          | values in $x$ over values in $z$         |
+| ``time_ratio``     | —           | seconds per step, pixel over latent      |
+| ``memory_ratio``   | —           | activation bytes, pixel over latent      |
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+
+from .._checks import check_int
+from ._validate import check_size
+
+__all__ = [
+    "PixelLatentCost",
+    "StepCost",
+    "activation_bytes",
+    "build_cost_unet",
+    "compare_pixel_latent",
+    "latent_shape",
+    "measure_step",
+    "value_ratio",
+]
+
+
+def latent_shape(
+    height: int, width: int, *, latent_channels: int = 4, factor: int = 8
+) -> tuple[int, int, int]:
+    """The latent's ``(c, H/f, W/f)`` for an image of ``height`` × ``width``: 512² → (4, 64, 64)."""
+    factor = check_int("factor", factor, minimum=1)
+    latent_channels = check_int("latent_channels", latent_channels, minimum=1)
+    height = check_size("height", height, factor)
+    width = check_size("width", width, factor)
+    return (latent_channels, height // factor, width // factor)
+
+
+def value_ratio(
+    height: int, width: int, *, channels: int = 3, latent_channels: int = 4, factor: int = 8
+) -> float:
+    r"""Values in the image over values in its latent: $3HW / (c\,HW/f^2) = 3f^2/c$ = 48."""
+    channels = check_int("channels", channels, minimum=1)
+    c, h, w = latent_shape(height, width, latent_channels=latent_channels, factor=factor)
+    return (channels * height * width) / (c * h * w)
+
+
+def build_cost_unet(
+    in_channels: int,
+    *,
+    block_out_channels: tuple[int, ...] = (32, 64, 128, 128),
+    layers_per_block: int = 1,
+    norm_num_groups: int = 8,
+    seed: int = 0,
+) -> Any:
+    """A convolutional U-Net (``diffusers.UNet2DModel``) of a given width, random weights.
+
+    Only ``in_channels`` (and the equal ``out_channels``) differ between the pixel
+    and the latent network, so the two measure the same work per position. It has
+    no attention blocks: self-attention on every pixel of a 512×512 image would need
+    a 262,144 × 262,144 attention matrix, which no machine holds (that is the point
+    of the latent).
+    """
+    from diffusers import UNet2DModel
+
+    in_channels = check_int("in_channels", in_channels, minimum=1)
+    widths = tuple(block_out_channels)
+    if not widths or any(not isinstance(w, int) or w < 1 for w in widths):
+        raise ValueError(f"`block_out_channels` must be positive integers, got {widths}.")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(check_int("seed", seed, minimum=0))
+        return UNet2DModel(
+            in_channels=in_channels,
+            out_channels=in_channels,
+            block_out_channels=widths,
+            layers_per_block=layers_per_block,
+            down_block_types=("DownBlock2D",) * len(widths),
+            up_block_types=("UpBlock2D",) * len(widths),
+            norm_num_groups=norm_num_groups,
+        ).eval()
+
+
+def activation_bytes(module: torch.nn.Module, *inputs: Any, **kwargs: Any) -> int:
+    """Bytes of all tensors output by ``module``'s leaf modules in one forward pass.
+
+    Forward hooks on every module without children add up ``numel × element_size`` of
+    what it returns. Deterministic: the same on every machine for the same shapes.
+    """
+    total = 0
+
+    def count(_module: torch.nn.Module, _inputs: Any, output: Any) -> None:
+        nonlocal total
+        outputs = output if isinstance(output, tuple | list) else (output,)
+        for out in outputs:
+            if isinstance(out, torch.Tensor):
+                total += out.numel() * out.element_size()
+
+    leaves = [m for m in module.modules() if not any(True for _ in m.children())]
+    handles = [leaf.register_forward_hook(count) for leaf in leaves]
+    try:
+        with torch.no_grad():
+            module(*inputs, **kwargs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return total
+
+
+@dataclass(frozen=True)
+class StepCost:
+    """The cost of one U-Net forward pass on one input shape."""
+
+    shape: tuple[int, ...]
+    num_values: int
+    seconds: float
+    activation_bytes: int
+    peak_bytes: int | None  # torch.cuda.max_memory_allocated on CUDA, else None
+
+
+def measure_step(unet: Any, shape: tuple[int, ...], *, repeats: int = 3) -> StepCost:
+    """Time one forward pass of ``unet`` on standard-normal input of ``shape`` and count bytes.
+
+    One warm-up pass (which also counts the activations), then the fastest of ``repeats``
+    timed passes (CUDA synchronised). The fastest run is the one least disturbed by
+    other work on the machine.
+    """
+    repeats = check_int("repeats", repeats, minimum=1)
+    param = next(unet.parameters())
+    device, dtype = param.device, param.dtype
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(shape, generator=generator).to(device=device, dtype=dtype)
+    t = torch.tensor([500], device=device)
+    act = activation_bytes(unet, x, t)
+    cuda = device.type == "cuda"
+    if cuda:
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+    times = []
+    with torch.no_grad():
+        for _ in range(repeats):
+            start = time.perf_counter()
+            unet(x, t)
+            if cuda:
+                torch.cuda.synchronize(device)
+            times.append(time.perf_counter() - start)
+    peak = int(torch.cuda.max_memory_allocated(device)) if cuda else None
+    return StepCost(tuple(shape), math.prod(shape), min(times), act, peak)
+
+
+@dataclass(frozen=True)
+class PixelLatentCost:
+    """One U-Net step on a ``size``×``size`` image against its latent, same network width."""
+
+    size: int
+    pixel: StepCost
+    latent: StepCost
+
+    @property
+    def value_ratio(self) -> float:
+        """Values in the image input over values in the latent input (48 for f = 8, c = 4)."""
+        return self.pixel.num_values / self.latent.num_values
+
+    @property
+    def time_ratio(self) -> float:
+        """Seconds per step on pixels over seconds per step on latents."""
+        return self.pixel.seconds / self.latent.seconds
+
+    @property
+    def memory_ratio(self) -> float:
+        """Activation bytes on pixels over activation bytes on latents."""
+        return self.pixel.activation_bytes / self.latent.activation_bytes
+
+    def as_dict(self) -> dict[str, Any]:
+        """Everything, ratios included, as plain numbers (for JSON)."""
+        out = asdict(self)
+        out.update(
+            value_ratio=self.value_ratio,
+            time_ratio=self.time_ratio,
+            memory_ratio=self.memory_ratio,
+        )
+        return out
+
+
+def compare_pixel_latent(
+    size: int = 256,
+    *,
+    block_out_channels: tuple[int, ...] = (32, 64, 128, 128),
+    factor: int = 8,
+    latent_channels: int = 4,
+    repeats: int = 3,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> PixelLatentCost:
+    """Measure one step of the same U-Net on ``(1, 3, S, S)`` and on ``(1, 4, S/8, S/8)``.
+
+    Args:
+        size: image side $S$, a multiple of ``factor`` × 2**(levels - 1) so that the
+            latent still halves cleanly at every level.
+        block_out_channels: the network width, identical for both inputs.
+        repeats: timed passes per input (the fastest is reported).
+        device, dtype: where to run; on CUDA the peak allocated memory is recorded.
+    """
+    size = check_size("size", size, factor)
+    levels = len(tuple(block_out_channels))
+    need = factor * 2 ** (levels - 1)
+    if size % need:
+        raise ValueError(
+            f"`size` must be a multiple of {need} for {levels} resolution levels, got {size}."
+        )
+    device = torch.device(device)
+    nets = []
+    for channels in (3, latent_channels):
+        net = build_cost_unet(channels, block_out_channels=block_out_channels).to(device)
+        nets.append(net if dtype == torch.float32 else net.to(dtype=dtype))
+    pixel_net, latent_net = nets
+    c, h, w = latent_shape(size, size, latent_channels=latent_channels, factor=factor)
+    pixel = measure_step(pixel_net, (1, 3, size, size), repeats=repeats)
+    latent = measure_step(latent_net, (1, c, h, w), repeats=repeats)
+    return PixelLatentCost(size, pixel, latent)

@@ -1,0 +1,181 @@
+r"""Load a Stable Diffusion checkpoint from local disk, and never from the network.
+
+A diffusers checkpoint is a directory::
+
+    model_index.json        which class to build, and which class each part is
+    unet/                   the noise predictor ε_θ(z_t, t, c)
+    vae/                    the autoencoder: encoder E, decoder D
+    text_encoder/           CLIP's text transformer τ_θ
+    tokenizer/              CLIP's byte-pair tokenizer
+    scheduler/              the noise schedule and sampler
+    safety_checker/, feature_extractor/   optional
+
+:func:`load_pipeline` checks that layout first and says exactly what is missing,
+then loads with ``local_files_only=True`` while ``HF_HUB_OFFLINE=1`` is set, so a
+mistyped path can never turn into a download.
+
+Notation (code name ↔ symbol ↔ diffusers name):
+
+| code           | symbol             | diffusers                        |
+|----------------|--------------------|----------------------------------|
+| ``unet``       | $\epsilon_\theta$  | ``pipeline.unet``                |
+| ``vae``        | $E$, $D$           | ``pipeline.vae`` (encode/decode) |
+| ``text_encoder``| $\tau_\theta$     | ``pipeline.text_encoder``        |
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = ["REQUIRED_PARTS", "check_model_dir", "load_pipeline", "resolve_device_dtype"]
+
+#: The folders every Stable Diffusion checkpoint must have.
+REQUIRED_PARTS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
+
+_DTYPES = {
+    "float32": torch.float32,
+    "fp32": torch.float32,
+    "float16": torch.float16,
+    "fp16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+}
+
+
+def check_model_dir(model_dir: Any) -> Path:
+    """Return ``model_dir`` as a ``Path`` if it holds a Stable Diffusion checkpoint.
+
+    Raises:
+        TypeError: ``model_dir`` is not a ``str`` or ``Path``.
+        FileNotFoundError: the directory does not exist.
+        ValueError: it is not a diffusers Stable Diffusion directory; the message
+            lists what was expected and what is missing.
+    """
+    if not isinstance(model_dir, str | os.PathLike):
+        raise TypeError(f"`model_dir` must be a path, got {type(model_dir).__name__}.")
+    path = Path(model_dir).expanduser()
+    expected = "model_index.json and the folders " + ", ".join(REQUIRED_PARTS)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"`model_dir` does not exist: {path}. Expected a local diffusers Stable "
+            f"Diffusion directory with {expected}."
+        )
+    if not path.is_dir():
+        raise ValueError(f"`model_dir` must be a directory with {expected}, got a file: {path}.")
+    index_file = path / "model_index.json"
+    if not index_file.is_file():
+        raise ValueError(
+            f"`model_dir` {path} has no model_index.json, so it is not a diffusers "
+            f"checkpoint. Expected {expected}."
+        )
+    try:
+        index = json.loads(index_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"`model_dir`: {index_file} is not valid JSON ({exc}).") from exc
+    class_name = str(index.get("_class_name", ""))
+    if "StableDiffusion" not in class_name or "XL" in class_name or "3" in class_name:
+        raise ValueError(
+            f"`model_dir` {path} holds a {class_name or 'unnamed'} model; expected a "
+            f"Stable Diffusion 1.x/2.x checkpoint (_class_name StableDiffusionPipeline)."
+        )
+    missing = [part for part in REQUIRED_PARTS if part not in index or not (path / part).is_dir()]
+    if missing:
+        raise ValueError(
+            f"`model_dir` {path} is incomplete: missing {', '.join(missing)}. Expected {expected}."
+        )
+    return path
+
+
+def resolve_device_dtype(
+    device: str | torch.device = "auto", dtype: str | torch.dtype = "auto"
+) -> tuple[torch.device, torch.dtype]:
+    """Turn ``"auto"`` into CUDA + float16 when a GPU is present, else CPU + float32.
+
+    ``device`` may be ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or a
+    ``torch.device``; ``dtype`` may be ``"auto"``, ``"float32"``/``"fp32"``,
+    ``"float16"``/``"fp16"``, ``"bfloat16"``/``"bf16"`` or a ``torch.dtype``.
+    """
+    if isinstance(device, str):
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        try:
+            device = torch.device(device)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"`device` must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}."
+            ) from exc
+    elif not isinstance(device, torch.device):
+        raise TypeError(f"`device` must be a string or torch.device, got {type(device).__name__}.")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("`device` is 'cuda' but no CUDA device is available.")
+    if isinstance(dtype, str):
+        if dtype == "auto":
+            dtype = torch.float16 if device.type == "cuda" else torch.float32
+        elif dtype in _DTYPES:
+            dtype = _DTYPES[dtype]
+        else:
+            raise ValueError(f"`dtype` must be 'auto' or one of {sorted(_DTYPES)}, got {dtype!r}.")
+    elif not isinstance(dtype, torch.dtype):
+        raise TypeError(f"`dtype` must be a string or torch.dtype, got {type(dtype).__name__}.")
+    if dtype not in set(_DTYPES.values()):
+        raise ValueError(f"`dtype` must be float32, float16 or bfloat16, got {dtype}.")
+    return device, dtype
+
+
+@contextlib.contextmanager
+def offline() -> Iterator[None]:
+    """Set ``HF_HUB_OFFLINE=1`` and ``TRANSFORMERS_OFFLINE=1`` inside the block."""
+    names = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update({name: "1" for name in names})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def load_pipeline(
+    model_dir: str | os.PathLike[str],
+    *,
+    device: str | torch.device = "auto",
+    dtype: str | torch.dtype = "auto",
+) -> Any:
+    """Load a diffusers Stable Diffusion directory from local disk only.
+
+    Args:
+        model_dir: a directory saved by ``save_pretrained`` (or
+            :func:`~.save_tiny_pipeline`), e.g. a local copy of Stable Diffusion 1.5.
+        device: ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"``, ...
+        dtype: ``"auto"`` (float16 on CUDA, float32 on CPU), or an explicit dtype.
+
+    Returns:
+        A ``diffusers.StableDiffusionPipeline`` on ``device``. A checkpoint without a
+        ``safety_checker`` folder is loaded without one.
+
+    Raises:
+        FileNotFoundError, ValueError, TypeError: see :func:`check_model_dir` and
+            :func:`resolve_device_dtype`; all are raised before anything is loaded.
+    """
+    path = check_model_dir(model_dir)
+    device, dtype = resolve_device_dtype(device, dtype)
+    from diffusers import StableDiffusionPipeline
+
+    extra: dict[str, Any] = {}
+    if not (path / "safety_checker").is_dir():
+        extra = {"safety_checker": None, "feature_extractor": None, "requires_safety_checker": False}
+    with offline():
+        pipeline = StableDiffusionPipeline.from_pretrained(
+            path, local_files_only=True, dtype=dtype, **extra
+        )
+    return pipeline.to(device)
