@@ -45,10 +45,7 @@ def check_size(name: str, value: Any, factor: int = LATENT_FACTOR) -> int:
     """Return an image side (``height`` or ``width``): a positive multiple of ``factor``."""
     out = check_int(name, value, minimum=factor)
     if out % factor:
-        raise ValueError(
-            f"`{name}` must be a multiple of {factor} (the VAE shrinks each side {factor}x), "
-            f"got {out}."
-        )
+        raise ValueError(f"`{name}` must be a multiple of {factor} (the VAE shrinks each side {factor}x), got {out}.")
     return out
 
 

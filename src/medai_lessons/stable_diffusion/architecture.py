@@ -143,8 +143,7 @@ def build_tiny_pipeline(seed: int = 0) -> Any:
     Returns:
         A ``diffusers.StableDiffusionPipeline`` on the CPU in float32.
     """
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline
-    from diffusers import UNet2DConditionModel
+    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
     seed = check_int("seed", seed, minimum=0)
@@ -313,8 +312,7 @@ def build_sd15_architecture(
         A ``StableDiffusionPipeline`` (PNDM scheduler, as SD 1.5 ships), or the dict
         of parts.
     """
-    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline
-    from diffusers import UNet2DConditionModel
+    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
     seed = check_int("seed", seed, minimum=0)

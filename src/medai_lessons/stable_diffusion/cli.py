@@ -35,9 +35,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     gen.add_argument("--prompt", required=True, help="what to draw")
     gen.add_argument("--negative-prompt", default=None, help="what to steer away from")
     gen.add_argument("--steps", type=int, default=30, help="denoising steps (default 30)")
-    gen.add_argument(
-        "--guidance", type=float, default=7.5, help="classifier-free guidance scale s (7.5)"
-    )
+    gen.add_argument("--guidance", type=float, default=7.5, help="classifier-free guidance scale s (7.5)")
     gen.add_argument("--seed", type=int, default=0, help="seed of the starting noise (0)")
     gen.add_argument("--height", type=int, default=512, help="multiple of 8 (default 512)")
     gen.add_argument("--width", type=int, default=512, help="multiple of 8 (default 512)")

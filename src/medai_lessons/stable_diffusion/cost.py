@@ -57,9 +57,7 @@ __all__ = [
 ]
 
 
-def latent_shape(
-    height: int, width: int, *, latent_channels: int = 4, factor: int = 8
-) -> tuple[int, int, int]:
+def latent_shape(height: int, width: int, *, latent_channels: int = 4, factor: int = 8) -> tuple[int, int, int]:
     """The latent's ``(c, H/f, W/f)`` for an image of ``height`` × ``width``: 512² → (4, 64, 64)."""
     factor = check_int("factor", factor, minimum=1)
     latent_channels = check_int("latent_channels", latent_channels, minimum=1)
@@ -68,9 +66,7 @@ def latent_shape(
     return (latent_channels, height // factor, width // factor)
 
 
-def value_ratio(
-    height: int, width: int, *, channels: int = 3, latent_channels: int = 4, factor: int = 8
-) -> float:
+def value_ratio(height: int, width: int, *, channels: int = 3, latent_channels: int = 4, factor: int = 8) -> float:
     r"""Values in the image over values in its latent: $3HW / (c\,HW/f^2) = 3f^2/c$ = 48."""
     channels = check_int("channels", channels, minimum=1)
     c, h, w = latent_shape(height, width, latent_channels=latent_channels, factor=factor)
@@ -236,9 +232,7 @@ def compare_pixel_latent(
     levels = len(tuple(block_out_channels))
     need = factor * 2 ** (levels - 1)
     if size % need:
-        raise ValueError(
-            f"`size` must be a multiple of {need} for {levels} resolution levels, got {size}."
-        )
+        raise ValueError(f"`size` must be a multiple of {need} for {levels} resolution levels, got {size}.")
     device = torch.device(device)
     nets = []
     for channels in (3, latent_channels):

@@ -72,8 +72,7 @@ def check_model_dir(model_dir: Any) -> Path:
     index_file = path / "model_index.json"
     if not index_file.is_file():
         raise ValueError(
-            f"`model_dir` {path} has no model_index.json, so it is not a diffusers "
-            f"checkpoint. Expected {expected}."
+            f"`model_dir` {path} has no model_index.json, so it is not a diffusers checkpoint. Expected {expected}."
         )
     try:
         index = json.loads(index_file.read_text(encoding="utf-8"))
@@ -87,9 +86,7 @@ def check_model_dir(model_dir: Any) -> Path:
         )
     missing = [part for part in REQUIRED_PARTS if part not in index or not (path / part).is_dir()]
     if missing:
-        raise ValueError(
-            f"`model_dir` {path} is incomplete: missing {', '.join(missing)}. Expected {expected}."
-        )
+        raise ValueError(f"`model_dir` {path} is incomplete: missing {', '.join(missing)}. Expected {expected}.")
     return path
 
 
@@ -108,9 +105,7 @@ def resolve_device_dtype(
         try:
             device = torch.device(device)
         except RuntimeError as exc:
-            raise ValueError(
-                f"`device` must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}."
-            ) from exc
+            raise ValueError(f"`device` must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}.") from exc
     elif not isinstance(device, torch.device):
         raise TypeError(f"`device` must be a string or torch.device, got {type(device).__name__}.")
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -175,7 +170,5 @@ def load_pipeline(
     if not (path / "safety_checker").is_dir():
         extra = {"safety_checker": None, "feature_extractor": None, "requires_safety_checker": False}
     with offline():
-        pipeline = StableDiffusionPipeline.from_pretrained(
-            path, local_files_only=True, dtype=dtype, **extra
-        )
+        pipeline = StableDiffusionPipeline.from_pretrained(path, local_files_only=True, dtype=dtype, **extra)
     return pipeline.to(device)

@@ -146,9 +146,7 @@ def generate_stepwise(
         pipeline, prompt, negative_prompt=negative_prompt, guidance_scale=guidance_scale
     )
     # 4.-5. Timesteps are set inside denoise; the start z_T ~ N(0, I) in latent space
-    latents = prepare_latents(
-        pipeline, generator=generator, height=height, width=width, dtype=prompt_embeds.dtype
-    )
+    latents = prepare_latents(pipeline, generator=generator, height=height, width=width, dtype=prompt_embeds.dtype)
     # 6.-7. Denoising loop with classifier-free guidance: z_T -> z_0
     latents = denoise(
         pipeline,

@@ -173,9 +173,7 @@ def prepare_latents(
     return noise.to(unet.device) * pipeline.scheduler.init_noise_sigma
 
 
-def classifier_free_guidance(
-    eps_uncond: torch.Tensor, eps_cond: torch.Tensor, guidance_scale: float
-) -> torch.Tensor:
+def classifier_free_guidance(eps_uncond: torch.Tensor, eps_cond: torch.Tensor, guidance_scale: float) -> torch.Tensor:
     r"""Mix the two noise predictions: $\hat\epsilon = \epsilon_u + s(\epsilon_c - \epsilon_u)$.
 
     Ho & Salimans 2022, Eq. (6). $s = 0$ gives $\epsilon_u$ (the prompt is ignored),
@@ -255,9 +253,7 @@ def denoise(
     return latents
 
 
-def decode_latents(
-    pipeline: Any, latents: torch.Tensor, *, output_type: str = "pil"
-) -> list[Any] | np.ndarray:
+def decode_latents(pipeline: Any, latents: torch.Tensor, *, output_type: str = "pil") -> list[Any] | np.ndarray:
     r"""Pixels from the clean latent: $x = D(z_0 / \gamma)$, mapped from [-1, 1] to [0, 1].
 
     The VAE was trained on latents that were multiplied by $\gamma$ (0.18215 in SD 1.x)
@@ -275,9 +271,7 @@ def decode_latents(
         image = vae.decode(latents / vae.config.scaling_factor, return_dict=False)[0]
         if getattr(pipeline, "safety_checker", None) is not None:
             image, _ = pipeline.run_safety_checker(image, image.device, latents.dtype)
-    return pipeline.image_processor.postprocess(
-        image, output_type=output_type, do_denormalize=[True] * image.shape[0]
-    )
+    return pipeline.image_processor.postprocess(image, output_type=output_type, do_denormalize=[True] * image.shape[0])
 
 
 def encode_image(pipeline: Any, image: torch.Tensor) -> torch.Tensor:
