@@ -91,17 +91,13 @@ def _svg(width: int, height: int, title: str, body: list[str]) -> str:
 def _box(x: float, y: float, w: float, h: float, lines: list[str], fill: str) -> str:
     """A rounded box with centred lines of text."""
     parts = [
-        f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="10" fill="{fill}" '
-        'stroke="#37474f" stroke-width="1.5"/>'
+        f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="10" fill="{fill}" stroke="#37474f" stroke-width="1.5"/>'
     ]
     step = 20
     top = y + h / 2 - step * (len(lines) - 1) / 2 + 5
     for i, line in enumerate(lines):
         weight = ' font-weight="bold"' if i == 0 else ' font-size="13"'
-        parts.append(
-            f'<text x="{x + w / 2}" y="{top + i * step}" text-anchor="middle"{weight}>'
-            f"{escape(line)}</text>"
-        )
+        parts.append(f'<text x="{x + w / 2}" y="{top + i * step}" text-anchor="middle"{weight}>{escape(line)}</text>')
     return "\n".join(parts)
 
 
@@ -114,12 +110,19 @@ def _arrow(x1: float, y1: float, x2: float, y2: float, *, backward: bool = False
     )
 
 
-def _label(x: float, y: float, text: str, *, colour: str = "#263238", size: int = 14,
-           anchor: str = "middle", italic: bool = False) -> str:
+def _label(
+    x: float,
+    y: float,
+    text: str,
+    *,
+    colour: str = "#263238",
+    size: int = 14,
+    anchor: str = "middle",
+    italic: bool = False,
+) -> str:
     style = ' font-style="italic"' if italic else ""
     return (
-        f'<text x="{x}" y="{y}" text-anchor="{anchor}" font-size="{size}" fill="{colour}"'
-        f"{style}>{escape(text)}</text>"
+        f'<text x="{x}" y="{y}" text-anchor="{anchor}" font-size="{size}" fill="{colour}"{style}>{escape(text)}</text>'
     )
 
 
@@ -331,12 +334,23 @@ def dose_response_figure(lang: str) -> Any:
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     ax.plot(doses, effects, color="#00796b", lw=2.5, label=_text(lang, "用量反応曲線", "dose/response curve"))
     span = np.linspace(0.0, 3.2, 2)
-    ax.plot(span, a_eff + secant * (span - a_dose), "--", color="#ef6c00", lw=1.8,
-            label=_text(lang, f"割線 A→B: 平均の傾き {secant:.1f} %/mg",
-                        f"secant A→B: average slope {secant:.1f} %/mg"))
-    ax.plot(span, a_eff + tangent * (span - a_dose), color="#3949ab", lw=1.8,
-            label=_text(lang, f"A での接線: 瞬間の傾き {tangent:.1f} %/mg",
-                        f"tangent at A: instantaneous slope {tangent:.1f} %/mg"))
+    ax.plot(
+        span,
+        a_eff + secant * (span - a_dose),
+        "--",
+        color="#ef6c00",
+        lw=1.8,
+        label=_text(lang, f"割線 A→B: 平均の傾き {secant:.1f} %/mg", f"secant A→B: average slope {secant:.1f} %/mg"),
+    )
+    ax.plot(
+        span,
+        a_eff + tangent * (span - a_dose),
+        color="#3949ab",
+        lw=1.8,
+        label=_text(
+            lang, f"A での接線: 瞬間の傾き {tangent:.1f} %/mg", f"tangent at A: instantaneous slope {tangent:.1f} %/mg"
+        ),
+    )
     ax.plot([a_dose, b_dose], [a_eff, b_eff], "o", color="#263238", ms=7, zorder=5)
     ax.annotate("A (1 mg)", (a_dose, a_eff), xytext=(a_dose + 0.15, a_eff - 9))
     ax.annotate("B (2 mg)", (b_dose, b_eff), xytext=(b_dose + 0.15, b_eff - 9))
@@ -344,8 +358,13 @@ def dose_response_figure(lang: str) -> Any:
     ax.set_ylim(0, 85)
     ax.set_xlabel(_text(lang, "投与量 (mg)", "dose (mg)"))
     ax.set_ylabel(_text(lang, "効果 (最大効果に対する %)", "effect (% of maximum)"))
-    ax.set_title(_text(lang, "割線(1〜2 mg の平均)と接線(1 mg の瞬間)",
-                       "Secant (average over 1–2 mg) and tangent (instant at 1 mg)"))
+    ax.set_title(
+        _text(
+            lang,
+            "割線(1〜2 mg の平均)と接線(1 mg の瞬間)",
+            "Secant (average over 1–2 mg) and tangent (instant at 1 mg)",
+        )
+    )
     ax.legend(loc="lower right", fontsize=9)
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -367,17 +386,22 @@ def tangents(lang: str) -> Any:
     for x0, colour in colours.items():
         slope = 2.0 * x0
         seg = np.linspace(x0 - 1.3, x0 + 1.3, 2)
-        ax.plot(seg, x0**2 + slope * (seg - x0), color=colour, lw=1.8,
-                label=f"x = {x0:g}:  f'(x) = {slope:g}")
+        ax.plot(seg, x0**2 + slope * (seg - x0), color=colour, lw=1.8, label=f"x = {x0:g}:  f'(x) = {slope:g}")
         ax.plot([x0], [x0**2], "o", color=colour, ms=7)
-    ax.annotate(_text(lang, "谷底: 傾き 0", "valley floor: slope 0"), (0.0, 0.0), xytext=(0.4, 3.2),
-                arrowprops={"arrowstyle": "->", "color": "#c62828"}, color="#c62828")
+    ax.annotate(
+        _text(lang, "谷底: 傾き 0", "valley floor: slope 0"),
+        (0.0, 0.0),
+        xytext=(0.4, 3.2),
+        arrowprops={"arrowstyle": "->", "color": "#c62828"},
+        color="#c62828",
+    )
     ax.set_xlim(-4, 4)
     ax.set_ylim(-2, 16)
     ax.set_xlabel("x")
     ax.set_ylabel("f(x)")
-    ax.set_title(_text(lang, "場所によって傾き f'(x) = 2x が変わる",
-                       "The slope f'(x) = 2x changes from place to place"))
+    ax.set_title(
+        _text(lang, "場所によって傾き f'(x) = 2x が変わる", "The slope f'(x) = 2x changes from place to place")
+    )
     ax.legend(loc="upper center", fontsize=9)
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -409,16 +433,23 @@ def learning_rates(lang: str) -> Any:
         ax.plot([run.trajectory[0]], [run.losses[0]], "o", color="#263238", ms=7)
         ax.plot([0.0], [0.0], "o", color="#2e7d32", ms=7)
         factor = 1.0 - 2.0 * A_QUAD * eta
-        ax.set_title(f"η = {eta:g}: {names[eta]}\n" + _text(lang, "1歩ごとに θ × ", "each step θ × ")
-                     + f"{factor:+.3f}", fontsize=10)
+        ax.set_title(
+            f"η = {eta:g}: {names[eta]}\n" + _text(lang, "1歩ごとに θ × ", "each step θ × ") + f"{factor:+.3f}",
+            fontsize=10,
+        )
         ax.set_xlim(-limit, limit)
         ax.set_ylim(-0.05 * A_QUAD * limit**2, 1.05 * A_QUAD * limit**2)
         ax.set_xlabel("θ")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("f(θ) = 0.35 θ²")
-    fig.suptitle(_text(lang, "同じ損失・同じ出発点 $\\theta_0 = 5$ から 10 歩: 学習率だけが違う",
-                       "Same loss, same start $\\theta_0 = 5$, 10 steps: only the learning rate differs"),
-                 fontsize=11)
+    fig.suptitle(
+        _text(
+            lang,
+            "同じ損失・同じ出発点 $\\theta_0 = 5$ から 10 歩: 学習率だけが違う",
+            "Same loss, same start $\\theta_0 = 5$, 10 steps: only the learning rate differs",
+        ),
+        fontsize=11,
+    )
     fig.tight_layout()
     return fig
 
@@ -438,8 +469,13 @@ def line_fit(lang: str) -> Any:
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11.0, 4.0))
     epochs = np.arange(1, fit.losses.size + 1)
     ax1.semilogy(epochs, fit.losses, color="#00796b", lw=2, label=_text(lang, "学習中の損失", "training loss"))
-    ax1.axhline(best, color="#c62828", ls="--", lw=1.5,
-                label=_text(lang, f"最小二乗の最小値 {best:.3f}", f"least-squares minimum {best:.3f}"))
+    ax1.axhline(
+        best,
+        color="#c62828",
+        ls="--",
+        lw=1.5,
+        label=_text(lang, f"最小二乗の最小値 {best:.3f}", f"least-squares minimum {best:.3f}"),
+    )
     ax1.set_xlabel(_text(lang, "エポック", "epoch"))
     ax1.set_ylabel(_text(lang, "損失 (MSE, 対数軸)", "loss (MSE, log scale)"))
     ax1.set_title(_text(lang, "損失は急に下がり、その後ゆっくり", "The loss drops fast, then creeps"))
@@ -448,16 +484,41 @@ def line_fit(lang: str) -> Any:
 
     xs = np.linspace(0.0, 6.0, 2)
     ax2.plot(DOSES, EFFECTS, "o", color="#263238", ms=7, label=_text(lang, "データ", "data"))
-    ax2.plot(xs, INIT[0] * xs + INIT[1], ":", color="#90a4ae", lw=2,
-             label=_text(lang, "出発点 w=0.9501, b=0.7320", "start w=0.9501, b=0.7320"))
-    ax2.plot(xs, fit.w * xs + fit.b, color="#00796b", lw=2,
-             label=_text(lang, f"1000 エポック後 w={fit.w:.4f}, b={fit.b:.4f}",
-                         f"after 1000 epochs w={fit.w:.4f}, b={fit.b:.4f}"))
-    ax2.plot(xs, w_star * xs + b_star, "--", color="#c62828", lw=1.5,
-             label=_text(lang, f"最小二乗解 w={w_star:.2f}, b={b_star:.2f}",
-                         f"least squares w={w_star:.2f}, b={b_star:.2f}"))
-    ax2.plot([6.0], [fit.predict(6.0)], "s", color="#3949ab", ms=7,
-             label=_text(lang, f"6 mg の予測 {fit.predict(6.0):.2f}", f"prediction at 6 mg {fit.predict(6.0):.2f}"))
+    ax2.plot(
+        xs,
+        INIT[0] * xs + INIT[1],
+        ":",
+        color="#90a4ae",
+        lw=2,
+        label=_text(lang, "出発点 w=0.9501, b=0.7320", "start w=0.9501, b=0.7320"),
+    )
+    ax2.plot(
+        xs,
+        fit.w * xs + fit.b,
+        color="#00796b",
+        lw=2,
+        label=_text(
+            lang, f"1000 エポック後 w={fit.w:.4f}, b={fit.b:.4f}", f"after 1000 epochs w={fit.w:.4f}, b={fit.b:.4f}"
+        ),
+    )
+    ax2.plot(
+        xs,
+        w_star * xs + b_star,
+        "--",
+        color="#c62828",
+        lw=1.5,
+        label=_text(
+            lang, f"最小二乗解 w={w_star:.2f}, b={b_star:.2f}", f"least squares w={w_star:.2f}, b={b_star:.2f}"
+        ),
+    )
+    ax2.plot(
+        [6.0],
+        [fit.predict(6.0)],
+        "s",
+        color="#3949ab",
+        ms=7,
+        label=_text(lang, f"6 mg の予測 {fit.predict(6.0):.2f}", f"prediction at 6 mg {fit.predict(6.0):.2f}"),
+    )
     ax2.set_xlabel(_text(lang, "投与量 x (mg)", "dose x (mg)"))
     ax2.set_ylabel(_text(lang, "効果 y", "effect y"))
     ax2.set_title(_text(lang, "データに当てはめた直線", "The fitted line over the data"))
@@ -497,19 +558,46 @@ def loss_surface(lang: str) -> Any:
         gw, gb = line_fit_gradients(DOSES, EFFECTS, float(qw[idx]), float(qb[idx]))
         norm = np.hypot(gw, gb)
         u[idx], v[idx] = -gw / norm, -gb / norm
-    ax.quiver(qw, qb, u, v, color="#78909c", angles="xy", scale=22, width=0.004,
-              label=_text(lang, "−∇L の向き(下り坂)", "direction of −∇L (downhill)"))
-    ax.plot(path_w, path_b, "-", color="#c62828", lw=2,
-            label=_text(lang, "勾配降下法の道のり (η=0.01, 1000 歩)", "gradient-descent path (η=0.01, 1000 steps)"))
+    ax.quiver(
+        qw,
+        qb,
+        u,
+        v,
+        color="#78909c",
+        angles="xy",
+        scale=22,
+        width=0.004,
+        label=_text(lang, "−∇L の向き(下り坂)", "direction of −∇L (downhill)"),
+    )
+    ax.plot(
+        path_w,
+        path_b,
+        "-",
+        color="#c62828",
+        lw=2,
+        label=_text(lang, "勾配降下法の道のり (η=0.01, 1000 歩)", "gradient-descent path (η=0.01, 1000 steps)"),
+    )
     ax.plot(path_w[::100], path_b[::100], "o", color="#c62828", ms=4)
     ax.plot([INIT[0]], [INIT[1]], "o", color="#263238", ms=8, label=_text(lang, "出発点", "start"))
-    ax.plot([w_star], [b_star], "*", color="#2e7d32", ms=14,
-            label=_text(lang, "最小点 (1.95, 0.15)", "minimum (1.95, 0.15)"))
+    ax.plot(
+        [w_star],
+        [b_star],
+        "*",
+        color="#2e7d32",
+        ms=14,
+        label=_text(lang, "最小点 (1.95, 0.15)", "minimum (1.95, 0.15)"),
+    )
     ax.set_aspect("equal")  # so that -grad L is drawn at right angles to the contours
     ax.set_xlabel("w")
     ax.set_ylabel("b")
-    ax.set_title(_text(lang, "細長い谷: まず谷へ降り、谷底をゆっくり進む",
-                       "A long, thin valley: down into it fast, then slowly along it"), fontsize=11)
+    ax.set_title(
+        _text(
+            lang,
+            "細長い谷: まず谷へ降り、谷底をゆっくり進む",
+            "A long, thin valley: down into it fast, then slowly along it",
+        ),
+        fontsize=11,
+    )
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig
