@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from medai_lessons.figures import LANGUAGES, discover, render
+from medai_lessons.figures import LANGUAGES, FigureSpec, discover, render
 from medai_lessons.figures.lesson1 import FIGURES
 
 SPECS = [spec for spec in discover() if spec.module == "lesson1"]
@@ -29,6 +29,17 @@ EXPECTED = {
 }
 
 
+_FIRST_RENDER: dict[tuple[str, str], bytes] = {}
+
+
+def first_render(spec: FigureSpec, lang: str) -> bytes:
+    """Render once per figure and language; later tests reuse the bytes (rendering is the slow part)."""
+    key = (spec.name, lang)
+    if key not in _FIRST_RENDER:
+        _FIRST_RENDER[key] = render(spec, lang)
+    return _FIRST_RENDER[key]
+
+
 def test_discover_finds_every_lesson1_figure():
     """The registry lists exactly the figures lesson 1 uses, all as SVG."""
     assert {spec.name for spec in SPECS} == EXPECTED == set(FIGURES)
@@ -39,7 +50,7 @@ def test_discover_finds_every_lesson1_figure():
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_figure_renders_as_well_formed_svg(spec, lang):
     """Each figure renders in each language to an SVG document that an XML parser accepts."""
-    data = render(spec, lang)
+    data = first_render(spec, lang)
     root = ET.fromstring(data)
     assert root.tag.endswith("svg")
     assert len(data) > 1000
@@ -49,14 +60,14 @@ def test_figure_renders_as_well_formed_svg(spec, lang):
 def test_figure_is_deterministic(spec):
     """Two renders of the same figure in the same language are byte-identical."""
     for lang in LANGUAGES:
-        assert render(spec, lang) == render(spec, lang)
+        assert render(spec, lang) == first_render(spec, lang)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=IDS)
 def test_japanese_figure_has_japanese_labels_and_english_has_none(spec):
     """The ja render carries Japanese text, the en render none, so the labels follow the page's language."""
-    ja = render(spec, "ja").decode("utf-8")
-    en = render(spec, "en").decode("utf-8")
+    ja = first_render(spec, "ja").decode("utf-8")
+    en = first_render(spec, "en").decode("utf-8")
     assert JAPANESE.search(ja), f"{spec.name}: no Japanese text in the ja figure"
     assert not JAPANESE.search(en), f"{spec.name}: Japanese text in the en figure"
     assert ja != en
