@@ -58,16 +58,15 @@ def test_both_languages_carry_the_same_examples(page):
         assert a == b, f"{page.name}: part {i + 1} differs between languages"
 
 
-def _sybil_count(page: Path) -> int:
-    from sybil.parsers.markdown import ClearNamespaceParser, PythonCodeBlockParser, SkipParser
-
+def _sybil_examples(page: Path) -> list:
     from conftest import DOCTEST_FLAGS  # the root conftest that wires Sybil
+    from sybil.parsers.markdown import ClearNamespaceParser, PythonCodeBlockParser, SkipParser
 
     sybil = Sybil(
         parsers=[PythonCodeBlockParser(doctest_optionflags=DOCTEST_FLAGS), SkipParser(), ClearNamespaceParser()],
         path=str(page.parent),
     )
-    return len(list(sybil.parse(page)))
+    return list(sybil.parse(page))
 
 
 @pytest.mark.parametrize(
@@ -76,11 +75,14 @@ def _sybil_count(page: Path) -> int:
 def test_sybil_collects_every_code_block(page):
     """No ```python block silently escapes Sybil (e.g. a fence with a title)."""
     text = page.read_text(encoding="utf-8")
-    fences = len(re.findall(r"^[ \t]*```python[ \t]*$", text, re.M))
     odd = re.findall(r"^[ \t]*```(?:py|python3|pycon|python .+)[ \t]*$", text, re.M)
     assert odd == [], f"fences Sybil would not run: {odd}"
-    directives = len(re.findall(r"<!--\s*(?:skip:|clear-namespace)", text))
-    assert _sybil_count(page) == fences + directives
+    starts = sorted(example.start for example in _sybil_examples(page))
+    missed = []
+    for m in re.finditer(r"^[ \t]*```python[ \t]*\n.*?^[ \t]*```[ \t]*$", text, re.M | re.S):
+        if not any(m.start() <= s < m.end() for s in starts):
+            missed.append(text.count("\n", 0, m.start()) + 1)
+    assert missed == [], f"python fences at lines {missed} yield no Sybil example"
 
 
 @pytest.mark.parametrize("page", LESSONS, ids=lambda p: p.name)
