@@ -222,7 +222,9 @@ def doctest_to_sources(block: str) -> list[tuple[str, bool]]:
 # ------------------------------------------------------------------------- markdown
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)$")
-_ADMONITION = re.compile(r'^(?P<indent>[ \t]*)(?:!!!|\?\?\?\+?)[ \t]+(?P<kind>[\w-]+)(?:[ \t]+"(?P<title>[^"]*)")?[ \t]*$')
+_ADMONITION = re.compile(
+    r'^(?P<indent>[ \t]*)(?:!!!|\?\?\?\+?)[ \t]+(?P<kind>[\w-]+)(?:[ \t]+"(?P<title>[^"]*)")?[ \t]*$'
+)
 _TAB = re.compile(r'^(?P<indent>[ \t]*)===\+?[ \t]+"(?P<title>[^"]*)"[ \t]*$')
 _COMMENT_LINE = re.compile(r"^\s*<!--.*-->\s*$")
 _INVISIBLE_OPEN = re.compile(r"^\s*<!--+\s*invisible-code-block:\s*python\s*$")
@@ -231,7 +233,7 @@ _SKIP = re.compile(r"^\s*<!--+\s*skip:\s*(?P<action>next|start|end)\b(?P<rest>.*
 _CLEAR = re.compile(r"^\s*<!--+\s*clear-namespace\s*--+>\s*$")
 _IMAGE = re.compile(r'!\[(?P<alt>[^\]]*)\]\((?P<target>[^)\s]+)(?:\s+"[^"]*")?\)(?:\{[^}\n]*\})?')
 _LINK = re.compile(r'(?<!!)\[(?P<text>[^\]]+)\]\((?P<target>[^)\s]+)(?:\s+"[^"]*")?\)(?:\{[^}\n]*\})?')
-_HEADING_ATTRS = re.compile(r"^(#{1,6}\s.*?)\s*\{[:#.][^}]*\}\s*$")
+_HEADING_ATTRS = re.compile(r"^(#{1,6}\s.*?)\s*\{\s*:?\s*[#.][^}]*\}\s*$")
 _REASON = re.compile(r'reason\s*=\s*"(?P<reason>[^"]*)"|^\s*"(?P<plain>[^"]*)"')
 
 

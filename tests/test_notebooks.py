@@ -1,0 +1,303 @@
+"""Lesson pages as notebooks: conversion rules, the download banner, and one real run."""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import textwrap
+from types import SimpleNamespace
+
+import pytest
+
+from medai_lessons.notebooks import (
+    SETUP_SOURCE,
+    convert_page,
+    doctest_to_sources,
+    install_command,
+    lesson_pages,
+    notebook_filename,
+    page_language,
+    page_to_cells,
+    site_url_from_config,
+)
+
+from .conftest import DOCS, ROOT
+
+SITE = "https://example.org/course/"
+LESSON = "lessons/demo.md"
+
+
+def cells_of(markdown: str, lang: str = "ja", site_url: str | None = SITE):
+    return page_to_cells(textwrap.dedent(markdown), page=LESSON, lang=lang, site_url=site_url)
+
+
+def code_cells(cells):
+    return [c for c in cells if c.kind == "code" and c.source != SETUP_SOURCE]
+
+
+def md_text(cells) -> str:
+    return "\n".join(c.source for c in cells if c.kind == "markdown")
+
+
+# ----------------------------------------------------------------------------- doctests
+
+
+def test_doctest_prompts_and_expected_output_are_removed():
+    """`>>> `/`... ` prompts are stripped and expected output lines are dropped."""
+    block = ">>> xs = [1, 2]\n>>> for v in xs:\n...     print(v)\n1\n2\n>>> total = sum(xs)\n"
+    assert doctest_to_sources(block) == [("xs = [1, 2]\nfor v in xs:\n    print(v)\ntotal = sum(xs)", False)]
+
+
+def test_a_shown_value_ends_its_cell_so_jupyter_displays_it():
+    """A bare expression with expected output closes the cell; a print() does not."""
+    block = ">>> a = 2\n>>> print(a)\n2\n>>> a + 1\n3\n>>> a * 5\n10\n"
+    assert doctest_to_sources(block) == [("a = 2\nprint(a)\na + 1", False), ("a * 5", False)]
+
+
+def test_an_expected_traceback_gets_its_own_tagged_cell():
+    """An example whose expected output is a traceback is isolated and marked raises=True."""
+    block = (
+        ">>> x = 1\n>>> int('a')\nTraceback (most recent call last):\n...\n"
+        "ValueError: invalid literal\n>>> x\n1\n"
+    )
+    assert doctest_to_sources(block) == [("x = 1", False), ("int('a')", True), ("x", False)]
+    cells = cells_of(f"```python\n{block}```\n")
+    tagged = [c for c in code_cells(cells) if "raises-exception" in c.tags]
+    assert [c.source for c in tagged] == ["int('a')"]
+
+
+def test_ellipsis_in_expected_output_is_not_taken_for_code():
+    """A `...` line after expected output started is output (ELLIPSIS), not a continuation."""
+    block = ">>> print('a\\nb\\nc')\na\n...\nc\n"
+    assert doctest_to_sources(block) == [("print('a\\nb\\nc')", False)]
+
+
+# ----------------------------------------------------------------------------- blocks
+
+
+def test_plain_block_becomes_one_code_cell_and_prose_markdown():
+    """Prose is kept as markdown and a plain python block is one code cell, unchanged."""
+    cells = cells_of("# T\n\nSome prose.\n\n```python\ndef f(x):\n    return x\n```\n\nAfter.\n")
+    assert [c.source for c in code_cells(cells)] == ["def f(x):\n    return x"]
+    assert "Some prose." in md_text(cells) and "After." in md_text(cells)
+
+
+def test_setup_cell_comes_first_and_is_hidden():
+    """Every notebook starts with the hidden setup that defines HAS_CUDA, like Sybil's."""
+    first = cells_of("# T\n")[0]
+    assert first.kind == "code" and "HAS_CUDA" in first.source
+    assert first.tags == ["hide-input"] and first.metadata["jupyter"]["source_hidden"] is True
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        "<!-- invisible-code-block: python\nsecret = 41\n-->\n\n```python\n>>> secret + 1\n42\n```\n",
+        "<!-- invisible-code-block: python -->\n```python\nsecret = 41\n```\n\n```python\n>>> secret + 1\n42\n```\n",
+    ],
+    ids=["sybil-comment-form", "marker-before-fence"],
+)
+def test_invisible_block_is_kept_as_a_hidden_code_cell(page):
+    """Hidden setup code survives (later cells need it), collapsed and tagged hide-input."""
+    code = code_cells(cells_of(page))
+    assert [c.source for c in code] == ["secret = 41", "secret + 1"]
+    assert code[0].tags == ["hide-input"] and code[1].tags == []
+    assert "invisible-code-block" not in md_text(cells_of(page))
+
+
+def test_skipped_block_is_shown_as_fenced_code_not_run():
+    """`skip: next` turns the block into fenced code in markdown, with the reason shown."""
+    page = (
+        '<!-- skip: next if(not HAS_CUDA, reason="needs CUDA") -->\n'
+        "```python\nx = torch.ones(1, device='cuda')\n```\n\n```python\ny = 2\n```\n"
+    )
+    cells = cells_of(page, lang="en")
+    assert [c.source for c in code_cells(cells)] == ["y = 2"]
+    text = md_text(cells)
+    assert "```python\nx = torch.ones(1, device='cuda')\n```" in text
+    assert "needs CUDA" in text and "skip:" not in text
+
+
+def test_skip_start_end_covers_every_block_between():
+    """Blocks between `skip: start` and `skip: end` are not code cells; the next one is."""
+    page = (
+        "<!-- skip: start -->\n```python\na = 1\n```\n\n```python\nb = 2\n```\n"
+        "<!-- skip: end -->\n\n```python\nc = 3\n```\n"
+    )
+    assert [c.source for c in code_cells(cells_of(page))] == ["c = 3"]
+
+
+def test_clear_namespace_resets_and_repeats_the_setup():
+    """`clear-namespace` becomes a hidden %reset -f followed by the setup cell again."""
+    cells = cells_of("```python\na = 1\n```\n\n<!-- clear-namespace -->\n\n```python\nb = 2\n```\n")
+    sources = [c.source for c in cells if c.kind == "code"]
+    assert sources == [SETUP_SOURCE, "a = 1", "%reset -f", SETUP_SOURCE, "b = 2"]
+
+
+def test_fences_nested_in_admonitions_and_tabs_are_dedented_code_cells():
+    """Code inside `??? success` and `=== "tab"` becomes code cells with no leading indent."""
+    page = """\
+    ??? success "解答"
+        最初の行。
+
+        ```python
+        >>> total = 1 + 1
+        >>> total
+        2
+        ```
+
+    === "NumPy"
+
+        ```python
+        import math
+        if True:
+            root = math.sqrt(4)
+        ```
+
+    Back outside.
+    """
+    cells = cells_of(page)
+    assert [c.source for c in code_cells(cells)] == [
+        "total = 1 + 1\ntotal",
+        "import math\nif True:\n    root = math.sqrt(4)",
+    ]
+    text = md_text(cells)
+    assert "**解答**" in text and "\n最初の行。" in text and "**NumPy**" in text
+    assert "???" not in text and "===" not in text and "Back outside." in text
+
+
+def test_non_python_fences_stay_in_markdown():
+    """A ```bash block is shown as text in a markdown cell, never run."""
+    cells = cells_of("```bash\npip install x\n```\n")
+    assert code_cells(cells) == []
+    assert "```bash\npip install x\n```" in md_text(cells)
+
+
+# ----------------------------------------------------------------------------- language and links
+
+
+def test_notice_and_page_links_follow_the_page_language():
+    """The notice is in the page's language and page links point to that language's site."""
+    page = "# Title\n\nSee [the API](../reference.md#top) and [home](../index.md).\n"
+    ja, en = cells_of(page, "ja"), cells_of(page, "en")
+    assert "このノートブック" in md_text(ja) and "This notebook" in md_text(en)
+    assert f"({SITE}reference/#top)" in md_text(ja) and f"({SITE})" in md_text(ja)
+    assert f"({SITE}en/reference/#top)" in md_text(en) and f"({SITE}en/)" in md_text(en)
+    assert f"{SITE}en/lessons/demo/" in md_text(en)
+
+
+def test_notice_follows_the_title_and_names_the_extra():
+    """The title stays the first markdown cell; the notice after it gives the pip command."""
+    cells = page_to_cells("# Title\n\nText.\n", page="lessons/diffusion.md", lang="en", site_url=SITE)
+    markdown = [c.source for c in cells if c.kind == "markdown"]
+    assert markdown[0] == "# Title"
+    assert 'pip install "medai-lessons[diffusion]"' in markdown[1]
+
+
+def test_images_point_to_the_hosted_figure_or_degrade_to_alt_text():
+    """A relative figure becomes its absolute site URL; with no site URL, its alt text."""
+    page = "![The curve](../assets/figures/lesson1/x-ja.svg){ width=300 }\n"
+    assert f"![The curve]({SITE}assets/figures/lesson1/x-ja.svg)" in md_text(cells_of(page))
+    plain = md_text(cells_of(page, site_url=None))
+    assert "*The curve*" in plain and "assets/" not in plain
+
+
+def test_attribute_lists_and_html_comments_are_removed():
+    """MkDocs-only attribute lists and comment lines do not leak into the notebook."""
+    cells = cells_of("## Heading { #anchor }\n\n<!-- lr-explorer -->\n[a](https://x.org){ .md-button }\n")
+    text = md_text(cells)
+    assert "## Heading" in text and "{" not in text and "<!--" not in text
+
+
+def test_bad_arguments_are_rejected():
+    """Unknown languages and page names without a language suffix raise ValueError."""
+    with pytest.raises(ValueError, match="`lang` must be one of"):
+        page_to_cells("", page=LESSON, lang="fr")
+    with pytest.raises(ValueError, match="`lang` must be one of"):
+        notebook_filename("x", "de")
+    with pytest.raises(ValueError, match="`path` must end in"):
+        page_language("docs/lessons/x.md")
+
+
+def test_names_and_install_lines():
+    """File names carry the language; each lesson names its extra."""
+    assert notebook_filename("diffusion", "en") == "diffusion-en.ipynb"
+    assert install_command("gradient-descent") == 'pip install "medai-lessons[autograd]"'
+    assert install_command("stable-diffusion") == 'pip install "medai-lessons[sd]"'
+    assert site_url_from_config(ROOT / "mkdocs.yml", ).startswith("https://")
+
+
+# ----------------------------------------------------------------------------- real pages
+
+PAGES = lesson_pages(DOCS)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_every_lesson_page_converts_to_valid_python_cells(page):
+    """Each lesson converts, and every code cell (magics aside) is valid Python."""
+    pytest.importorskip("jupytext")
+    nb = convert_page(page, docs_dir=DOCS, site_url=SITE)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert len(code) >= 10
+    for source in code:
+        if not source.startswith("%"):
+            ast.parse(source)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize(
+    "page", [p for p in PAGES if p.name.endswith(".ja.md")], ids=lambda p: p.name
+)
+def test_both_languages_give_the_same_code_cells(page):
+    """The ja and en notebooks of a lesson run exactly the same code, like their pages."""
+    pytest.importorskip("jupytext")
+    en_page = page.with_name(page.name.replace(".ja.md", ".en.md"))
+    ja_code = [c.source for c in convert_page(page, docs_dir=DOCS).cells if c.cell_type == "code"]
+    en_code = [c.source for c in convert_page(en_page, docs_dir=DOCS).cells if c.cell_type == "code"]
+    assert ja_code == en_code
+
+
+def _load_hook(name: str):
+    spec = importlib.util.spec_from_file_location(f"_hook_{name}", ROOT / "hooks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("lang", "label"), [("ja", "ノートブックでダウンロード"), ("en", "Download this page")])
+def test_hook_puts_the_download_button_under_the_title(lang, label):
+    """The banner sits right after the H1, links the language's notebook, and gives the extra."""
+    pytest.importorskip("mkdocs")
+    hook = _load_hook("notebooks")
+    page = SimpleNamespace(file=SimpleNamespace(src_uri=f"lessons/diffusion.{lang}.md"))
+    config = SimpleNamespace(theme={"language": lang})
+    out = hook.on_page_markdown("# Title\n\nBody.\n", page, config, None).splitlines()
+    assert out[0] == "# Title"
+    banner = out[2]
+    assert label in banner and f"(../notebooks/diffusion-{lang}.ipynb)" in banner
+    assert '`pip install "medai-lessons[diffusion]"`' in banner
+    other = SimpleNamespace(file=SimpleNamespace(src_uri=f"index.{lang}.md"))
+    assert hook.on_page_markdown("# Home\n", other, config, None) == "# Home\n"
+
+
+def test_lesson_one_notebook_runs_top_to_bottom():
+    """The Japanese lesson-1 notebook executes on the CPU in a fresh kernel without an error."""
+    pytest.importorskip("nbclient", reason="nbclient is not installed")
+    pytest.importorskip("ipykernel", reason="ipykernel is not installed (no python3 kernel)")
+    from jupyter_client.kernelspec import KernelSpecManager
+    from nbclient import NotebookClient
+
+    if "python3" not in KernelSpecManager().find_kernel_specs():
+        pytest.skip("no python3 Jupyter kernel is registered")
+    page = DOCS / "lessons" / "gradient-descent.ja.md"
+    nb = convert_page(page, docs_dir=DOCS, site_url=SITE)
+    NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    outputs = "".join(
+        str(out.get("text", "")) + str(out.get("data", {}).get("text/plain", ""))
+        for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])
+    )
+    # Numbers printed on the page itself (Sybil checks them there): the secant and tangent slopes.
+    assert "16.6667" in outputs and "22.2222" in outputs
+    errors = [c for c in nb.cells if c.cell_type == "code"
+              and any(o.output_type == "error" for o in c.get("outputs", []))]
+    assert all("raises-exception" in c.metadata.get("tags", []) for c in errors)
