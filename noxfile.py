@@ -73,7 +73,7 @@ def serve(session: nox.Session) -> None:
     install(session, "docs")
     session.run(
         "mkdocs", "serve", "--dev-addr", "127.0.0.1:8000", "--livereload", *session.posargs,
-        env=OFFLINE,
+        env=OFFLINE | {"SITE_URL": "http://127.0.0.1:8000/"},
     )
 
 
