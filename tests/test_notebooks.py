@@ -224,7 +224,20 @@ def test_names_and_install_lines():
     assert notebook_filename("diffusion", "en") == "diffusion-en.ipynb"
     assert install_command("gradient-descent") == 'pip install "medai-lessons[autograd]"'
     assert install_command("stable-diffusion") == 'pip install "medai-lessons[sd]"'
-    assert site_url_from_config(ROOT / "mkdocs.yml", ).startswith("https://")
+    assert site_url_from_config(ROOT / "mkdocs.yml").startswith("https://")
+
+
+def test_site_url_follows_env_tags_like_mkdocs(tmp_path, monkeypatch):
+    """`!ENV [VAR, default]` gives the variable when set, else the default; plain values pass."""
+    yml = tmp_path / "mkdocs.yml"
+    yml.write_text('site_url: !ENV [SITE_URL, "https://default.org/"]\n', encoding="utf-8")
+    monkeypatch.delenv("SITE_URL", raising=False)
+    assert site_url_from_config(yml) == "https://default.org/"
+    monkeypatch.setenv("SITE_URL", "https://preview.org/x/")
+    assert site_url_from_config(yml) == "https://preview.org/x/"
+    yml.write_text("site_url: https://plain.org/  # comment\n", encoding="utf-8")
+    assert site_url_from_config(yml) == "https://plain.org/"
+    assert site_url_from_config(tmp_path / "missing.yml") is None
 
 
 # ----------------------------------------------------------------------------- real pages

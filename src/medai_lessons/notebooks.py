@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import textwrap
 from dataclasses import dataclass, field
@@ -148,11 +149,25 @@ def lesson_pages(docs_dir: Path) -> list[Path]:
 
 
 def site_url_from_config(mkdocs_yml: Path) -> str | None:
-    """``site_url`` of ``mkdocs.yml`` (read with a regex: the file holds python tags)."""
+    """``site_url`` of ``mkdocs.yml``, following ``!ENV [VAR, "default"]`` as MkDocs does.
+
+    Read with regular expressions: the file holds Python tags that a safe YAML loader rejects.
+    """
     if not mkdocs_yml.is_file():
         return None
-    m = re.search(r"^site_url:\s*['\"]?([^\s'\"#]+)", mkdocs_yml.read_text(encoding="utf-8"), re.M)
-    return m.group(1) if m else None
+    text = mkdocs_yml.read_text(encoding="utf-8")
+    m = re.search(r"^site_url:[ \t]*(.*?)[ \t]*(?:#.*)?$", text, re.M)
+    if not m or not m.group(1):
+        return None
+    value = m.group(1)
+    env = re.fullmatch(r"!ENV\s+\[?\s*([^\]]*?)\s*\]?", value)
+    if env:
+        names = [part.strip().strip("'\"") for part in env.group(1).split(",")]
+        for name in names[:-1] if len(names) > 1 else names:
+            if os.environ.get(name):
+                return os.environ[name]
+        return names[-1] if len(names) > 1 else None
+    return value.strip("'\"") or None
 
 
 # ------------------------------------------------------------------------- doctests
