@@ -489,7 +489,9 @@ def render_glossary(
         title = title_of(page)
         name = page.rsplit("/", 1)[-1].removesuffix(".md")
         heading = title or f"{name} ({_PENDING[lang]})"
-        link = f"[{_cell(title)}]({link_prefix}{page})" if title else _cell(heading)
+        # The heading carries the full title; the column repeats only its first part.
+        short = title.split(" — ")[0].strip() if title else ""
+        link = f"[{_cell(short)}]({link_prefix}{page})" if title else _cell(heading)
         out += [f"## {heading}", "", "| " + " | ".join(_HEAD[lang]) + " |", "|---|---|---|---|---|"]
         for t in terms:
             first, other = (t.ja, t.en) if lang == "ja" else (t.en, t.ja)
