@@ -279,12 +279,12 @@ TERMS: tuple[Term, ...] = (
         en_variants=("forward diffusion", "noising process"),
     ),
     Term(
-        "復元過程", "reverse process", r"p_\theta(x_{t-1} \mid x_t)",
+        "逆過程", "reverse process", r"p_\theta(x_{t-1} \mid x_t)",
         "ノイズを1段ずつ取り除いてデータへ戻す過程。ニューラルネットワークが学ぶのはこちら。",
         "Removing the noise one step at a time to get back to data; "
         "this is the part the neural network learns.",
         DIFFUSION,
-        ja_variants=("逆過程", "逆拡散過程", "逆拡散"),
+        ja_variants=("復元過程", "逆拡散過程", "逆拡散"),
         en_variants=("reverse diffusion", "denoising process"),
     ),
     Term(
