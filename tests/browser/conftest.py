@@ -1,0 +1,238 @@
+"""Fixtures of the browser tests: the built site on a local server, driven by Chromium.
+
+* The site is the strict build of the session fixture ``built_site`` (tests/conftest.py),
+  served by a ``ThreadingHTTPServer`` on 127.0.0.1 at a random port.
+* One Debian Chromium (``/usr/bin/chromium``) per session through Playwright; Playwright
+  never downloads a browser of its own.
+* Every browser context aborts each request to a host other than the local server and
+  records it, so a test can assert that a page asked for nothing outside.
+
+The whole folder is skipped, with the reason, where Chromium or Playwright is missing.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import importlib.util
+import posixpath
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+HERE = Path(__file__).resolve().parent
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = ROOT / "build" / "screenshots"
+HOST = "127.0.0.1"
+LANGS = ("ja", "en")
+
+
+def site_prefix(site: Path) -> str:
+    """The path of the site's URL (``/medai-lessons/``), read from the built home page's
+    canonical link. The site is served below it, as on GitHub Pages and under
+    ``mkdocs serve``, because the i18n plugin writes some links (the home page's
+    language links) as absolute paths that start with it."""
+    html = (site / "index.html").read_text(encoding="utf-8")
+    found = re.search(r'<link rel="canonical" href="([^"]+)"', html)
+    path = urlsplit(found.group(1)).path.strip("/") if found else ""
+    return f"/{path}/" if path else "/"
+
+#: Flags that keep Chromium quiet: without the background-networking ones it calls out.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _missing_reason() -> str | None:
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is missing: run `bash scripts/install-browser.sh` (Debian chromium + fonts-noto-cjk)"
+    if importlib.util.find_spec("playwright") is None:
+        return "the Python package `playwright` is missing: `pip install playwright` (never `playwright install`)"
+    return None
+
+
+MISSING = _missing_reason()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test of this folder ``browser``; skip them all when the browser is missing."""
+    for item in items:
+        if HERE not in Path(str(item.path)).resolve().parents:
+            continue
+        item.add_marker(pytest.mark.browser)
+        if MISSING:
+            item.add_marker(pytest.mark.skip(reason=MISSING))
+
+
+# ------------------------------------------------------------------------------ pages
+
+
+@dataclass(frozen=True)
+class SitePage:
+    """One page of the site in one language."""
+
+    lang: str
+    rel: str  # "" for the home page, else "lessons/gradient-descent/"
+
+    @property
+    def path(self) -> str:
+        """URL path below the site's root (the ``base_url`` fixture)."""
+        return ("" if self.lang == "ja" else "en/") + self.rel
+
+    @property
+    def name(self) -> str:
+        """A file-name friendly name: ``index``, ``lessons-gradient-descent``."""
+        return self.rel.strip("/").replace("/", "-") or "index"
+
+    @property
+    def id(self) -> str:
+        return f"{self.lang}/{self.name}"
+
+
+def source_pages() -> list[SitePage]:
+    """Every page the docs folder defines (``*.ja.md`` with its ``*.en.md`` twin), both languages."""
+    rels = []
+    for src in sorted(DOCS.rglob("*.ja.md")):
+        rel = src.relative_to(DOCS).as_posix().removesuffix(".ja.md")
+        if rel == "index":
+            rels.append("")
+        elif rel.endswith("/index"):
+            rels.append(rel.removesuffix("index"))
+        else:
+            rels.append(rel + "/")
+    return [SitePage(lang, rel) for lang in LANGS for rel in rels]
+
+
+PAGES = source_pages()
+LESSON = "lessons/gradient-descent/"
+
+
+# ----------------------------------------------------------------------------- server
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the site below ``prefix``; anything outside it is a 404. Logs nothing."""
+
+    prefix = "/"
+
+    def translate_path(self, path: str) -> str:
+        clean = posixpath.normpath(urlsplit(path).path)
+        if not (clean + "/").startswith(self.prefix):
+            return str(Path(self.directory) / "__outside_site_prefix__")
+        return super().translate_path("/" + path[len(self.prefix) :])
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def site_root(built_site) -> Path:
+    """The built site's folder; fails (not skips) when the strict build failed."""
+    if built_site.returncode != 0:
+        pytest.fail("mkdocs build --strict failed:\n" + built_site.log[-3000:])
+    return built_site.path
+
+
+@pytest.fixture(scope="session")
+def base_url(site_root: Path) -> Iterator[str]:
+    """``http://127.0.0.1:<port>/<prefix>/`` serving the built site for the whole session."""
+    prefix = site_prefix(site_root)
+    handler_class = type("_SiteHandler", (_QuietHandler,), {"prefix": prefix})
+    handler = functools.partial(handler_class, directory=str(site_root))
+    server = http.server.ThreadingHTTPServer((HOST, 0), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{HOST}:{server.server_address[1]}{prefix}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# ---------------------------------------------------------------------------- browser
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Debian Chromium for the session."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def is_local(url: str) -> bool:
+    """True for the local server (and for data:/blob: URLs, which never leave the page)."""
+    parts = urlsplit(url)
+    if parts.scheme in {"data", "blob", "about"}:
+        return True
+    return parts.hostname == HOST
+
+
+@dataclass
+class Traffic:
+    """What one browser context asked for."""
+
+    off_host: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="session")
+def new_context(browser) -> Iterator[Callable[..., tuple[Any, Traffic]]]:
+    """Factory of browser contexts whose off-host requests are aborted and recorded."""
+    made = []
+
+    def make(**options: Any) -> tuple[Any, Traffic]:
+        options.setdefault("viewport", {"width": 1280, "height": 900})
+        options.setdefault("service_workers", "block")
+        context = browser.new_context(**options)
+        traffic = Traffic()
+
+        def block(route: Any) -> None:
+            traffic.off_host.append(route.request.url)
+            route.abort("blockedbyclient")
+
+        context.route(lambda url: not is_local(url), block)
+        made.append(context)
+        return context, traffic
+
+    yield make
+    for context in made:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def shared_context(new_context) -> tuple[Any, Traffic]:
+    """One context for the cheap page visits of the whole session."""
+    return new_context()
+
+
+@pytest.fixture
+def page(shared_context) -> Iterator[Any]:
+    """A fresh tab in the shared context."""
+    context, _ = shared_context
+    tab = context.new_page()
+    try:
+        yield tab
+    finally:
+        tab.close()
