@@ -1,0 +1,319 @@
+r"""Diagrams of lesson 2 (DDPM), hand-written SVG with the labels in each language.
+
+| name                  | what it shows                                                         |
+|-----------------------|-----------------------------------------------------------------------|
+| ``forward-reverse``   | $x_0 \to \dots \to x_T$ by the fixed $q(x_t \mid x_{t-1})$, and back |
+|                       | by the learned $p_\theta(x_{t-1} \mid x_t)$                           |
+| ``ddpm-training-step``| Ho et al. (2020), Algorithm 1: sample $x_0, t, \varepsilon$ → $x_t$   |
+|                       | → U-Net → loss → gradient step                                        |
+
+The images in ``forward-reverse`` are computed, not drawn: a 10×10 ring is noised by
+the closed form $x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon$
+(Ho et al. 2020, Eq. (4)) with the linear schedule $\beta_t$ from $10^{-4}$ to $0.02$,
+$T = 1000$, and one fixed $\varepsilon$ (seed 7), so the picture is the same on every build.
+
+Every diagram is text in the SVG (sharp at any zoom, searchable in the file), has
+``role="img"`` with a ``<title>`` and a ``<desc>`` in the page's language, and sits on
+its own white card, so it stays readable in the site's dark mode.
+
+Notation:
+
+| code            | symbol                 | diffusers             |
+|-----------------|------------------------|-----------------------|
+| ``alpha_bar_t`` | $\bar\alpha_t$         | ``alphas_cumprod[t]`` |
+| ``eps``         | $\varepsilon$          | ``noise``             |
+| ``x0``, ``x_t`` | $x_0$, $x_t$           | ``original_samples``, ``noisy_samples`` |
+"""
+
+from __future__ import annotations
+
+import re
+from xml.sax.saxutils import escape
+
+import numpy as np
+
+__all__ = ["FIGURES"]
+
+_FONT = "'Noto Sans CJK JP', 'IPAexGothic', 'Hiragino Sans', 'Yu Gothic', 'DejaVu Sans', sans-serif"
+_INK = "#263238"  # 14.5:1 on white
+_FORWARD = "#37474f"  # 10.0:1 on white
+_REVERSE = "#b71c1c"  # 6.6:1 on white
+_MUTED = "#455a64"  # 7.5:1 on white
+
+#: The lesson's schedule: linear betas (Ho et al. 2020, Sec. 4), T = 1000.
+NUM_TRAIN_TIMESTEPS = 1000
+BETA_START, BETA_END = 1e-4, 0.02
+#: The time steps drawn in ``forward-reverse`` (0 = clean data, 1000 = T).
+SHOWN_STEPS = (0, 100, 250, 500, 1000)
+
+
+def _check_lang(lang: str) -> str:
+    if lang not in ("ja", "en"):
+        raise ValueError(f"`lang` must be 'ja' or 'en', got {lang!r}.")
+    return lang
+
+
+# --------------------------------------------------------------------------------------
+# SVG text helpers
+# --------------------------------------------------------------------------------------
+
+_MARKUP = re.compile(r"([_^])\{([^}]*)\}")
+
+
+def _rich(text: str, size: float) -> str:
+    r"""SVG text content with ``_{sub}`` and ``^{sup}`` turned into shifted ``<tspan>``\ s."""
+    out, pos, small = [], 0, round(size * 0.72, 1)
+    for match in _MARKUP.finditer(text):
+        out.append(escape(text[pos : match.start()]))
+        shift = round(size * 0.3, 1) if match.group(1) == "_" else -round(size * 0.4, 1)
+        out.append(
+            f'<tspan dy="{shift}" font-size="{small}">{escape(match.group(2))}</tspan>'
+            f'<tspan dy="{-shift}">\u200b</tspan>'
+        )
+        pos = match.end()
+    out.append(escape(text[pos:]))
+    return "".join(out)
+
+
+def _text(x: float, y: float, text: str, *, size: float = 14, colour: str = _INK, anchor: str = "middle",
+          weight: str | None = None) -> str:
+    bold = f' font-weight="{weight}"' if weight else ""
+    return (
+        f'<text x="{x}" y="{y}" font-size="{size}" fill="{colour}" text-anchor="{anchor}"{bold}>'
+        f"{_rich(text, size)}</text>"
+    )
+
+
+def _box(x: float, y: float, w: float, h: float, title: str, formula: str, fill: str) -> str:
+    return "\n".join([
+        f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="10" fill="{fill}" stroke="{_FORWARD}" '
+        'stroke-width="1.5"/>',
+        _text(x + w / 2, y + h / 2 - 6, title, size=14, weight="bold"),
+        _text(x + w / 2, y + h / 2 + 18, formula, size=15),
+    ])
+
+
+def _svg(width: int, height: int, ident: str, title: str, desc: str, body: list[str]) -> str:
+    return "\n".join([
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-labelledby="{ident}-title {ident}-desc" '
+        f'font-family="{_FONT}">',
+        f'<title id="{ident}-title">{escape(title)}</title>',
+        f'<desc id="{ident}-desc">{escape(desc)}</desc>',
+        "<defs>",
+        *(
+            f'<marker id="{ident}-{name}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+            f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
+            for name, colour in (("fwd", _FORWARD), ("rev", _REVERSE))
+        ),
+        "</defs>",
+        # A white card: the diagram keeps its colours in the site's dark mode too.
+        f'<rect x="0" y="0" width="{width}" height="{height}" rx="12" fill="#ffffff"/>',
+        *body,
+        "</svg>",
+        "",
+    ])
+
+
+def _arrow(ident: str, d: str, *, reverse: bool = False, dashed: bool = False) -> str:
+    colour, marker = (_REVERSE, "rev") if reverse else (_FORWARD, "fwd")
+    dash = ' stroke-dasharray="7 5"' if dashed else ""
+    return (
+        f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="2.2"{dash} '
+        f'marker-end="url(#{ident}-{marker})"/>'
+    )
+
+
+# --------------------------------------------------------------------------------------
+# forward-reverse
+# --------------------------------------------------------------------------------------
+
+
+def alpha_bar(num_steps: int = NUM_TRAIN_TIMESTEPS) -> np.ndarray:
+    r"""$\bar\alpha_t = \prod_{s=1}^{t} (1 - \beta_s)$ for $t = 0, \dots, T$ ($\bar\alpha_0 = 1$)."""
+    betas = np.linspace(BETA_START, BETA_END, num_steps)
+    return np.concatenate([[1.0], np.cumprod(1.0 - betas)])
+
+
+def _ring(size: int = 10) -> np.ndarray:
+    """A ring in [-1, 1] (data are scaled to [-1, 1] in DDPM): a cross-section of a vessel."""
+    yy, xx = np.mgrid[0:size, 0:size] + 0.5 - size / 2
+    r = np.hypot(xx, yy)
+    return np.where((r > size * 0.18) & (r < size * 0.4), 1.0, -1.0)
+
+
+def _pixels(x: float, y: float, img: np.ndarray, cell: float) -> list[str]:
+    grey = np.clip((img + 1.0) / 2.0, 0.0, 1.0)
+    out = [f'<rect x="{x - 1}" y="{y - 1}" width="{cell * img.shape[1] + 2}" '
+           f'height="{cell * img.shape[0] + 2}" fill="none" stroke="{_FORWARD}" stroke-width="1.5"/>']
+    for i, row in enumerate(grey):
+        for j, value in enumerate(row):
+            level = round(float(value) * 255)
+            out.append(
+                f'<rect x="{x + j * cell}" y="{y + i * cell}" width="{cell}" height="{cell}" '
+                f'fill="#{level:02x}{level:02x}{level:02x}"/>'
+            )
+    return out
+
+
+_FR = {
+    "ja": {
+        "title": "拡散モデルの順方向過程と逆方向過程",
+        "desc": (
+            "左から右へ、データ x_0(リング形の画像)に固定の規則 q(x_t | x_{t−1}) で少しずつガウスノイズを加え、"
+            "x_T ではほぼ純粋なノイズになる。右から左へ、学習したモデル p_θ(x_{t−1} | x_t) が少しずつノイズを"
+            "取り除いて画像に戻す。各画像の下に時刻 t と ᾱ_t を示す。"
+        ),
+        "forward": "順方向過程(固定・学習しない): q(x_{t} | x_{t−1}) でノイズを少し加える",
+        "reverse": "逆方向過程(学習する): p_{θ}(x_{t−1} | x_{t}) でノイズを少し取り除く",
+        "data": "データ",
+        "noise": "ほぼ純粋なノイズ",
+        "note": "1000 ステップのうち 5 つの時刻を表示。各画像 = √ᾱ_{t} x_{0} + √(1−ᾱ_{t}) ε(同じ ε)",
+    },
+    "en": {
+        "title": "The forward and reverse processes of a diffusion model",
+        "desc": (
+            "Left to right, the data x_0 (a ring-shaped image) receives a little Gaussian noise at every step by "
+            "the fixed rule q(x_t | x_{t−1}) until x_T is almost pure noise. Right to left, the learned model "
+            "p_θ(x_{t−1} | x_t) removes a little noise at every step and recovers an image. Under each image: "
+            "its time step t and ᾱ_t."
+        ),
+        "forward": "forward process (fixed, nothing learned): q(x_{t} | x_{t−1}) adds a little noise",
+        "reverse": "reverse process (learned): p_{θ}(x_{t−1} | x_{t}) removes a little noise",
+        "data": "data",
+        "noise": "almost pure noise",
+        "note": "5 of the 1000 steps shown. Each image = √ᾱ_{t} x_{0} + √(1−ᾱ_{t}) ε (one shared ε)",
+    },
+}
+
+
+def forward_reverse(lang: str) -> str:
+    """x0 → … → xT by the fixed forward process, and back by the learned reverse process."""
+    t = _FR[_check_lang(lang)]
+    ident = f"fr-{lang}"
+    width, height = 940, 350
+    x0 = _ring()
+    eps = np.random.default_rng(7).standard_normal(x0.shape)
+    abar = alpha_bar()
+    cell, left, gap, top = 10, 50, 85, 92
+    panel = cell * x0.shape[1]
+    body = [
+        _text(width / 2, 34, t["forward"], size=15, colour=_FORWARD, weight="bold"),
+        _arrow(ident, f"M {left} 50 L {width - left} 50"),
+    ]
+    for k, step in enumerate(SHOWN_STEPS):
+        px = left + k * (panel + gap)
+        x_t = np.sqrt(abar[step]) * x0 + np.sqrt(1.0 - abar[step]) * eps  # Ho et al. 2020, Eq. (4)
+        body += _pixels(px, top, x_t, cell)
+        centre = px + panel / 2
+        name = "x_{0}" if step == 0 else ("x_{T}" if step == NUM_TRAIN_TIMESTEPS else f"x_{{{step}}}")
+        body.append(_text(centre, top + panel + 24, name, size=16, weight="bold"))
+        body.append(_text(centre, top + panel + 44, f"t = {step},  ᾱ_{{t}} = {abar[step]:.3f}", size=12,
+                          colour=_MUTED))
+        if step == 0:
+            body.append(_text(centre, top - 12, t["data"], size=13, colour=_MUTED))
+        if step == NUM_TRAIN_TIMESTEPS:
+            body.append(_text(centre, top - 12, t["noise"], size=13, colour=_MUTED))
+        if k < len(SHOWN_STEPS) - 1:
+            mid = px + panel + gap / 2
+            body.append(_text(mid, top + panel / 2 + 5, "· · ·", size=16, colour=_MUTED))
+    y_rev = top + panel + 72
+    body += [
+        _arrow(ident, f"M {width - left} {y_rev} L {left} {y_rev}", reverse=True, dashed=True),
+        _text(width / 2, y_rev + 26, t["reverse"], size=15, colour=_REVERSE, weight="bold"),
+        _text(width / 2, height - 16, t["note"], size=12, colour=_MUTED),
+    ]
+    return _svg(width, height, ident, t["title"], t["desc"], body)
+
+
+# --------------------------------------------------------------------------------------
+# ddpm-training-step
+# --------------------------------------------------------------------------------------
+
+_TS = {
+    "ja": {
+        "title": "DDPM の学習 1 ステップ(Ho et al. 2020, アルゴリズム 1)",
+        "desc": (
+            "学習データから画像 x_0、時刻 t(1 から T の一様分布)、ノイズ ε(標準正規分布)を引く。"
+            "x_t = √ᾱ_t x_0 + √(1−ᾱ_t) ε で一気にノイズを加え、U-Net ε_θ(x_t, t) が加えたノイズを予測する。"
+            "損失は本当のノイズとの二乗誤差 ‖ε − ε_θ(x_t, t)‖²。その勾配で θ を更新し、新しいサンプルで繰り返す。"
+        ),
+        "x0": ("1. 画像を選ぶ", "x_{0} ~ q(x_{0})"),
+        "t": ("2. 時刻を選ぶ", "t ~ Uniform{1, …, T}"),
+        "eps": ("3. ノイズを引く", "ε ~ N(0, I)"),
+        "xt": ("4. 一気にノイズを加える", "x_{t} = √ᾱ_{t} x_{0} + √(1−ᾱ_{t}) ε"),
+        "unet": ("5. U-Net が予測", "ε_{θ}(x_{t}, t)"),
+        "loss": ("6. 損失", "‖ε − ε_{θ}(x_{t}, t)‖^{2}"),
+        "step": ("7. 勾配で更新", "θ ← θ − η ∇_{θ} L"),
+        "to_unet": "x_{t} と t",
+        "pred": "予測したノイズ",
+        "target": "正解: 本当に加えたノイズ ε",
+        "repeat": "新しい x_{0}, t, ε で繰り返す",
+    },
+    "en": {
+        "title": "One DDPM training step (Ho et al. 2020, Algorithm 1)",
+        "desc": (
+            "Draw an image x_0 from the training data, a time step t uniformly from 1 to T, and noise ε from a "
+            "standard normal. Noise the image in one jump, x_t = √ᾱ_t x_0 + √(1−ᾱ_t) ε; the U-Net ε_θ(x_t, t) "
+            "predicts the noise that was added. The loss is the squared error to the true noise, "
+            "‖ε − ε_θ(x_t, t)‖². A gradient step updates θ, and the loop repeats with new samples."
+        ),
+        "x0": ("1. Pick an image", "x_{0} ~ q(x_{0})"),
+        "t": ("2. Pick a time step", "t ~ Uniform{1, …, T}"),
+        "eps": ("3. Draw noise", "ε ~ N(0, I)"),
+        "xt": ("4. Noise it in one jump", "x_{t} = √ᾱ_{t} x_{0} + √(1−ᾱ_{t}) ε"),
+        "unet": ("5. U-Net predicts", "ε_{θ}(x_{t}, t)"),
+        "loss": ("6. Loss", "‖ε − ε_{θ}(x_{t}, t)‖^{2}"),
+        "step": ("7. Gradient step", "θ ← θ − η ∇_{θ} L"),
+        "to_unet": "x_{t} and t",
+        "pred": "predicted noise",
+        "target": "target: the noise ε actually added",
+        "repeat": "repeat with new x_{0}, t, ε",
+    },
+}
+
+
+def ddpm_training_step(lang: str) -> str:
+    """Algorithm 1 of Ho et al. (2020) as a flow of seven boxes and a loop."""
+    t = _TS[_check_lang(lang)]
+    ident = f"ts-{lang}"
+    width, height = 980, 360
+    col_w, h = 200, 70
+    xt_x, xt_w = 270, 240
+    unet_x, unet_w = 555, 145
+    loss_x, loss_w = 795, 170
+    mid_y, mid_h = 135, 90
+    body = [
+        _box(20, 40, col_w, h, *t["x0"], "#e0f2f1"),
+        _box(20, 145, col_w, h, *t["t"], "#e8eaf6"),
+        _box(20, 250, col_w, h, *t["eps"], "#fff3e0"),
+        _box(xt_x, mid_y, xt_w, mid_h, *t["xt"], "#f3e5f5"),
+        _box(unet_x, mid_y, unet_w, mid_h, *t["unet"], "#e3f2fd"),
+        _box(loss_x, mid_y, loss_w, mid_h, *t["loss"], "#ffebee"),
+        _box(loss_x, 20, loss_w, h, *t["step"], "#f1f8e9"),
+        # inputs of the closed form
+        _arrow(ident, f"M {20 + col_w} 75 L {xt_x - 4} {mid_y + 20}"),
+        _arrow(ident, f"M {20 + col_w} 180 L {xt_x - 4} 180"),
+        _arrow(ident, f"M {20 + col_w} 285 L {xt_x - 4} {mid_y + mid_h - 20}"),
+        # x_t and t into the U-Net, its prediction into the loss
+        _arrow(ident, f"M {xt_x + xt_w} 180 L {unet_x - 4} 180"),
+        _text((xt_x + xt_w + unet_x) / 2, 200, t["to_unet"], size=12, colour=_MUTED),
+        _arrow(ident, f"M {unet_x + unet_w} 180 L {loss_x - 4} 180"),
+        _text((unet_x + unet_w + loss_x) / 2, 200, t["pred"], size=12, colour=_MUTED),
+        # the target: the very noise that was added
+        _arrow(ident, f"M {20 + col_w} 300 L {loss_x + loss_w / 2} 300 L {loss_x + loss_w / 2} {mid_y + mid_h + 4}",
+               dashed=True),
+        _text((20 + col_w + loss_x + loss_w / 2) / 2 + 40, 292, t["target"], size=13, colour=_MUTED),
+        # loss → gradient step → back to the start
+        _arrow(ident, f"M {loss_x + loss_w / 2} {mid_y} L {loss_x + loss_w / 2} {20 + h + 4}"),
+        _arrow(ident, f"M {loss_x} 55 L {20 + col_w + 4} 55", reverse=True, dashed=True),
+        _text((loss_x + 20 + col_w) / 2, 45, t["repeat"], size=13, colour=_REVERSE, weight="bold"),
+        _text(width / 2, height - 18, t["title"], size=12, colour=_MUTED),
+    ]
+    return _svg(width, height, ident, t["title"], t["desc"], body)
+
+
+FIGURES = {
+    "forward-reverse": forward_reverse,
+    "ddpm-training-step": ddpm_training_step,
+}
