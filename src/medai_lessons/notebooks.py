@@ -348,7 +348,8 @@ def page_to_cells(
 
     def not_run(source: str, reason: str | None) -> None:
         note = _TEXT[lang]["skipped"]
-        note += f"({_TEXT[lang]['reason']}: {reason})" if reason else ""
+        if reason:
+            note += f"({_TEXT['ja']['reason']}: {reason})" if lang == "ja" else f" (reason: {reason})"
         note += "。" if lang == "ja" else "."
         text.extend(["", f"*{note}*", "", "```python", source.strip("\n"), "```", ""])
 
