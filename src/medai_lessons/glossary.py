@@ -279,12 +279,12 @@ TERMS: tuple[Term, ...] = (
         en_variants=("forward diffusion", "noising process"),
     ),
     Term(
-        "逆過程", "reverse process", r"p_\theta(x_{t-1} \mid x_t)",
+        "復元過程", "reverse process", r"p_\theta(x_{t-1} \mid x_t)",
         "ノイズを1段ずつ取り除いてデータへ戻す過程。ニューラルネットワークが学ぶのはこちら。",
         "Removing the noise one step at a time to get back to data; "
         "this is the part the neural network learns.",
         DIFFUSION,
-        ja_variants=("復元過程", "逆拡散過程", "逆拡散"),
+        ja_variants=("逆過程", "逆拡散過程", "逆拡散"),
         en_variants=("reverse diffusion", "denoising process"),
     ),
     Term(
@@ -305,7 +305,7 @@ TERMS: tuple[Term, ...] = (
         en_variants=_ALPHA_BAR,
     ),
     Term(
-        "ガウスノイズ", "Gaussian noise", r"\epsilon \sim \mathcal{N}(0, I)",
+        "ガウスノイズ", "Gaussian noise", r"\varepsilon \sim \mathcal{N}(0, I)",
         "平均 0・分散 1 の正規分布から、画素ごとに独立に引いた乱数。",
         "Random numbers drawn independently for every pixel from a normal distribution "
         "with mean 0 and variance 1.",
@@ -313,10 +313,10 @@ TERMS: tuple[Term, ...] = (
         ja_variants=("ガウス雑音",),
     ),
     Term(
-        "DDPM", "DDPM", r"\epsilon_\theta(x_t, t)",
-        "Ho ら(2020)の拡散モデル。加えたノイズ $\\epsilon$ を当てるように学習し、祖先サンプリングで生成する。",
+        "DDPM", "DDPM", r"\varepsilon_\theta(x_t, t)",
+        "Ho ら(2020)の拡散モデル。加えたノイズ $\\varepsilon$ を当てるように学習し、祖先サンプリングで生成する。",
         "The denoising diffusion probabilistic model of Ho et al. (2020): trained to predict the "
-        "added noise $\\epsilon$ and sampled by ancestral sampling.",
+        "added noise $\\varepsilon$ and sampled by ancestral sampling.",
         DIFFUSION,
     ),
     Term(
@@ -424,7 +424,7 @@ TERMS: tuple[Term, ...] = (
     ),
     Term(
         "分類器なしガイダンス", "classifier-free guidance",
-        r"\hat\epsilon = \epsilon_\varnothing + s\,(\epsilon_c - \epsilon_\varnothing)",
+        r"\hat\epsilon = \epsilon_u + s\,(\epsilon_c - \epsilon_u)",
         "条件なしと条件ありのノイズ予測の差を拡大し、プロンプトへの忠実さを強める方法。",
         "Pushing the noise prediction beyond the unconditional one, towards and past the "
         "prompt-conditioned one, so that the image follows the prompt more closely.",
