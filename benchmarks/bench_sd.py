@@ -6,7 +6,8 @@ Writes ``benchmarks/results/sd.json``. Rows:
 
 * one U-Net step of the same convolutional network (widths 32, 64, 128, 128) on a
   3×512×512 image and on its 4×64×64 latent: seconds (fastest of 3), activation bytes
-  (sum of every leaf module's output, forward hooks), number of input values, ratios;
+  (sum of every leaf module's output, forward hooks), FLOPs (FlopCounterMode),
+  number of input values, ratios;
 * the tiny pipeline (random weights, 64×64): seconds for 30 DDIM steps with guidance,
   through diffusers and through the stepwise functions, and their largest difference;
 * parameter counts of the full-size SD 1.x architecture (built on the meta device).
@@ -50,6 +51,15 @@ def main() -> None:
         row("unet_step_pixel_512_seconds", round(cost.pixel.seconds, 4), "s"),
         row("unet_step_latent_64_seconds", round(cost.latent.seconds, 5), "s"),
         row("unet_step_time_ratio_pixel_over_latent", round(cost.time_ratio, 1), "x", "> 10", cost.time_ratio > 10),
+        row("unet_step_gflops_pixel_512", round(cost.pixel.flops / 1e9, 2), "GFLOP"),
+        row("unet_step_gflops_latent_64", round(cost.latent.flops / 1e9, 3), "GFLOP"),
+        row(
+            "unet_step_flop_ratio_pixel_over_latent",
+            round(cost.flop_ratio, 2),
+            "x",
+            "close to f^2 = 64",
+            40 < cost.flop_ratio <= 64,
+        ),
         row("unet_step_activations_pixel_512", round(cost.pixel.activation_bytes / MiB, 2), "MiB"),
         row("unet_step_activations_latent_64", round(cost.latent.activation_bytes / MiB, 3), "MiB"),
         row(

@@ -438,6 +438,8 @@ def test_activation_memory_ratio_approaches_f_squared():
     cost = compare_pixel_latent(64, block_out_channels=(8, 16), repeats=1)
     assert cost.value_ratio == 48.0
     assert 55 < cost.memory_ratio < 64  # f^2 = 64, minus the 3-vs-4 channel input/output
+    assert 55 < cost.flop_ratio < 64  # the same for the arithmetic (FlopCounterMode)
+    assert cost.pixel.flops > 0
     assert cost.pixel.num_values == 3 * 64 * 64
     assert cost.latent.shape == (1, 4, 8, 8)
     assert cost.pixel.peak_bytes is None  # CPU: no CUDA peak reading

@@ -15,7 +15,9 @@ the positions and makes the gap larger still.
 Here the same U-Net is built twice — input 3 channels for pixels, 4 for latents —
 and one step is timed and its activations are counted:
 
-* **time**: the median wall-clock seconds of a few forward passes (no gradients);
+* **time**: the fastest wall-clock seconds of a few forward passes (no gradients);
+* **work**: the floating-point operations of the convolutions and matrix products,
+  counted by ``torch.utils.flop_counter.FlopCounterMode`` (the same on every machine);
 * **activation memory**: the bytes of every tensor that each leaf module outputs
   during one forward pass, summed with forward hooks. It is what training would
   keep for back-propagation; unlike a peak-memory reading, it is the same on every
@@ -30,6 +32,7 @@ Notation:
 | ``latent_channels``| $c$         | latent channels (4)                      |
 | ``value_ratio``    | 48          | values in $x$ over values in $z$         |
 | ``time_ratio``     | —           | seconds per step, pixel over latent      |
+| ``flop_ratio``     | —           | operations per step, pixel over latent   |
 | ``memory_ratio``   | —           | activation bytes, pixel over latent      |
 """
 
@@ -41,6 +44,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from .._checks import check_int
 from ._validate import check_size
@@ -142,6 +146,7 @@ class StepCost:
     num_values: int
     seconds: float
     activation_bytes: int
+    flops: int  # floating-point operations of convolutions and matrix products
     peak_bytes: int | None  # torch.cuda.max_memory_allocated on CUDA, else None
 
 
@@ -159,6 +164,9 @@ def measure_step(unet: Any, shape: tuple[int, ...], *, repeats: int = 3) -> Step
     x = torch.randn(shape, generator=generator).to(device=device, dtype=dtype)
     t = torch.tensor([500], device=device)
     act = activation_bytes(unet, x, t)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        unet(x, t)
+    flops = int(counter.get_total_flops())
     cuda = device.type == "cuda"
     if cuda:
         torch.cuda.synchronize(device)
@@ -172,7 +180,7 @@ def measure_step(unet: Any, shape: tuple[int, ...], *, repeats: int = 3) -> Step
                 torch.cuda.synchronize(device)
             times.append(time.perf_counter() - start)
     peak = int(torch.cuda.max_memory_allocated(device)) if cuda else None
-    return StepCost(tuple(shape), math.prod(shape), min(times), act, peak)
+    return StepCost(tuple(shape), math.prod(shape), min(times), act, flops, peak)
 
 
 @dataclass(frozen=True)
@@ -194,6 +202,11 @@ class PixelLatentCost:
         return self.pixel.seconds / self.latent.seconds
 
     @property
+    def flop_ratio(self) -> float:
+        """Floating-point operations on pixels over those on latents (machine-independent)."""
+        return self.pixel.flops / self.latent.flops
+
+    @property
     def memory_ratio(self) -> float:
         """Activation bytes on pixels over activation bytes on latents."""
         return self.pixel.activation_bytes / self.latent.activation_bytes
@@ -204,6 +217,7 @@ class PixelLatentCost:
         out.update(
             value_ratio=self.value_ratio,
             time_ratio=self.time_ratio,
+            flop_ratio=self.flop_ratio,
             memory_ratio=self.memory_ratio,
         )
         return out

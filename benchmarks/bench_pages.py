@@ -1,0 +1,177 @@
+"""Benchmark of the site as a reader's browser gets it: page weight and widget start-up.
+
+    python benchmarks/bench_pages.py [--site DIR] [--runs N]
+
+Builds the site with ``mkdocs build --strict`` (or takes an already built ``--site``),
+serves it on 127.0.0.1 below its URL path (as on GitHub Pages), and loads every page in
+both languages in Debian's Chromium through Playwright, each in a fresh browser context
+(empty cache). Writes ``benchmarks/results/pages.json``. Rows:
+
+* ``<lang> <page> bytes``: the sum of the response bodies of everything the page loads
+  until the network is idle (HTML, CSS, JavaScript, KaTeX fonts, figures, the search
+  index); target at most 1 MB (1,000,000 bytes), shown in kB (1 kB = 1000 bytes);
+* ``<lang> lesson 1 widget first frame``: ``performance.now()`` at the learning-rate
+  explorer's first drawing, milliseconds after navigation start on localhost (median
+  of ``--runs`` fresh loads); this is a record, no target.
+
+Nothing is fetched from another host: such requests are aborted and would be reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import functools
+import http.server
+import json
+import os
+import platform
+import posixpath
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "benchmarks" / "results" / "pages.json"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+HOST = "127.0.0.1"
+BUDGET_BYTES = 1_000_000
+LESSON = "lessons/gradient-descent/"
+
+
+def row(name, value, unit, target=None, met=None):
+    return {"name": name, "value": value, "unit": unit, "target": target, "met": met}
+
+
+def build(out: Path) -> None:
+    env = os.environ | {"NO_MKDOCS_2_WARNING": "1", "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg"}
+    subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(out)],
+        cwd=ROOT, env=env, check=True,
+    )
+
+
+def prefix_of(site: Path) -> str:
+    html = (site / "index.html").read_text(encoding="utf-8")
+    found = re.search(r'<link rel="canonical" href="([^"]+)"', html)
+    path = urlsplit(found.group(1)).path.strip("/") if found else ""
+    return f"/{path}/" if path else "/"
+
+
+def pages_of(site: Path) -> list[str]:
+    """Every page (folder with an index.html) relative to the site root, ja first."""
+    rels = []
+    for page in site.rglob("index.html"):
+        rel = page.parent.relative_to(site).as_posix()
+        if rel.split("/")[0] in {"assets", "search"}:
+            continue
+        rels.append("" if rel == "." else rel + "/")
+    return sorted(rels, key=lambda r: (r.startswith("en/"), r.removeprefix("en/")))
+
+
+def serve(site: Path, prefix: str) -> tuple[http.server.ThreadingHTTPServer, str]:
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def translate_path(self, path: str) -> str:
+            if not (posixpath.normpath(urlsplit(path).path) + "/").startswith(prefix):
+                return str(site / "__outside__")
+            return super().translate_path("/" + path[len(prefix):])
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer((HOST, 0), functools.partial(Handler, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://{HOST}:{server.server_address[1]}{prefix}"
+
+
+def measure(browser, url: str) -> dict:
+    """Load ``url`` in a fresh context; return bytes, request count, off-host requests, first frame."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+    off_host: list[str] = []
+    sizes: list[int] = []
+
+    def block(route) -> None:
+        off_host.append(route.request.url)
+        route.abort("blockedbyclient")
+
+    def on_response(response) -> None:
+        try:
+            sizes.append(len(response.body()))
+        except Exception:  # a redirect or an aborted response has no body
+            sizes.append(0)
+
+    context.route(lambda u: urlsplit(u).hostname not in (HOST, None), block)
+    context.on("response", on_response)
+    page = context.new_page()
+    page.goto(url, wait_until="networkidle")
+    first = page.evaluate(
+        "() => (window.medaiLrExplorer && window.medaiLrExplorer.instances.length)"
+        " ? window.medaiLrExplorer.instances[0].firstFrameAt : null"
+    )
+    context.close()
+    return {"bytes": sum(sizes), "requests": len(sizes), "off_host": off_host, "first_frame_ms": first}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--site", type=Path, help="an already built site (default: build one)")
+    parser.add_argument("--runs", type=int, default=5, help="loads of lesson 1 for the first-frame median")
+    args = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        site = args.site
+        if site is None:
+            site = Path(tmp) / "site"
+            build(site)
+        prefix = prefix_of(site)
+        server, base = serve(site, prefix)
+        rows, off_host = [], []
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            version = browser.version
+            for rel in pages_of(site):
+                lang = "en" if rel.startswith("en/") else "ja"
+                name = rel.removeprefix("en/").strip("/") or "home"
+                result = measure(browser, base + rel)
+                off_host += result["off_host"]
+                kb = round(result["bytes"] / 1000, 1)
+                rows.append(row(f"{lang} {name}: bytes ({result['requests']} requests)", kb, "kB",
+                                "≤ 1000 kB", result["bytes"] <= BUDGET_BYTES))
+                if rel.removeprefix("en/") == LESSON:
+                    frames = [result["first_frame_ms"]]
+                    frames += [measure(browser, base + rel)["first_frame_ms"] for _ in range(args.runs - 1)]
+                    if all(f is not None for f in frames):
+                        rows.append(row(f"{lang} {name}: widget first frame (median of {len(frames)})",
+                                        round(statistics.median(frames), 1), "ms"))
+                    else:
+                        print(f"{lang}: no learning-rate explorer on {rel}; first frame not measured")
+            browser.close()
+        server.shutdown()
+        rows.append(row("requests to other hosts (all pages)", len(off_host), "requests", "= 0", not off_host))
+
+    data = {
+        "title": "Site pages in Chromium: bytes per page (fonts included) and the lesson-1 widget's first frame",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, Chromium {version} headless, localhost",
+        "date": datetime.date.today().isoformat(),
+        "rows": rows,
+    }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    for r in rows:
+        print(f"{r['name']:<60} {r['value']:>10} {r['unit']}  {'' if r['met'] is None else r['met']}")
+    print(f"wrote {OUT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
