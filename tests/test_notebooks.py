@@ -265,6 +265,8 @@ def test_both_languages_give_the_same_code_cells(page):
     """The ja and en notebooks of a lesson run exactly the same code, like their pages."""
     pytest.importorskip("jupytext")
     en_page = page.with_name(page.name.replace(".ja.md", ".en.md"))
+    if not en_page.is_file():
+        pytest.skip(f"{en_page.name} does not exist yet (test_docs reports missing twins)")
     ja_code = [c.source for c in convert_page(page, docs_dir=DOCS).cells if c.cell_type == "code"]
     en_code = [c.source for c in convert_page(en_page, docs_dir=DOCS).cells if c.cell_type == "code"]
     assert ja_code == en_code
