@@ -1,0 +1,182 @@
+r"""Noise schedules: how much noise the forward process adds at each step.
+
+A schedule is the list of variances $\beta_1, \dots, \beta_T$ of Ho et al. (2020);
+everything else is derived from it. Timesteps in code are counted from 0, as in
+diffusers: code index ``t`` is the paper's step $t+1$, so ``alphas_cumprod[0]`` is
+$\bar\alpha_1 = 1-\beta_1$ and ``alphas_cumprod[num_steps - 1]`` is $\bar\alpha_T$.
+
+Notation
+--------
+=====================  ===================================  ==============================
+code                   lesson symbol                        diffusers name
+=====================  ===================================  ==============================
+``num_steps``          $T$                                  ``num_train_timesteps``
+``betas[t]``           $\beta_t$ (noise variance of a step) ``betas``
+``alphas[t]``          $\alpha_t = 1-\beta_t$               ``alphas``
+``alphas_cumprod[t]``  $\bar\alpha_t = \prod_{s\le t}\alpha_s$  ``alphas_cumprod``,
+                                                            ``alpha_prod_t`` in ``step``
+=====================  ===================================  ==============================
+
+All three tensors are ``torch.float64`` on the CPU: the cumulative product of 1000
+numbers close to 1 loses digits in float32 (diffusers keeps float32, and the two agree
+to about 2.5e-7). Functions that use a schedule cast the coefficients they need to the
+dtype and device of the images.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from medai_lessons._checks import check_int, check_real
+
+__all__ = ["NoiseSchedule"]
+
+
+class NoiseSchedule:
+    r"""The variances $\beta_t$ of the forward process and the quantities derived from them.
+
+    Args:
+        betas: one variance per step, each strictly between 0 and 1.
+        kind: a label stored in checkpoints (``"linear"``, ``"cosine"`` or ``"custom"``).
+        params: the arguments that rebuild the schedule from ``kind``.
+
+    Raises:
+        TypeError: ``betas`` is not a sequence of numbers or a tensor.
+        ValueError: empty, not one-dimensional, not finite, or a value outside (0, 1).
+    """
+
+    def __init__(
+        self,
+        betas: Sequence[float] | torch.Tensor,
+        *,
+        kind: str = "custom",
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        if isinstance(betas, str | bytes) or not isinstance(betas, Sequence | torch.Tensor):
+            raise TypeError(
+                f"`betas` must be a sequence of numbers or a tensor, got {type(betas).__name__}."
+            )
+        b = torch.as_tensor(betas, dtype=torch.float64).detach().cpu().clone()
+        if b.ndim != 1:
+            raise ValueError(f"`betas` must be one-dimensional, got shape {tuple(b.shape)}.")
+        if b.numel() < 1:
+            raise ValueError("`num_steps` must be >= 1, got 0.")
+        if not torch.isfinite(b).all():
+            raise ValueError("`betas` must not contain NaN or infinity.")
+        if (b <= 0).any() or (b >= 1).any():
+            bad = b[(b <= 0) | (b >= 1)][0].item()
+            raise ValueError(f"`betas` must lie strictly between 0 and 1, got {bad}.")
+        self._betas = b
+        self._alphas = 1.0 - b
+        self._alphas_cumprod = torch.cumprod(self._alphas, dim=0)
+        self.kind = kind
+        self.params = dict(params or {"betas": b.tolist()})
+
+    # -- constructors -------------------------------------------------------------------
+    @classmethod
+    def linear(
+        cls, num_steps: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02
+    ) -> NoiseSchedule:
+        r"""Betas spaced evenly from ``beta_start`` to ``beta_end`` (Ho et al. 2020, Sec. 4).
+
+        $\beta_t = \beta_\text{start} + \frac{t}{T-1}(\beta_\text{end}-\beta_\text{start})$,
+        the same as diffusers' ``beta_schedule="linear"``.
+
+        Args:
+            num_steps: $T$, at least 1.
+            beta_start: $\beta$ of the first step, in (0, 1).
+            beta_end: $\beta$ of the last step, in (0, 1).
+        """
+        num_steps = check_int("num_steps", num_steps, minimum=1)
+        beta_start = check_real("beta_start", beta_start)
+        beta_end = check_real("beta_end", beta_end)
+        for name, value in (("beta_start", beta_start), ("beta_end", beta_end)):
+            if not 0.0 < value < 1.0:
+                raise ValueError(f"`{name}` must lie strictly between 0 and 1, got {value}.")
+        betas = torch.linspace(beta_start, beta_end, num_steps, dtype=torch.float64)
+        params = {"num_steps": num_steps, "beta_start": beta_start, "beta_end": beta_end}
+        return cls(betas, kind="linear", params=params)
+
+    @classmethod
+    def cosine(cls, num_steps: int = 1000, s: float = 0.008) -> NoiseSchedule:
+        r"""The cosine schedule of Nichol & Dhariwal (2021), Eq. (17).
+
+        $\bar\alpha(t) = f(t)/f(0)$ with $f(t) = \cos^2\!\big(\frac{t/T + s}{1+s}\cdot\frac{\pi}{2}\big)$
+        and $\beta_t = 1 - \bar\alpha(t)/\bar\alpha(t-1)$, clipped to at most 0.999 as in
+        the paper (diffusers' ``"squaredcos_cap_v2"``).
+
+        Args:
+            num_steps: $T$, at least 1.
+            s: the small offset that keeps $\beta$ of the first steps from being tiny, >= 0.
+        """
+        num_steps = check_int("num_steps", num_steps, minimum=1)
+        s = check_real("s", s, non_negative=True)
+
+        def f(u: torch.Tensor) -> torch.Tensor:
+            return torch.cos((u + s) / (1 + s) * math.pi / 2) ** 2
+
+        u = torch.arange(num_steps + 1, dtype=torch.float64) / num_steps
+        alpha_bar = f(u) / f(torch.zeros((), dtype=torch.float64))
+        betas = (1 - alpha_bar[1:] / alpha_bar[:-1]).clamp(max=0.999)  # Nichol & Dhariwal, Sec. 3.2
+        return cls(betas, kind="cosine", params={"num_steps": num_steps, "s": s})
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> NoiseSchedule:
+        """Rebuild a schedule from :attr:`config` (as stored in a checkpoint)."""
+        if not isinstance(config, dict):
+            raise TypeError(f"`config` must be a dict, got {type(config).__name__}.")
+        kind = config.get("kind")
+        params = {k: v for k, v in config.items() if k != "kind"}
+        if kind == "linear":
+            return cls.linear(**params)
+        if kind == "cosine":
+            return cls.cosine(**params)
+        if kind == "custom":
+            return cls(params["betas"])
+        raise ValueError(f"`kind` must be 'linear', 'cosine' or 'custom', got {kind!r}.")
+
+    # -- derived quantities -------------------------------------------------------------
+    @property
+    def config(self) -> dict[str, Any]:
+        """JSON-able description: ``{"kind": ..., **params}``."""
+        return {"kind": self.kind, **self.params}
+
+    @property
+    def num_steps(self) -> int:
+        r"""$T$, the number of forward steps."""
+        return int(self._betas.numel())
+
+    @property
+    def betas(self) -> torch.Tensor:
+        r"""$\beta_t$ for ``t = 0 .. num_steps-1`` (float64)."""
+        return self._betas
+
+    @property
+    def alphas(self) -> torch.Tensor:
+        r"""$\alpha_t = 1 - \beta_t$ (float64)."""
+        return self._alphas
+
+    @property
+    def alphas_cumprod(self) -> torch.Tensor:
+        r"""$\bar\alpha_t = \prod_{s=0}^{t} \alpha_s$ (float64); diffusers' ``alphas_cumprod``."""
+        return self._alphas_cumprod
+
+    @property
+    def alphas_cumprod_prev(self) -> torch.Tensor:
+        r"""$\bar\alpha_{t-1}$, with $\bar\alpha_{-1} = 1$ before the first step (float64)."""
+        one = torch.ones(1, dtype=torch.float64)
+        return torch.cat([one, self._alphas_cumprod[:-1]])
+
+    def __len__(self) -> int:
+        return self.num_steps
+
+    def __repr__(self) -> str:
+        if self.kind == "custom":
+            return f"NoiseSchedule(<{self.num_steps} betas>)"
+        shown = self.params
+        args = ", ".join(f"{k}={v!r}" for k, v in shown.items())
+        return f"NoiseSchedule.{self.kind}({args})"

@@ -1,0 +1,188 @@
+r"""A small U-Net that predicts the added noise, $\varepsilon_\theta(x_t, t)$.
+
+The network sees a noisy image $x_t$ and the step $t$ and returns a tensor of the same
+shape: its guess of the noise $\varepsilon$ that was mixed in (Ho et al. 2020, Sec. 3.2).
+The step enters through a sinusoidal embedding (Vaswani et al. 2017, Sec. 3.5) that is
+added to every residual block, so one set of weights serves every noise level.
+
+Layout for ``channels=(32, 64)`` on 8x8 digits (the default is ``(32, 32)``)::
+
+    x_t 1x8x8 -> conv -> [res 32] 8x8 --down--> [res 64] 4x4 -> [mid 64]
+                          |                       `-- skip --> [res 64] 4x4 --up--+
+                          `------------------------- skip -------> [res 32] 8x8 <-+ -> conv -> eps
+
+Notation
+--------
+==================  ========================================  =============================
+code                lesson symbol                             diffusers name
+==================  ========================================  =============================
+``UNet``            $\varepsilon_\theta$                      ``UNet2DModel``
+``forward(x_t, t)`` $\varepsilon_\theta(x_t, t)$              ``unet(sample, timestep).sample``
+``channels``        feature maps per resolution level         ``block_out_channels``
+``time_dim``        size of the step embedding                ``time_embedding_dim``
+==================  ========================================  =============================
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from medai_lessons._checks import check_int
+
+__all__ = ["UNet", "timestep_embedding"]
+
+
+def timestep_embedding(t: torch.Tensor, dim: int, *, max_period: float = 10_000.0) -> torch.Tensor:
+    r"""Sinusoidal features of integer steps: $[\sin(t\omega_k), \cos(t\omega_k)]_k$.
+
+    $\omega_k = \text{max\_period}^{-k/(d/2)}$ for $k = 0, \dots, d/2-1$ (Vaswani et al.
+    2017, Sec. 3.5). Nearby steps get similar vectors, far-apart steps different ones.
+
+    Args:
+        t: steps, shape ``(batch,)``.
+        dim: $d$, an even number >= 2.
+
+    Returns:
+        A float tensor of shape ``(batch, dim)``.
+    """
+    dim = check_int("dim", dim, minimum=2)
+    if dim % 2:
+        raise ValueError(f"`dim` must be even, got {dim}.")
+    half = dim // 2
+    k = torch.arange(half, device=t.device, dtype=torch.float32)
+    omega = torch.exp(-math.log(max_period) * k / half)
+    angles = t.to(torch.float32)[:, None] * omega[None, :]
+    return torch.cat([angles.sin(), angles.cos()], dim=1)
+
+
+class ResBlock(nn.Module):
+    """Two 3x3 convolutions with a residual connection; the step embedding is added between."""
+
+    def __init__(self, c_in: int, c_out: int, time_dim: int, groups: int) -> None:
+        super().__init__()
+        self.norm1 = nn.GroupNorm(math.gcd(groups, c_in), c_in)
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1)
+        self.time = nn.Linear(time_dim, c_out)
+        self.norm2 = nn.GroupNorm(math.gcd(groups, c_out), c_out)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1)
+        self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(F.silu(self.norm1(x)))
+        h = h + self.time(emb)[:, :, None, None]
+        h = self.conv2(F.silu(self.norm2(h)))
+        return h + self.skip(x)
+
+
+class UNet(nn.Module):
+    r"""A small U-Net for $\varepsilon$-prediction.
+
+    Args:
+        in_channels: image channels (1 for grey-scale).
+        channels: feature maps at each resolution; the image is halved between levels,
+            so height and width must be divisible by ``2 ** (len(channels) - 1)``.
+        time_dim: size of the step embedding (even).
+        groups: GroupNorm groups (reduced to a divisor of each width).
+
+    The default, ``channels=(32, 32)`` with ``time_dim=32``, has 142,401 parameters and
+    suits 8x8 digits.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        channels: Sequence[int] = (32, 32),
+        time_dim: int = 32,
+        groups: int = 8,
+    ) -> None:
+        super().__init__()
+        in_channels = check_int("in_channels", in_channels, minimum=1)
+        if isinstance(channels, str | bytes) or not isinstance(channels, Sequence):
+            raise TypeError(
+                f"`channels` must be a sequence of integers, got {type(channels).__name__}."
+            )
+        channels = tuple(check_int("channels", c, minimum=1) for c in channels)
+        if not channels:
+            raise ValueError("`channels` must hold at least one width, got ().")
+        time_dim = check_int("time_dim", time_dim, minimum=2)
+        if time_dim % 2:
+            raise ValueError(f"`time_dim` must be even, got {time_dim}.")
+        groups = check_int("groups", groups, minimum=1)
+        self.config: dict[str, Any] = {
+            "in_channels": in_channels,
+            "channels": list(channels),
+            "time_dim": time_dim,
+            "groups": groups,
+        }
+        self.time_mlp = nn.Sequential(
+            nn.Linear(time_dim, time_dim), nn.SiLU(), nn.Linear(time_dim, time_dim)
+        )
+        self.conv_in = nn.Conv2d(in_channels, channels[0], 3, padding=1)
+        self.down = nn.ModuleList()
+        self.downsample = nn.ModuleList()
+        c_prev = channels[0]
+        for i, c in enumerate(channels):
+            if i > 0:
+                self.downsample.append(nn.Conv2d(c_prev, c_prev, 3, stride=2, padding=1))
+            self.down.append(ResBlock(c_prev, c, time_dim, groups))
+            c_prev = c
+        self.mid = ResBlock(c_prev, c_prev, time_dim, groups)
+        self.up = nn.ModuleList()
+        self.upsample = nn.ModuleList()
+        for i, c in reversed(list(enumerate(channels))):
+            self.up.append(ResBlock(c_prev + c, c, time_dim, groups))
+            c_prev = c
+            if i > 0:
+                self.upsample.append(nn.Conv2d(c, channels[i - 1], 3, padding=1))
+                c_prev = channels[i - 1]
+        self.norm_out = nn.GroupNorm(math.gcd(groups, channels[0]), channels[0])
+        self.conv_out = nn.Conv2d(channels[0], in_channels, 3, padding=1)
+        self.levels = len(channels)
+
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor | int) -> torch.Tensor:
+        r"""$\varepsilon_\theta(x_t, t)$: the predicted noise, shaped like ``x_t``.
+
+        Args:
+            x_t: noisy images ``(batch, in_channels, height, width)``.
+            t: steps, an int or an integer tensor of shape ``(batch,)``.
+        """
+        if not isinstance(x_t, torch.Tensor) or x_t.ndim != 4:
+            shape = tuple(x_t.shape) if isinstance(x_t, torch.Tensor) else type(x_t).__name__
+            raise ValueError(f"`x_t` must be shaped (batch, channels, height, width), got {shape}.")
+        c = self.config["in_channels"]
+        factor = 2 ** (self.levels - 1)
+        if x_t.shape[1] != c or x_t.shape[2] % factor or x_t.shape[3] % factor:
+            raise ValueError(
+                f"`x_t` must have {c} channel(s) and a height and width divisible by {factor}, "
+                f"got shape {tuple(x_t.shape)}."
+            )
+        if isinstance(t, int):
+            t = torch.full((x_t.shape[0],), t, device=x_t.device, dtype=torch.int64)
+        elif t.ndim == 0:
+            t = t.expand(x_t.shape[0])
+        emb = self.time_mlp(timestep_embedding(t.to(x_t.device), self.config["time_dim"]))
+        emb = emb.to(x_t.dtype)
+        h = self.conv_in(x_t)
+        skips = []
+        for i, block in enumerate(self.down):
+            if i > 0:
+                h = self.downsample[i - 1](h)
+            h = block(h, emb)
+            skips.append(h)
+        h = self.mid(h, emb)
+        for j, block in enumerate(self.up):
+            h = block(torch.cat([h, skips.pop()], dim=1), emb)
+            if j < len(self.upsample):
+                h = F.interpolate(h, scale_factor=2.0, mode="nearest")
+                h = self.upsample[j](h)
+        return self.conv_out(F.silu(self.norm_out(h)))
+
+    def num_parameters(self) -> int:
+        """Number of trainable weights."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
