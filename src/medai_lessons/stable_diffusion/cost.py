@@ -240,7 +240,8 @@ def compare_pixel_latent(
             latent still halves cleanly at every level.
         block_out_channels: the network width, identical for both inputs.
         repeats: timed passes per input (the fastest is reported).
-        device, dtype: where to run; on CUDA the peak allocated memory is recorded.
+        device: where to run; on CUDA the peak allocated memory is recorded.
+        dtype: the floating-point type of the network and its inputs.
     """
     size = check_size("size", size, factor)
     levels = len(tuple(block_out_channels))

@@ -92,7 +92,8 @@ def generate(
         steps: number of denoising steps (>= 1).
         guidance_scale: $s \ge 0$ of classifier-free guidance (7.5 is SD's default).
         seed: seeds the starting noise; same seed, same image.
-        height, width: multiples of 8 (the VAE's factor).
+        height: image height in pixels, a multiple of 8 (the VAE's factor).
+        width: image width in pixels, a multiple of 8.
         output_type: ``"pil"`` (list of images) or ``"np"`` (array in [0, 1]).
         progress: show a tqdm progress bar.
 
