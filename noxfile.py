@@ -53,7 +53,7 @@ def ensure_browser(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """The whole CPU suite: unit and property tests, every doc example in both languages,
     the strict site build, and the browser tests (Chromium is installed when missing)."""
-    install(session, "test", "docs", "browser")
+    install(session, "test", "docs", "browser", "notebooks")
     if os.environ.get("MEDAI_SKIP_BROWSER") != "1":
         ensure_browser(session)
     args = session.posargs or ["-m", "not gpu", "-q"]
@@ -108,6 +108,13 @@ def bench(session: nox.Session) -> None:
         scripts = [s for s in scripts if any(p in s.name for p in session.posargs)]
     for script in scripts:
         session.run("python", str(script.relative_to(ROOT)), env=OFFLINE)
+
+
+@nox.session
+def notebooks(session: nox.Session) -> None:
+    """Build every lesson notebook from its page and run it top to bottom on the CPU (nbclient)."""
+    install(session, "notebooks")
+    session.run("python", "scripts/run_notebooks.py", *session.posargs, env=OFFLINE)
 
 
 @nox.session
