@@ -7,12 +7,16 @@ serves it on 127.0.0.1 below its URL path (as on GitHub Pages), and loads every 
 both languages in Debian's Chromium through Playwright, each in a fresh browser context
 (empty cache). Writes ``benchmarks/results/pages.json``. Rows:
 
-* ``<lang> <page> bytes``: the sum of the response bodies of everything the page loads
-  until the network is idle (HTML, CSS, JavaScript, KaTeX fonts, figures, the search
-  index); target at most 1 MB (1,000,000 bytes), shown in kB (1 kB = 1000 bytes);
-* ``<lang> lesson 1 widget first frame``: ``performance.now()`` at the learning-rate
-  explorer's first drawing, milliseconds after navigation start on localhost (median
-  of ``--runs`` fresh loads); this is a record, no target.
+* ``<lang> <page>: bytes``: the sum of the (uncompressed) response bodies of everything
+  the page loads until the network is idle (HTML, CSS, JavaScript, KaTeX fonts,
+  figures, the search index); target at most 1 MB (1,000,000 bytes), shown in kB
+  (1 kB = 1000 bytes). The name also gives the request count and the same bodies
+  gzip-compressed (level 6, text types only): about what a server that compresses,
+  such as GitHub Pages, sends;
+* ``<lang> lessons/gradient-descent: widget first frame``: ``performance.now()`` in the
+  first animation frame after the learning-rate explorer's first drawing, milliseconds
+  after navigation start on localhost (median of ``--runs`` fresh loads); a record,
+  no target.
 
 Nothing is fetched from another host: such requests are aborted and would be reported.
 """
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import functools
+import gzip
 import http.server
 import json
 import os
@@ -103,11 +108,17 @@ def measure(browser, url: str) -> dict:
         off_host.append(route.request.url)
         route.abort("blockedbyclient")
 
+    gzipped: list[int] = []
+
     def on_response(response) -> None:
         try:
-            sizes.append(len(response.body()))
+            body = response.body()
         except Exception:  # a redirect or an aborted response has no body
-            sizes.append(0)
+            body = b""
+        sizes.append(len(body))
+        kind = response.headers.get("content-type", "")
+        compressible = any(k in kind for k in ("text/", "javascript", "json", "svg", "xml"))
+        gzipped.append(len(gzip.compress(body, 6)) if compressible and body else len(body))
 
     context.route(lambda u: urlsplit(u).hostname not in (HOST, None), block)
     context.on("response", on_response)
@@ -118,7 +129,8 @@ def measure(browser, url: str) -> dict:
         " ? window.medaiLrExplorer.instances[0].firstFrameAt : null"
     )
     context.close()
-    return {"bytes": sum(sizes), "requests": len(sizes), "off_host": off_host, "first_frame_ms": first}
+    return {"bytes": sum(sizes), "gzip": sum(gzipped), "requests": len(sizes), "off_host": off_host,
+            "first_frame_ms": first}
 
 
 def main() -> None:
@@ -146,7 +158,8 @@ def main() -> None:
                 result = measure(browser, base + rel)
                 off_host += result["off_host"]
                 kb = round(result["bytes"] / 1000, 1)
-                rows.append(row(f"{lang} {name}: bytes ({result['requests']} requests)", kb, "kB",
+                gz = round(result["gzip"] / 1000)
+                rows.append(row(f"{lang} {name}: bytes ({result['requests']} requests; gzip ≈ {gz} kB)", kb, "kB",
                                 "≤ 1000 kB", result["bytes"] <= BUDGET_BYTES))
                 if rel.removeprefix("en/") == LESSON:
                     frames = [result["first_frame_ms"]]

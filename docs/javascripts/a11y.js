@@ -1,11 +1,36 @@
-// Accessibility fixes for Material's markup, found by axe-core in the browser tests.
-// Material renders the search box as <div class="md-search" role="dialog"> without an
-// accessible name (axe rule aria-dialog-name, impact "serious"); it is given the name
-// of its own search field, which Material already translates ("検索" / "Search").
+// Accessibility fixes, found by axe-core in the browser tests (tests/browser/).
+// 1. Material renders the search box as <div class="md-search" role="dialog"> without an
+//    accessible name (axe rule aria-dialog-name, "serious"); it is given the name of its
+//    own search field, which Material already translates ("検索" / "Search").
+// 2. A display formula wider than the text column scrolls sideways (extra.css); a
+//    keyboard user can only scroll it if it can take focus (axe rule
+//    scrollable-region-focusable, "serious"). Only formulas that actually overflow get
+//    tabindex="0", so short formulas add no tab stops. Load this after katex-init.js:
+//    the width is measured after KaTeX has typeset the page.
 (function () {
   "use strict";
 
+  function focusableWideMaths() {
+    document.querySelectorAll("div.arithmatex").forEach(function (el) {
+      var wide = el.scrollWidth > el.clientWidth + 1;
+      if (wide && !el.hasAttribute("tabindex")) {
+        el.setAttribute("tabindex", "0");
+        el.setAttribute("data-a11y-scroll", "1");
+      } else if (!wide && el.getAttribute("data-a11y-scroll") === "1") {
+        el.removeAttribute("tabindex");
+        el.removeAttribute("data-a11y-scroll");
+      }
+    });
+  }
+
+  var resizeTimer = null;
+  window.addEventListener("resize", function () {
+    if (resizeTimer !== null) window.clearTimeout(resizeTimer);
+    resizeTimer = window.setTimeout(focusableWideMaths, 200);
+  });
+
   function fix() {
+    focusableWideMaths();
     document.querySelectorAll('.md-search[role="dialog"]:not([aria-label]):not([aria-labelledby])')
       .forEach(function (dialog) {
         var input = dialog.querySelector(".md-search__input");

@@ -175,6 +175,7 @@
     this.path = [this.start];
     this.playing = false;
     this.blownUp = false;
+    this.firstDrawAt = null;
     this.firstFrameAt = null;
     this._timer = null;
 
@@ -473,9 +474,15 @@
     this.counter.textContent = t.stepCount + " k = " + k + " · θ = " + fmt(theta) + " · f(θ) = " +
       fmt(loss) + (this.blownUp ? " · " + t.blewUp : "");
     c.title.textContent = t.chart({ k: k, theta: fmt(theta), loss: fmt(loss) });
-    if (this.firstFrameAt === null) {
-      this.firstFrameAt = performance.now();
-      if (performance.mark) performance.mark("lr-explorer-first-frame");
+    if (this.firstDrawAt === null) {
+      // firstDrawAt: the chart's DOM is complete; firstFrameAt: the next animation frame,
+      // i.e. the first frame that can show it (both ms after navigation start).
+      var self = this;
+      this.firstDrawAt = performance.now();
+      window.requestAnimationFrame(function () {
+        self.firstFrameAt = performance.now();
+        if (performance.mark) performance.mark("lr-explorer-first-frame");
+      });
     }
   };
 
@@ -500,11 +507,14 @@
     return api.instances;
   };
 
+  // Start at once: the script is loaded at the end of <body>, so the widget's element is
+  // already parsed, and drawing now shows the widget before the page's maths is typeset
+  // (KaTeX renders on DOMContentLoaded). init() is idempotent, so the later calls only pick
+  // up widgets of a new page (document$ emits again after an instant-navigation swap).
+  if (document.body) api.init(document);
   if (typeof document$ !== "undefined" && document$ && typeof document$.subscribe === "function") {
     document$.subscribe(function () { api.init(document); });
   } else if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () { api.init(document); });
-  } else {
-    api.init(document);
   }
 })();
