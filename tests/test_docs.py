@@ -59,8 +59,9 @@ def test_both_languages_carry_the_same_examples(page):
 
 
 def _sybil_examples(page: Path) -> list:
-    from conftest import DOCTEST_FLAGS  # the root conftest that wires Sybil
     from sybil.parsers.markdown import ClearNamespaceParser, PythonCodeBlockParser, SkipParser
+
+    from conftest import DOCTEST_FLAGS  # the root conftest that wires Sybil
 
     sybil = Sybil(
         parsers=[PythonCodeBlockParser(doctest_optionflags=DOCTEST_FLAGS), SkipParser(), ClearNamespaceParser()],
