@@ -96,7 +96,7 @@ def gpu(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff: lint and format check."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
-    session.run("ruff", "check", "src", "tests", "hooks", "benchmarks", "noxfile.py", "conftest.py")
+    session.run("ruff", "check", "src", "tests", "hooks", "benchmarks", "scripts", "noxfile.py", "conftest.py")
 
 
 @nox.session
