@@ -25,8 +25,11 @@ SCHEDULE = NoiseSchedule.linear()
 @pytest.fixture(scope="module")
 def reference():
     return diffusers.DDPMScheduler(
-        num_train_timesteps=1000, beta_start=1e-4, beta_end=0.02,
-        beta_schedule="linear", clip_sample=False,
+        num_train_timesteps=1000,
+        beta_start=1e-4,
+        beta_end=0.02,
+        beta_schedule="linear",
+        clip_sample=False,
     )
 
 
@@ -63,8 +66,13 @@ def test_reverse_step_at_small_t_differs_only_by_float32_rounding(reference, t):
 
 def test_reverse_step_equals_diffusers_in_float64_at_every_small_t():
     """Given our float64 ᾱ and float64 inputs, diffusers' step equals ours to 1e-10: same formula."""
-    ref = diffusers.DDPMScheduler(num_train_timesteps=1000, beta_start=1e-4, beta_end=0.02,
-                                  beta_schedule="linear", clip_sample=False)
+    ref = diffusers.DDPMScheduler(
+        num_train_timesteps=1000,
+        beta_start=1e-4,
+        beta_end=0.02,
+        beta_schedule="linear",
+        clip_sample=False,
+    )
     ref.alphas_cumprod = SCHEDULE.alphas_cumprod.clone()
     ref.one = torch.tensor(1.0, dtype=torch.float64)
     x_t, eps = _batch(2).double(), _batch(3).double()
@@ -109,17 +117,17 @@ def test_iterated_q_step_matches_closed_form_moments():
     variance ≈ √(2/20000) ≈ 0.01, so 0.03 is three to four standard errors.
     """
     gen = torch.Generator().manual_seed(0)
-    t_last = 299
-    x0 = torch.linspace(-1, 1, 4).reshape(1, 1, 2, 2).expand(20_000, 1, 2, 2).contiguous()
+    t_last = 149
+    x0 = torch.tensor([-1.0, 0.8]).reshape(1, 1, 1, 2).expand(20_000, 1, 1, 2).contiguous()
     x = x0.double()
     for t in range(t_last + 1):
         x = q_step(SCHEDULE, x, t, torch.randn(x.shape, generator=gen, dtype=x.dtype))
     a_bar = SCHEDULE.alphas_cumprod[t_last]
     assert torch.allclose(x.mean(0), a_bar.sqrt() * x0[0].double(), atol=0.03)
-    assert torch.allclose(x.var(0), (1 - a_bar).expand(1, 2, 2), atol=0.03)
+    assert torch.allclose(x.var(0), (1 - a_bar).expand(1, 1, 2), atol=0.03)
 
 
-def test_x_T_is_close_to_standard_normal():
+def test_last_step_is_close_to_standard_normal():
     """After all 1000 steps √ᾱ_T ≈ 0.006, so x_T from any image has mean ≈ 0, std ≈ 1."""
     gen = torch.Generator().manual_seed(0)
     x0 = torch.ones(4096, 1, 8, 8)  # the brightest possible image
@@ -132,7 +140,7 @@ def test_posterior_mean_variance_matches_bayes_on_gaussians():
     """The posterior of Eq. (6)-(7) equals the Gaussian product q(x_t|x_{t-1}) q(x_{t-1}|x_0) by hand."""
     t = 50
     a_bar_prev = SCHEDULE.alphas_cumprod[t - 1]
-    beta, a_bar = SCHEDULE.betas[t], SCHEDULE.alphas_cumprod[t]
+    beta = SCHEDULE.betas[t]
     x0 = torch.tensor([[0.7]], dtype=torch.float64)
     x_t = torch.tensor([[0.2]], dtype=torch.float64)
     # prior N(m0, v0) for x_{t-1}, likelihood x_t ~ N(√(1−β) x_{t-1}, β): precision-weighted mean
@@ -164,8 +172,12 @@ def test_ddpm_loss_is_zero_for_an_oracle_and_one_for_zero_prediction():
     x0, noise = _batch(0, (64, 1, 8, 8)), _batch(1, (64, 1, 8, 8))
     oracle = ddpm_loss(lambda x_t, t: noise, SCHEDULE, x0, noise=noise, t=10)
     assert oracle.item() == 0.0
-    zero = ddpm_loss(lambda x_t, t: torch.zeros_like(x_t), SCHEDULE, x0,
-                     generator=torch.Generator().manual_seed(0))
+    zero = ddpm_loss(
+        lambda x_t, t: torch.zeros_like(x_t),
+        SCHEDULE,
+        x0,
+        generator=torch.Generator().manual_seed(0),
+    )
     assert zero.item() == pytest.approx(1.0, abs=0.05)  # 4096 squared N(0,1) values: sd 0.022
 
 
@@ -198,25 +210,57 @@ X = torch.zeros(2, 1, 8, 8)
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
-        (lambda: q_sample(SCHEDULE, X, 1000, X), ValueError, r"`t` must lie in \[0, 999\].*got 1000"),
+        (
+            lambda: q_sample(SCHEDULE, X, 1000, X),
+            ValueError,
+            r"`t` must lie in \[0, 999\].*got 1000",
+        ),
         (lambda: q_sample(SCHEDULE, X, -1, X), ValueError, r"`t` must lie in \[0, 999\]"),
         (lambda: q_sample(SCHEDULE, X, torch.tensor([1, 1000]), X), ValueError, r"got 1000"),
-        (lambda: q_sample(SCHEDULE, X, torch.tensor([1, 2, 3]), X), ValueError, r"one step per image \(2\)"),
+        (
+            lambda: q_sample(SCHEDULE, X, torch.tensor([1, 2, 3]), X),
+            ValueError,
+            r"one step per image \(2\)",
+        ),
         (lambda: q_sample(SCHEDULE, X, 1.5, X), TypeError, r"`t` must be an int"),
         (lambda: q_sample(SCHEDULE, X, True, X), TypeError, r"`t` must be an int"),
-        (lambda: q_sample(SCHEDULE, X, torch.tensor([0.5, 1.0]), X), TypeError, r"`t` must hold integers"),
-        (lambda: q_sample(SCHEDULE, X, 1, torch.zeros(2, 1, 4, 4)), ValueError, r"`noise` must have the same shape"),
+        (
+            lambda: q_sample(SCHEDULE, X, torch.tensor([0.5, 1.0]), X),
+            TypeError,
+            r"`t` must hold integers",
+        ),
+        (
+            lambda: q_sample(SCHEDULE, X, 1, torch.zeros(2, 1, 4, 4)),
+            ValueError,
+            r"`noise` must have the same shape",
+        ),
         (lambda: q_sample(SCHEDULE, X.numpy(), 1, X), TypeError, r"`x0` must be a torch.Tensor"),
         (lambda: q_sample(SCHEDULE, X.long(), 1, X), TypeError, r"`x0` must be a floating-point"),
-        (lambda: q_sample(SCHEDULE, torch.zeros(3), 1, torch.zeros(3)), ValueError, r"`x0` must have a batch"),
+        (
+            lambda: q_sample(SCHEDULE, torch.zeros(3), 1, torch.zeros(3)),
+            ValueError,
+            r"`x0` must have a batch",
+        ),
         (lambda: q_sample("linear", X, 1, X), TypeError, r"`schedule` must be a NoiseSchedule"),
         (lambda: q_step(SCHEDULE, X, 1000, X), ValueError, r"`t` must lie in"),
-        (lambda: posterior_mean_variance(SCHEDULE, torch.zeros(3, 1, 8, 8), X, 1), ValueError, r"`x0` must have the same shape"),
+        (
+            lambda: posterior_mean_variance(SCHEDULE, torch.zeros(3, 1, 8, 8), X, 1),
+            ValueError,
+            r"`x0` must have the same shape",
+        ),
         (lambda: p_sample_step(SCHEDULE, X, X, torch.tensor(3)), TypeError, r"`t` must be an int"),
-        (lambda: p_sample_step(SCHEDULE, torch.zeros(2, 1, 4, 4), X, 3), ValueError, r"`eps_theta` must have the same shape"),
+        (
+            lambda: p_sample_step(SCHEDULE, torch.zeros(2, 1, 4, 4), X, 3),
+            ValueError,
+            r"`eps_theta` must have the same shape",
+        ),
         (lambda: p_sample_step(SCHEDULE, X, X, 3, clip_x0=0), ValueError, r"`clip_x0` must be > 0"),
         (lambda: ddpm_loss("model", SCHEDULE, X), TypeError, r"`model` must be callable"),
-        (lambda: ddpm_loss(lambda x, t: x[:1], SCHEDULE, X), ValueError, r"`model` must return a tensor shaped like `x0`"),
+        (
+            lambda: ddpm_loss(lambda x, t: x[:1], SCHEDULE, X),
+            ValueError,
+            r"`model` must return a tensor shaped like `x0`",
+        ),
     ],
 )
 def test_forward_validation(call, error, match):

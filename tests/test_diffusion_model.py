@@ -63,7 +63,11 @@ def test_timestep_embedding_is_sin_cos_with_unit_norm_per_pair():
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
-        (lambda: _model()(torch.zeros(2, 8, 8), 1), ValueError, r"`x_t` must be shaped \(batch, channels"),
+        (
+            lambda: _model()(torch.zeros(2, 8, 8), 1),
+            ValueError,
+            r"`x_t` must be shaped \(batch, channels",
+        ),
         (lambda: _model()(torch.zeros(2, 3, 8, 8), 1), ValueError, r"`x_t` must have 1 channel"),
         (lambda: _model()(torch.zeros(2, 1, 7, 7), 1), ValueError, r"divisible by 2"),
         (lambda: UNet(channels=()), ValueError, r"`channels` must hold at least one"),
@@ -85,14 +89,28 @@ def test_ddim_timesteps_leading_spacing():
     assert taus[:2] == [980, 960] and taus[-1] == 0 and len(taus) == 50
 
 
-def test_ddim_eta0_is_deterministic_given_x_T():
+def test_ddim_eta0_is_deterministic_given_the_start_noise():
     """With η = 0 two runs from the same x_T agree exactly, whatever the generator."""
     model = _model()
     x_T = torch.randn(2, 1, 8, 8, generator=torch.Generator().manual_seed(0))
-    a = ddim_sample(model, SMALL, (2, 1, 8, 8), num_steps=5, x_T=x_T, progress=False,
-                    generator=torch.Generator().manual_seed(1))
-    b = ddim_sample(model, SMALL, (2, 1, 8, 8), num_steps=5, x_T=x_T, progress=False,
-                    generator=torch.Generator().manual_seed(2))
+    a = ddim_sample(
+        model,
+        SMALL,
+        (2, 1, 8, 8),
+        num_steps=5,
+        x_T=x_T,
+        progress=False,
+        generator=torch.Generator().manual_seed(1),
+    )
+    b = ddim_sample(
+        model,
+        SMALL,
+        (2, 1, 8, 8),
+        num_steps=5,
+        x_T=x_T,
+        progress=False,
+        generator=torch.Generator().manual_seed(2),
+    )
     assert torch.equal(a, b)
 
 
@@ -109,8 +127,14 @@ def test_ddim_matches_diffusers_ddim_scheduler():
     """Our DDIM-10 loop equals diffusers' DDIMScheduler (η=0, leading spacing) to 1e-4."""
     diffusers = pytest.importorskip("diffusers")
     schedule = NoiseSchedule.linear()
-    ref = diffusers.DDIMScheduler(num_train_timesteps=1000, beta_start=1e-4, beta_end=0.02,
-                                  beta_schedule="linear", clip_sample=False, set_alpha_to_one=True)
+    ref = diffusers.DDIMScheduler(
+        num_train_timesteps=1000,
+        beta_start=1e-4,
+        beta_end=0.02,
+        beta_schedule="linear",
+        clip_sample=False,
+        set_alpha_to_one=True,
+    )
     ref.set_timesteps(10)
     assert ref.timesteps.tolist() == ddim_timesteps(1000, 10)
     model = _model()
@@ -125,16 +149,30 @@ def test_ddim_matches_diffusers_ddim_scheduler():
 
 def test_ddpm_sample_returns_every_intermediate():
     """return_intermediates gives T+1 snapshots from t=T−1 down to −1, the last equal to the output."""
-    x, trail = ddpm_sample(_model(), SMALL, (2, 1, 8, 8), progress=False,
-                           generator=torch.Generator().manual_seed(0), return_intermediates=True)
+    x, trail = ddpm_sample(
+        _model(),
+        SMALL,
+        (2, 1, 8, 8),
+        progress=False,
+        generator=torch.Generator().manual_seed(0),
+        return_intermediates=True,
+    )
     assert [t for t, _ in trail] == list(range(19, -2, -1))
     assert torch.equal(trail[-1][1], x)
 
 
 def test_ddpm_sample_is_reproducible_with_a_generator():
     """The same seed gives the same images; a different seed different ones."""
-    run = lambda s: ddpm_sample(_model(), SMALL, (2, 1, 8, 8), progress=False,  # noqa: E731
-                                generator=torch.Generator().manual_seed(s))
+
+    def run(seed):
+        return ddpm_sample(
+            _model(),
+            SMALL,
+            (2, 1, 8, 8),
+            progress=False,
+            generator=torch.Generator().manual_seed(seed),
+        )
+
     assert torch.equal(run(0), run(0)) and not torch.equal(run(0), run(1))
 
 
@@ -143,12 +181,28 @@ def test_ddpm_sample_is_reproducible_with_a_generator():
     [
         (lambda: ddim_timesteps(10, 20), ValueError, r"`num_steps` must be <= the schedule's 10"),
         (lambda: ddim_timesteps(10, 0), ValueError, r"`num_steps` must be >= 1"),
-        (lambda: ddim_step(SMALL, torch.zeros(1, 1), torch.zeros(1, 1), 5, 5), ValueError, r"`t_prev` must satisfy"),
-        (lambda: ddim_step(SMALL, torch.zeros(1, 1), torch.zeros(1, 1), 5, 4, eta=-1), ValueError, r"`eta` must be >= 0"),
-        (lambda: ddpm_sample(_model(), SMALL, (2, 1, 8)[:1], progress=False), ValueError, r"`shape` must be \(batch"),
+        (
+            lambda: ddim_step(SMALL, torch.zeros(1, 1), torch.zeros(1, 1), 5, 5),
+            ValueError,
+            r"`t_prev` must satisfy",
+        ),
+        (
+            lambda: ddim_step(SMALL, torch.zeros(1, 1), torch.zeros(1, 1), 5, 4, eta=-1),
+            ValueError,
+            r"`eta` must be >= 0",
+        ),
+        (
+            lambda: ddpm_sample(_model(), SMALL, (2, 1, 8)[:1], progress=False),
+            ValueError,
+            r"`shape` must be \(batch",
+        ),
         (lambda: ddpm_sample(_model(), SMALL, "2,1,8,8"), TypeError, r"`shape` must be a sequence"),
         (lambda: ddpm_sample(None, SMALL, (1, 1, 8, 8)), TypeError, r"`model` must be callable"),
-        (lambda: ddim_sample(_model(), SMALL, (1, 1, 8, 8), x_T=torch.zeros(2, 1, 8, 8)), ValueError, r"`x_T` must have shape"),
+        (
+            lambda: ddim_sample(_model(), SMALL, (1, 1, 8, 8), num_steps=5, x_T=torch.zeros(2, 1, 8, 8)),
+            ValueError,
+            r"`x_T` must have shape",
+        ),
     ],
 )
 def test_sampler_validation(call, error, match):
@@ -160,8 +214,7 @@ def test_sampler_validation(call, error, match):
 def test_checkpoint_round_trip(tmp_path):
     """save_checkpoint then load_checkpoint gives identical weights, schedule and config."""
     model = _model(channels=(8, 8), time_dim=8)
-    path = save_checkpoint(tmp_path / "m.safetensors", model, NoiseSchedule.cosine(50),
-                           train_config={"steps": 3})
+    path = save_checkpoint(tmp_path / "m.safetensors", model, NoiseSchedule.cosine(50), train_config={"steps": 3})
     loaded, schedule, cfg = load_checkpoint(path)
     for (k, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
         assert torch.equal(a, b), k
@@ -213,7 +266,7 @@ def test_training_few_steps_lowers_loss_and_writes_files(tmp_path):
     assert sum(result.losses[-10:]) < sum(result.losses[:10])
     hist = json.loads((tmp_path / "digits-ddpm-history.json").read_text())
     assert hist["config"]["steps"] == 30
-    loaded, _, cfg_json = load_checkpoint(tmp_path / "digits-ddpm.safetensors")
+    _, _, cfg_json = load_checkpoint(tmp_path / "digits-ddpm.safetensors")
     assert cfg_json["channels"] == [8, 8]
 
 

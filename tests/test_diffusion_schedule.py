@@ -13,8 +13,11 @@ diffusers = pytest.importorskip("diffusers")
 @pytest.fixture(scope="module")
 def reference():
     return diffusers.DDPMScheduler(
-        num_train_timesteps=1000, beta_start=1e-4, beta_end=0.02,
-        beta_schedule="linear", clip_sample=False,
+        num_train_timesteps=1000,
+        beta_start=1e-4,
+        beta_end=0.02,
+        beta_schedule="linear",
+        clip_sample=False,
     )
 
 
@@ -79,11 +82,27 @@ def test_custom_betas_round_trip():
         (lambda: NoiseSchedule.linear(num_steps=0), ValueError, r"`num_steps` must be >= 1, got 0"),
         (lambda: NoiseSchedule.cosine(num_steps=0), ValueError, r"`num_steps` must be >= 1"),
         (lambda: NoiseSchedule.linear(num_steps=2.5), TypeError, r"`num_steps` must be an integer"),
-        (lambda: NoiseSchedule.linear(beta_end=1.0), ValueError, r"`beta_end` must lie strictly between 0 and 1"),
-        (lambda: NoiseSchedule.linear(beta_start=0.0), ValueError, r"`beta_start` must lie strictly"),
-        (lambda: NoiseSchedule.linear(beta_start="a"), TypeError, r"`beta_start` must be a real number"),
+        (
+            lambda: NoiseSchedule.linear(beta_end=1.0),
+            ValueError,
+            r"`beta_end` must lie strictly between 0 and 1",
+        ),
+        (
+            lambda: NoiseSchedule.linear(beta_start=0.0),
+            ValueError,
+            r"`beta_start` must lie strictly",
+        ),
+        (
+            lambda: NoiseSchedule.linear(beta_start="a"),
+            TypeError,
+            r"`beta_start` must be a real number",
+        ),
         (lambda: NoiseSchedule.cosine(s=-0.1), ValueError, r"`s` must be >= 0"),
-        (lambda: NoiseSchedule([0.1, 1.5]), ValueError, r"`betas` must lie strictly between 0 and 1, got 1.5"),
+        (
+            lambda: NoiseSchedule([0.1, 1.5]),
+            ValueError,
+            r"`betas` must lie strictly between 0 and 1, got 1.5",
+        ),
         (lambda: NoiseSchedule([]), ValueError, r"`num_steps` must be >= 1, got 0"),
         (lambda: NoiseSchedule([[0.1]]), ValueError, r"`betas` must be one-dimensional"),
         (lambda: NoiseSchedule([0.1, float("nan")]), ValueError, r"NaN"),

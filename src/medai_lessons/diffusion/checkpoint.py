@@ -94,9 +94,7 @@ def load_checkpoint(
     except Exception as exc:  # safetensors raises its own error types
         raise ValueError(f"`path` is not a safetensors file: {path} ({exc})") from exc
     if metadata.get("format") != FORMAT:
-        raise ValueError(
-            f"`path` is not a medai-lessons DDPM checkpoint (format {metadata.get('format')!r}): {path}"
-        )
+        raise ValueError(f"`path` is not a medai-lessons DDPM checkpoint (format {metadata.get('format')!r}): {path}")
     model = UNet(**json.loads(metadata["model_config"]))
     model.load_state_dict(load_file(str(path)))
     schedule = NoiseSchedule.from_config(json.loads(metadata["schedule"]))

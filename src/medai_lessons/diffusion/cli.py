@@ -36,7 +36,10 @@ def save_grid(images: torch.Tensor, path: str | Path, *, nrow: int | None = None
     x = ((images.detach().cpu().float().clamp(-1, 1) + 1) / 2)[:, 0]
     for i in range(n):
         r, c = divmod(i, nrow)
-        grid[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = x[i]
+        grid[
+            pad + r * (h + pad) : pad + r * (h + pad) + h,
+            pad + c * (w + pad) : pad + c * (w + pad) + w,
+        ] = x[i]
     scale = max(1, 160 // max(h, w))  # upscale tiny digits so the PNG is viewable
     big = grid.repeat_interleave(scale, 0).repeat_interleave(scale, 1)
     path = Path(path)
@@ -52,19 +55,33 @@ def _train(args: argparse.Namespace) -> int:
 
     channels = tuple(int(c) for c in args.channels.split(","))
     config = TrainConfig(
-        steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-        ema_decay=args.ema_decay, channels=channels, time_dim=args.time_dim,
-        schedule=args.schedule, warmup_steps=min(args.warmup_steps, args.steps),
+        steps=args.steps,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        ema_decay=args.ema_decay,
+        channels=channels,
+        time_dim=args.time_dim,
+        schedule=args.schedule,
+        warmup_steps=min(args.warmup_steps, args.steps),
+        num_train_steps=args.num_train_steps,
     )
     out = Path(args.out)
-    result = train_ddpm(load_digits_images(), config, out_dir=out,
-                        progress=not args.no_progress, cpu=args.cpu)
+    result = train_ddpm(load_digits_images(), config, out_dir=out, progress=not args.no_progress, cpu=args.cpu)
     gen = torch.Generator().manual_seed(args.seed)
-    samples = ddim_sample(result.ema_model, result.schedule, (64, 1, 8, 8), num_steps=50,
-                          generator=gen, progress=False)
-    grid = save_grid(samples, out / "samples-ddim50.png", nrow=8)
-    print(f"trained {args.steps} steps in {result.seconds:.1f} s; "
-          f"mean loss of the last 100 steps {sum(result.losses[-100:]) / len(result.losses[-100:]):.4f}")
+    samples = ddim_sample(
+        result.ema_model,
+        result.schedule,
+        (64, 1, 8, 8),
+        num_steps=min(50, result.schedule.num_steps),
+        generator=gen,
+        progress=False,
+    )
+    grid = save_grid(samples, out / "samples-ddim.png", nrow=8)
+    print(
+        f"trained {args.steps} steps in {result.seconds:.1f} s; "
+        f"mean loss of the last 100 steps {sum(result.losses[-100:]) / len(result.losses[-100:]):.4f}"
+    )
     for key, path in {**result.paths, "grid": grid}.items():
         print(f"wrote {key}: {path}")
     return 0
@@ -93,14 +110,24 @@ def _sample(args: argparse.Namespace) -> int:
     else:
         steps = check_int("num_steps", args.num_steps, minimum=1)
         eta = check_real("eta", args.eta, non_negative=True)
-        samples = ddim_sample(model, schedule, shape, num_steps=steps, eta=eta, generator=gen,
-                              progress=not args.no_progress)
+        samples = ddim_sample(
+            model,
+            schedule,
+            shape,
+            num_steps=steps,
+            eta=eta,
+            generator=gen,
+            progress=not args.no_progress,
+        )
         label = f"ddim{steps}"
     out = Path(args.out)
     grid = save_grid(samples, out / f"samples-{label}.png")
     tensors = out / f"samples-{label}.safetensors"
-    save_file({"samples": samples.contiguous()}, str(tensors),
-              metadata={"sampler": label, "seed": str(args.seed), "checkpoint": str(args.checkpoint)})
+    save_file(
+        {"samples": samples.contiguous()},
+        str(tensors),
+        metadata={"sampler": label, "seed": str(args.seed), "checkpoint": str(args.checkpoint)},
+    )
     print(f"wrote grid: {grid}")
     print(f"wrote samples: {tensors}")
     if channels == 1:
@@ -126,14 +153,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     tr.add_argument("--channels", default="32,32", help="U-Net widths per level, e.g. 32,32")
     tr.add_argument("--time-dim", type=int, default=32)
     tr.add_argument("--schedule", choices=["linear", "cosine"], default="linear")
+    tr.add_argument(
+        "--num-train-steps",
+        type=int,
+        default=1000,
+        help="T, the number of diffusion steps (default 1000)",
+    )
     tr.add_argument("--cpu", action="store_true", help="stay on the CPU even with a GPU")
     tr.add_argument("--out", default="runs/ddpm-digits", help="output folder")
     tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     tr.set_defaults(func=_train)
 
     sa = sub.add_parser("sample", help="draw images from a checkpoint")
-    sa.add_argument("--checkpoint", required=True,
-                    help="a .safetensors file from `ddpm train`, or 'pretrained'")
+    sa.add_argument("--checkpoint", required=True, help="a .safetensors file from `ddpm train`, or 'pretrained'")
     sa.add_argument("--sampler", choices=["ddpm", "ddim"], default="ddim")
     sa.add_argument("--num-steps", type=int, default=50, help="DDIM steps (default 50)")
     sa.add_argument("--eta", type=float, default=0.0, help="DDIM eta (0 = deterministic)")

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: N812 (PyTorch's usual alias)
 
 from medai_lessons.diffusion.schedule import NoiseSchedule
 
@@ -58,15 +58,9 @@ def check_images(name: str, x: object, *, like: torch.Tensor | None = None) -> t
     if not x.is_floating_point():
         raise TypeError(f"`{name}` must be a floating-point tensor, got dtype {x.dtype}.")
     if x.ndim < 2:
-        raise ValueError(
-            f"`{name}` must have a batch dimension and at least one more, "
-            f"got shape {tuple(x.shape)}."
-        )
+        raise ValueError(f"`{name}` must have a batch dimension and at least one more, got shape {tuple(x.shape)}.")
     if like is not None and x.shape != like.shape:
-        raise ValueError(
-            f"`{name}` must have the same shape as the images {tuple(like.shape)}, "
-            f"got {tuple(x.shape)}."
-        )
+        raise ValueError(f"`{name}` must have the same shape as the images {tuple(like.shape)}, got {tuple(x.shape)}.")
     return x
 
 
@@ -83,10 +77,7 @@ def check_timesteps(schedule: NoiseSchedule, t: object, batch: int) -> torch.Ten
         if t_vec.ndim == 0:
             t_vec = t_vec.expand(batch)
         if t_vec.ndim != 1 or t_vec.numel() != batch:
-            raise ValueError(
-                f"`t` must be a scalar or hold one step per image ({batch}), "
-                f"got shape {tuple(t.shape)}."
-            )
+            raise ValueError(f"`t` must be a scalar or hold one step per image ({batch}), got shape {tuple(t.shape)}.")
     else:
         raise TypeError(f"`t` must be an int or an integer tensor, got {type(t).__name__}.")
     T = schedule.num_steps
@@ -103,9 +94,7 @@ def gather(coef: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Ten
 
 
 # -- the forward process ---------------------------------------------------------------
-def q_sample(
-    schedule: NoiseSchedule, x0: torch.Tensor, t: int | torch.Tensor, noise: torch.Tensor
-) -> torch.Tensor:
+def q_sample(schedule: NoiseSchedule, x0: torch.Tensor, t: int | torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     r"""Jump straight from $x_0$ to $x_t$: a sample of $q(x_t \mid x_0)$.
 
     $$x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon,
@@ -128,9 +117,7 @@ def q_sample(
     return gather(a_bar.sqrt(), t_vec, x0) * x0 + gather((1 - a_bar).sqrt(), t_vec, x0) * noise
 
 
-def q_step(
-    schedule: NoiseSchedule, x_prev: torch.Tensor, t: int | torch.Tensor, noise: torch.Tensor
-) -> torch.Tensor:
+def q_step(schedule: NoiseSchedule, x_prev: torch.Tensor, t: int | torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     r"""One forward step: a sample of $q(x_t \mid x_{t-1})$.
 
     $$x_t = \sqrt{1-\beta_t}\,x_{t-1} + \sqrt{\beta_t}\,\varepsilon$$
@@ -152,9 +139,7 @@ def q_step(
     return gather((1 - beta).sqrt(), t_vec, x_prev) * x_prev + gather(beta.sqrt(), t_vec, x_prev) * noise
 
 
-def predict_x0(
-    schedule: NoiseSchedule, x_t: torch.Tensor, t: int | torch.Tensor, eps: torch.Tensor
-) -> torch.Tensor:
+def predict_x0(schedule: NoiseSchedule, x_t: torch.Tensor, t: int | torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     r"""The clean image implied by $x_t$ and a noise estimate: Eq. (4) solved for $x_0$.
 
     $$\hat x_0 = \frac{x_t - \sqrt{1-\bar\alpha_t}\,\varepsilon}{\sqrt{\bar\alpha_t}}$$
@@ -235,9 +220,7 @@ def ddpm_loss(
     check_images("x0", x0)
     batch = x0.shape[0]
     if t is None:
-        t_vec = torch.randint(
-            0, schedule.num_steps, (batch,), generator=generator, device=x0.device
-        )
+        t_vec = torch.randint(0, schedule.num_steps, (batch,), generator=generator, device=x0.device)
     else:
         t_vec = check_timesteps(schedule, t, batch).to(x0.device)
     if noise is None:

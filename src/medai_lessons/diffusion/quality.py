@@ -50,9 +50,12 @@ class QualityReport:
 
     def as_dict(self) -> dict[str, Any]:
         """Rounded values for JSON or printing."""
-        return {"n": self.n, "confident_share": round(self.confident_share, 4),
-                "class_entropy": round(self.class_entropy, 4),
-                "class_counts": list(self.class_counts)}
+        return {
+            "n": self.n,
+            "confident_share": round(self.confident_share, 4),
+            "class_entropy": round(self.class_entropy, 4),
+            "class_counts": list(self.class_counts),
+        }
 
 
 @lru_cache(maxsize=1)
@@ -91,9 +94,7 @@ def _as_pixels(images: torch.Tensor | np.ndarray) -> np.ndarray:
     return np.clip(images.reshape(images.shape[0], 64), -1.0, 1.0)
 
 
-def quality_report(
-    images: torch.Tensor | np.ndarray, *, threshold: float = 0.9, seed: int = 0
-) -> QualityReport:
+def quality_report(images: torch.Tensor | np.ndarray, *, threshold: float = 0.9, seed: int = 0) -> QualityReport:
     """Score generated 8x8 digits in $[-1, 1]$ (values outside are clipped first).
 
     Args:

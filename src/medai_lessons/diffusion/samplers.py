@@ -123,9 +123,7 @@ def ddim_timesteps(num_train_steps: int, num_steps: int) -> list[int]:
     num_train_steps = check_int("num_train_steps", num_train_steps, minimum=1)
     num_steps = check_int("num_steps", num_steps, minimum=1)
     if num_steps > num_train_steps:
-        raise ValueError(
-            f"`num_steps` must be <= the schedule's {num_train_steps} steps, got {num_steps}."
-        )
+        raise ValueError(f"`num_steps` must be <= the schedule's {num_train_steps} steps, got {num_steps}.")
     stride = num_train_steps // num_steps
     return [i * stride for i in reversed(range(num_steps))]
 
@@ -294,9 +292,7 @@ def ddim_sample(
         t_prev = taus[i + 1] if i + 1 < len(taus) else -1
         t_batch = torch.full((shape[0],), t, device=device, dtype=torch.int64)
         eps_theta = model(x, t_batch)
-        x = ddim_step(
-            schedule, eps_theta, x, t, t_prev, eta=eta, generator=generator, clip_x0=clip_x0
-        )
+        x = ddim_step(schedule, eps_theta, x, t, t_prev, eta=eta, generator=generator, clip_x0=clip_x0)
     if return_intermediates:
         trail.append((-1, x.cpu()))
         return x, trail

@@ -57,9 +57,7 @@ class NoiseSchedule:
         params: dict[str, Any] | None = None,
     ) -> None:
         if isinstance(betas, str | bytes) or not isinstance(betas, Sequence | torch.Tensor):
-            raise TypeError(
-                f"`betas` must be a sequence of numbers or a tensor, got {type(betas).__name__}."
-            )
+            raise TypeError(f"`betas` must be a sequence of numbers or a tensor, got {type(betas).__name__}.")
         b = torch.as_tensor(betas, dtype=torch.float64).detach().cpu().clone()
         if b.ndim != 1:
             raise ValueError(f"`betas` must be one-dimensional, got shape {tuple(b.shape)}.")
@@ -78,9 +76,7 @@ class NoiseSchedule:
 
     # -- constructors -------------------------------------------------------------------
     @classmethod
-    def linear(
-        cls, num_steps: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02
-    ) -> NoiseSchedule:
+    def linear(cls, num_steps: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02) -> NoiseSchedule:
         r"""Betas spaced evenly from ``beta_start`` to ``beta_end`` (Ho et al. 2020, Sec. 4).
 
         $\beta_t = \beta_\text{start} + \frac{t}{T-1}(\beta_\text{end}-\beta_\text{start})$,

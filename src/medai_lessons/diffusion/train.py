@@ -102,8 +102,11 @@ class TrainResult:
 
     def history(self) -> dict[str, Any]:
         """The loss history as a JSON-able dict."""
-        return {"config": asdict(self.config), "seconds": round(self.seconds, 2),
-                "losses": [round(v, 6) for v in self.losses]}
+        return {
+            "config": asdict(self.config),
+            "seconds": round(self.seconds, 2),
+            "losses": [round(v, 6) for v in self.losses],
+        }
 
 
 @torch.no_grad()
@@ -174,8 +177,11 @@ def train_ddpm(
     # 2. Algorithm 1, repeated
     losses: list[float] = []
     start = time.perf_counter()
-    bar = tqdm(total=config.steps, desc="DDPM train",
-               disable=not progress or not accelerator.is_local_main_process)
+    bar = tqdm(
+        total=config.steps,
+        desc="DDPM train",
+        disable=not progress or not accelerator.is_local_main_process,
+    )
     model.train()
     step = 0
     while step < config.steps:
@@ -205,10 +211,10 @@ def train_ddpm(
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         meta = asdict(config)
-        result.paths["ema"] = save_checkpoint(out / "digits-ddpm.safetensors", result.ema_model,
-                                              schedule, train_config=meta)
-        result.paths["raw"] = save_checkpoint(out / "digits-ddpm-raw.safetensors", raw,
-                                              schedule, train_config=meta)
+        result.paths["ema"] = save_checkpoint(
+            out / "digits-ddpm.safetensors", result.ema_model, schedule, train_config=meta
+        )
+        result.paths["raw"] = save_checkpoint(out / "digits-ddpm-raw.safetensors", raw, schedule, train_config=meta)
         hist = out / "digits-ddpm-history.json"
         hist.write_text(json.dumps(result.history(), indent=1) + "\n", encoding="utf-8")
         result.paths["history"] = hist

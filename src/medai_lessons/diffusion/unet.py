@@ -31,7 +31,7 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn import functional as F
+from torch.nn import functional as F  # noqa: N812 (PyTorch's usual alias)
 
 from medai_lessons._checks import check_int
 
@@ -104,9 +104,7 @@ class UNet(nn.Module):
         super().__init__()
         in_channels = check_int("in_channels", in_channels, minimum=1)
         if isinstance(channels, str | bytes) or not isinstance(channels, Sequence):
-            raise TypeError(
-                f"`channels` must be a sequence of integers, got {type(channels).__name__}."
-            )
+            raise TypeError(f"`channels` must be a sequence of integers, got {type(channels).__name__}.")
         channels = tuple(check_int("channels", c, minimum=1) for c in channels)
         if not channels:
             raise ValueError("`channels` must hold at least one width, got ().")
@@ -120,9 +118,7 @@ class UNet(nn.Module):
             "time_dim": time_dim,
             "groups": groups,
         }
-        self.time_mlp = nn.Sequential(
-            nn.Linear(time_dim, time_dim), nn.SiLU(), nn.Linear(time_dim, time_dim)
-        )
+        self.time_mlp = nn.Sequential(nn.Linear(time_dim, time_dim), nn.SiLU(), nn.Linear(time_dim, time_dim))
         self.conv_in = nn.Conv2d(in_channels, channels[0], 3, padding=1)
         self.down = nn.ModuleList()
         self.downsample = nn.ModuleList()

@@ -12,24 +12,36 @@ import torch
 
 LABELS = {
     "ja": {
-        "t": "時刻 t", "alpha_bar": r"$\bar\alpha_t$（元画像が残る割合²）",
-        "linear": "線形（Ho ら 2020）", "cosine": "コサイン（Nichol & Dhariwal 2021）",
-        "step": "学習ステップ", "loss": r"損失 $L_\mathrm{simple}$",
-        "raw": "各ステップ", "smooth": "移動平均（50 ステップ）",
-        "real": "本物の手書き数字", "generated": "生成した数字（DDIM-20）",
+        "t": "時刻 t",
+        "alpha_bar": r"$\bar\alpha_t$（元画像が残る割合²）",
+        "linear": "線形（Ho ら 2020）",
+        "cosine": "コサイン（Nichol & Dhariwal 2021）",
+        "step": "学習ステップ",
+        "loss": r"損失 $L_\mathrm{simple}$",
+        "raw": "各ステップ",
+        "smooth": "移動平均（50 ステップ）",
+        "real": "本物の手書き数字",
+        "generated": "生成した数字（DDIM-20）",
         "forward": "拡散過程（CT_small.dcm, 閉形式 q(x_t | x_0)）",
         "reverse": "逆過程（DDIM-20, 学習済みモデル）",
-        "noise": "純ノイズ", "clean": "生成画像",
+        "noise": "純ノイズ",
+        "clean": "生成画像",
     },
     "en": {
-        "t": "step t", "alpha_bar": r"$\bar\alpha_t$ (signal kept, squared)",
-        "linear": "linear (Ho et al. 2020)", "cosine": "cosine (Nichol & Dhariwal 2021)",
-        "step": "training step", "loss": r"loss $L_\mathrm{simple}$",
-        "raw": "per step", "smooth": "moving average (50 steps)",
-        "real": "real hand-written digits", "generated": "generated digits (DDIM-20)",
+        "t": "step t",
+        "alpha_bar": r"$\bar\alpha_t$ (signal kept, squared)",
+        "linear": "linear (Ho et al. 2020)",
+        "cosine": "cosine (Nichol & Dhariwal 2021)",
+        "step": "training step",
+        "loss": r"loss $L_\mathrm{simple}$",
+        "raw": "per step",
+        "smooth": "moving average (50 steps)",
+        "real": "real hand-written digits",
+        "generated": "generated digits (DDIM-20)",
         "forward": "forward process (CT_small.dcm, closed form q(x_t | x_0))",
         "reverse": "reverse process (DDIM-20, trained model)",
-        "noise": "pure noise", "clean": "generated",
+        "noise": "pure noise",
+        "clean": "generated",
     },
 }
 
@@ -52,7 +64,7 @@ def _tile(images: torch.Tensor, nrow: int) -> torch.Tensor:
     x = (images.clamp(-1, 1) + 1)[:, 0] / 2
     for i in range(n):
         r, c = divmod(i, nrow)
-        grid[1 + r * (h + 1): 1 + r * (h + 1) + h, 1 + c * (w + 1): 1 + c * (w + 1) + w] = x[i]
+        grid[1 + r * (h + 1) : 1 + r * (h + 1) + h, 1 + c * (w + 1) : 1 + c * (w + 1) + w] = x[i]
     return grid
 
 
@@ -121,27 +133,32 @@ def _ddim(n: int, *, intermediates: bool = False) -> Any:
     from medai_lessons.diffusion import ddim_sample, load_pretrained_digits
 
     model, schedule = load_pretrained_digits()
-    return ddim_sample(model, schedule, (n, 1, 8, 8), num_steps=20, progress=False,
-                       generator=torch.Generator().manual_seed(0),
-                       return_intermediates=intermediates)
+    return ddim_sample(
+        model,
+        schedule,
+        (n, 1, 8, 8),
+        num_steps=20,
+        progress=False,
+        generator=torch.Generator().manual_seed(0),
+        return_intermediates=intermediates,
+    )
 
 
 def reverse_strip(lang: str) -> Any:
-    """Six samples through the 20 DDIM steps, from pure noise to digits."""
+    """Six samples through the 20 DDIM steps, from pure noise to digits (one image, tiled)."""
     plt = _plt(lang)
     lab = LABELS[lang]
     _, trail = _ddim(6, intermediates=True)
-    picks = [0, 5, 10, 14, 17, 19, 20]  # indices into the 21 snapshots
-    fig, axes = plt.subplots(6, len(picks), figsize=(1.25 * len(picks), 7.2))
-    for j, k in enumerate(picks):
-        t, x = trail[k]
-        for i in range(6):
-            ax = axes[i, j]
-            ax.imshow(x[i, 0].numpy(), cmap="gray", vmin=-1, vmax=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
-        axes[0, j].set_title(lab["clean"] if t < 0 else f"t = {t}", fontsize=9)
-    fig.suptitle(lab["reverse"], fontsize=11)
+    picks = [0, 5, 10, 14, 17, 19, 20]  # indices into the 21 snapshots (t = 950 ... -1)
+    cols = torch.stack([trail[k][1] for k in picks], dim=1)  # (6 samples, 7 steps, 1, 8, 8)
+    tiles = cols.reshape(-1, 1, 8, 8)
+    fig, ax = plt.subplots(figsize=(6.4, 5.8))
+    ax.imshow(_tile(tiles, len(picks)).numpy(), cmap="gray", vmin=0, vmax=1)
+    ax.set_xticks([4.5 + 9 * j for j in range(len(picks))])
+    ax.set_xticklabels([lab["clean"] if trail[k][0] < 0 else f"t={trail[k][0]}" for k in picks], fontsize=9)
+    ax.xaxis.tick_top()
+    ax.set_yticks([])
+    ax.set_title(lab["reverse"], fontsize=11, pad=24)
     fig.tight_layout()
     return fig
 
