@@ -307,7 +307,7 @@ def test_train_ddpm_rejects_bad_data():
 
 @pytest.mark.gpu
 def test_training_on_cuda_reaches_cpu_loss_band():
-    """On CUDA, 300 steps on digits reach a mean loss in the same band as on the CPU (0.08-0.25)."""
+    """On CUDA, 300 steps on digits reach the CPU loss band (CPU: 0.108 over the last 100)."""
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA device (torch.cuda.is_available() is False)")
     from medai_lessons.diffusion import load_digits_images
@@ -315,5 +315,5 @@ def test_training_on_cuda_reaches_cpu_loss_band():
     cfg = TrainConfig(steps=300, seed=0)
     result = train_ddpm(load_digits_images(), cfg, progress=False)
     band = sum(result.losses[-100:]) / 100
-    assert 0.05 < band < 0.25, band
+    assert 0.07 < band < 0.16, band  # CPU value 0.108, measured with the same config and seed
     assert next(result.model.parameters()).device.type == "cpu"

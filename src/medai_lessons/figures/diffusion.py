@@ -13,7 +13,7 @@ import torch
 LABELS = {
     "ja": {
         "t": "時刻 t",
-        "alpha_bar": r"$\bar\alpha_t$（元画像が残る割合²）",
+        "alpha_bar": r"$\bar\alpha_t$（信号の分散の割合）",
         "linear": "線形（Ho ら 2020）",
         "cosine": "コサイン（Nichol & Dhariwal 2021）",
         "step": "学習ステップ",
@@ -29,7 +29,7 @@ LABELS = {
     },
     "en": {
         "t": "step t",
-        "alpha_bar": r"$\bar\alpha_t$ (signal kept, squared)",
+        "alpha_bar": r"$\bar\alpha_t$ (share of signal variance)",
         "linear": "linear (Ho et al. 2020)",
         "cosine": "cosine (Nichol & Dhariwal 2021)",
         "step": "training step",
