@@ -68,6 +68,8 @@ def _train(args: argparse.Namespace) -> int:
     )
     out = Path(args.out)
     result = train_ddpm(load_digits_images(), config, out_dir=out, progress=not args.no_progress, cpu=args.cpu)
+    if not result.paths:  # a non-main process under `accelerate launch`: nothing to write
+        return 0
     gen = torch.Generator().manual_seed(args.seed)
     samples = ddim_sample(
         result.ema_model,
