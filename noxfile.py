@@ -101,8 +101,10 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Run every benchmark and record results in ``benchmarks/results/``."""
-    install(session)
+    """Run every benchmark and record results in ``benchmarks/results/``
+    (``nox -s bench -- ddpm`` runs only the scripts whose name contains ``ddpm``)."""
+    install(session, "docs", "browser")
+    ensure_browser(session)
     scripts = sorted((ROOT / "benchmarks").glob("bench_*.py"))
     if session.posargs:
         scripts = [s for s in scripts if any(p in s.name for p in session.posargs)]
