@@ -202,6 +202,22 @@ def _device_dtype(model: object) -> tuple[torch.device, torch.dtype]:
     return torch.device("cpu"), torch.float32
 
 
+def _initial_noise(
+    shape: tuple[int, ...],
+    x_T: torch.Tensor | None,
+    generator: torch.Generator | None,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    r"""$x_T \sim \mathcal{N}(0, I)$ drawn from ``generator``, or the caller's ``x_T`` checked."""
+    if x_T is None:
+        return torch.randn(shape, generator=generator, device=device, dtype=dtype)
+    x = check_images("x_T", x_T).to(device, dtype)
+    if tuple(x.shape) != shape:
+        raise ValueError(f"`x_T` must have shape {shape}, got {tuple(x.shape)}.")
+    return x
+
+
 @torch.no_grad()
 def ddpm_sample(
     model: Model,
@@ -234,12 +250,7 @@ def ddpm_sample(
     device, dtype = _device_dtype(model)
     if isinstance(model, torch.nn.Module):
         model.eval()
-    if x_T is None:
-        x = torch.randn(shape, generator=generator, device=device, dtype=dtype)
-    else:
-        x = check_images("x_T", x_T).to(device, dtype)
-        if tuple(x.shape) != shape:
-            raise ValueError(f"`x_T` must have shape {shape}, got {tuple(x.shape)}.")
+    x = _initial_noise(shape, x_T, generator, device, dtype)
     trail: list[tuple[int, torch.Tensor]] = []
     for t in tqdm(range(schedule.num_steps - 1, -1, -1), desc="DDPM", disable=not progress):
         if return_intermediates:
@@ -279,12 +290,7 @@ def ddim_sample(
     device, dtype = _device_dtype(model)
     if isinstance(model, torch.nn.Module):
         model.eval()
-    if x_T is None:
-        x = torch.randn(shape, generator=generator, device=device, dtype=dtype)
-    else:
-        x = check_images("x_T", x_T).to(device, dtype)
-        if tuple(x.shape) != shape:
-            raise ValueError(f"`x_T` must have shape {shape}, got {tuple(x.shape)}.")
+    x = _initial_noise(shape, x_T, generator, device, dtype)
     trail: list[tuple[int, torch.Tensor]] = []
     for i, t in enumerate(tqdm(taus, desc="DDIM", disable=not progress)):
         if return_intermediates:
