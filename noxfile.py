@@ -94,7 +94,7 @@ def gpu(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff: lint and format check."""
+    """ruff check over the package, tests, hooks, benchmarks and scripts."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
     session.run("ruff", "check", "src", "tests", "hooks", "benchmarks", "scripts", "noxfile.py", "conftest.py")
 
