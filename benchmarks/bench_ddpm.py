@@ -276,8 +276,7 @@ def main() -> None:
     result = {
         "title": "Lesson 2 DDPM: our implementation vs diffusers, DDIM vs DDPM",
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads "
-        "(shared machine: timings are noisy)",
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads",
         "date": dt.date.today().isoformat(),
         "rows": rows,
     }

@@ -165,15 +165,20 @@ def _bench_table(name: str, lang: str) -> str:
         "| " + " | ".join(head) + " |",
         "|---|---:|---|---|---|",
     ]
+    yes, no = ("達成", "未達") if lang == "ja" else ("yes", "no")
+
+    def cell(text: object) -> str:
+        return str(text).replace("|", "\\|")  # a pipe inside a cell would split it
+
     for row in data.get("rows", []):
         value = row.get("value")
         if isinstance(value, float):
             value = f"{value:.4g}"
         met = row.get("met")
-        met_s = "—" if met is None else ("✅" if met else "❌")
+        met_s = "—" if met is None else (yes if met else f"**{no}**")
         lines.append(
-            f"| {row.get('name', '')} | {value} | {row.get('unit', '')} "
-            f"| {row.get('target') or '—'} | {met_s} |"
+            f"| {cell(row.get('name', ''))} | {cell(value)} | {cell(row.get('unit', ''))} "
+            f"| {cell(row.get('target') or '—')} | {met_s} |"
         )
     return "\n".join(lines) + "\n"
 
