@@ -95,3 +95,19 @@ def test_bad_input_names_the_argument(call, error, match):
     """Every check raises the documented error type with the argument's name."""
     with pytest.raises(error, match=match):
         call()
+
+
+@given(m=st.floats(-20, 20), c=st.floats(-20, 20), a=finite, gap=st.floats(0.01, 10))
+def test_secant_of_a_straight_line_is_its_slope(m, c, a, gap):
+    """Any secant of y = m·x + c has slope m: a line has no difference between average and instant."""
+    tolerance = 1e-6 * (1 + abs(c) + abs(m * a))
+    assert calculus.secant_slope(lambda v: m * v + c, a, a + gap) == pytest.approx(m, abs=tolerance)
+
+
+@given(p=st.lists(st.floats(-5, 5), min_size=1, max_size=5), data=st.data())
+def test_partial_derivative_of_a_weighted_sum_is_its_weight(p, data):
+    """∂/∂w_i of Σ_j c_j·w_j is c_i whatever the other coordinates are."""
+    c = data.draw(st.lists(st.floats(-5, 5), min_size=len(p), max_size=len(p)))
+    i = data.draw(st.integers(0, len(p) - 1))
+    f = lambda v: float(np.dot(c, v))  # noqa: E731
+    assert calculus.partial_derivative(f, p, i) == pytest.approx(c[i], abs=1e-6)

@@ -146,3 +146,48 @@ def test_other_functions_reject_bad_input_by_name(call, error, match):
     """Every public function checks its arguments."""
     with pytest.raises(error, match=match):
         call()
+
+
+@given(a=curvature)
+def test_thresholds_are_one_half_and_one_over_a(a):
+    """The monotone limit is half the divergence limit, and both scale like 1/a."""
+    low, high = gd.learning_rate_thresholds(a)
+    assert high == pytest.approx(2 * low) and high == pytest.approx(1 / a)
+    assert gd.quadratic_regime(a, 0.99 * low) == "converges"
+    assert gd.quadratic_regime(a, 1.01 * low) == "oscillates"
+    assert gd.quadratic_regime(a, 1.01 * high) == "diverges"
+
+
+line = st.tuples(st.floats(-5, 5), st.floats(-5, 5))
+# distinct doses on a 0.5 grid: well-conditioned, like real dosing schedules
+xs = st.lists(st.integers(-20, 20), min_size=2, max_size=8, unique=True).map(lambda v: [i / 2 for i in v])
+
+
+@given(wb=line, x=xs)
+def test_least_squares_recovers_an_exact_line(wb, x):
+    """Points that lie on w·x + b give back w and b, with zero loss and zero gradient."""
+    w, b = wb
+    y = [w * v + b for v in x]
+    w_fit, b_fit = gd.least_squares_line(x, y)
+    assert (w_fit, b_fit) == pytest.approx((w, b), abs=1e-6)
+    assert gd.mse(x, y, w_fit, b_fit) == pytest.approx(0, abs=1e-9)
+    assert gd.line_fit_gradients(x, y, w_fit, b_fit) == pytest.approx((0, 0), abs=1e-6)
+
+
+@given(x=xs, shift=st.floats(-5, 5))
+def test_max_stable_learning_rate_is_two_over_the_largest_curvature(x, shift):
+    """2/λ_max of the MSE's Hessian; numerically, λ_max bounds the second difference of the loss."""
+    limit = gd.max_stable_learning_rate(x)
+    n, sx, sxx = len(x), sum(x), sum(v * v for v in x)
+    trace, det = 2 * (sxx + n) / n, 4 * (sxx * n - sx * sx) / n**2
+    lam_max = trace / 2 + ((trace / 2) ** 2 - det) ** 0.5
+    assert limit == pytest.approx(2 / lam_max, rel=1e-6)
+
+
+@given(x=xs, y_noise=st.lists(st.floats(-1, 1), min_size=8, max_size=8), frac=st.floats(0.05, 0.45))
+def test_fit_line_loss_never_rises_below_the_monotone_rate(x, y_noise, frac):
+    """With η below 1/λ_max every epoch lowers the MSE (up to rounding)."""
+    y = [2 * v + 1 + e for v, e in zip(x, y_noise, strict=False)]
+    lr = frac * gd.max_stable_learning_rate(x)  # = 2·frac/λ_max < 1/λ_max
+    fit = gd.fit_line(x, y, learning_rate=lr, epochs=50)
+    assert np.all(np.diff(fit.losses) <= 1e-9 * (1 + fit.losses[:-1]))

@@ -200,7 +200,7 @@ def least_squares_line(
     dx = x_arr - x_arr.mean()
     sxx = float(np.sum(dx**2))
     if sxx == 0.0:
-        raise ValueError("`x` must not be constant: a vertical spread is needed to fit a slope.")
+        raise ValueError("`x` must not be constant: at least two different doses are needed to fit a slope.")
     w = float(np.sum(dx * (y_arr - y_arr.mean())) / sxx)
     return w, float(y_arr.mean() - w * x_arr.mean())
 
