@@ -60,7 +60,29 @@ def _matplotlib_bytes(fig: Any, fmt: str) -> bytes:
         metadata = {"Date": None} if fmt == "svg" else {"Software": None}
         fig.savefig(buf, format=fmt, metadata=metadata, bbox_inches="tight", dpi=110)
     plt.close(fig)
-    return buf.getvalue()
+    data = buf.getvalue()
+    return _shrink_png(data) if fmt == "png" else data
+
+
+def _shrink_png(data: bytes) -> bytes:
+    """Store an opaque, colourless PNG (a CT strip, a digit grid) as 8-bit greyscale.
+
+    Matplotlib writes RGBA; for a grey image that is four identical bytes per pixel,
+    and noise does not compress, so greyscale makes such figures about 3× smaller
+    with the same pixels. Colour images are returned unchanged.
+    """
+    import numpy as np
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(data))
+    rgba = np.asarray(image.convert("RGBA"))
+    opaque = bool(np.all(rgba[..., 3] == 255))
+    grey = bool(np.all(rgba[..., 0] == rgba[..., 1]) and np.all(rgba[..., 1] == rgba[..., 2]))
+    if not (opaque and grey):
+        return data
+    out = io.BytesIO()
+    Image.fromarray(rgba[..., 0], mode="L").save(out, format="png", optimize=True)
+    return out.getvalue()
 
 
 def render(spec: FigureSpec, lang: str) -> bytes:
