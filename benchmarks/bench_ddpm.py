@@ -19,15 +19,12 @@ it is the 1000-step DDPM sampling of 256 images).
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import os
-import platform
 import statistics
 import time
-from pathlib import Path
 
 import torch
+from results_file import machine, write
 
 from medai_lessons.diffusion import (
     NoiseSchedule,
@@ -40,8 +37,6 @@ from medai_lessons.diffusion import (
     quality_report,
     real_digits_report,
 )
-
-OUT = Path(__file__).parent / "results" / "ddpm.json"
 
 
 def diffusers_unet():
@@ -273,18 +268,12 @@ def main() -> None:
             "met": rel <= 0.10,
         },
     ]
-    result = {
-        "title": "Lesson 2 DDPM: our implementation vs diffusers, DDIM vs DDPM",
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads",
-        "date": dt.date.today().isoformat(),
-        "rows": rows,
-    }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    for row in rows:
-        print(f"{row['name']}: {row['value']} {row['unit']}  target={row['target']} met={row['met']}")
-    print(f"wrote {OUT}")
+    write(
+        "ddpm",
+        "Lesson 2 DDPM: our implementation vs diffusers, DDIM vs DDPM",
+        machine(f"torch {torch.__version__}, {torch.get_num_threads()} threads"),
+        rows,
+    )
 
 
 if __name__ == "__main__":

@@ -24,13 +24,10 @@ Nothing is fetched from another host: such requests are aborted and would be rep
 from __future__ import annotations
 
 import argparse
-import datetime
 import functools
 import gzip
 import http.server
-import json
 import os
-import platform
 import posixpath
 import re
 import statistics
@@ -41,8 +38,9 @@ import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from results_file import machine, row, write
+
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "benchmarks" / "results" / "pages.json"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -51,10 +49,6 @@ CHROMIUM_ARGS = [
 HOST = "127.0.0.1"
 BUDGET_BYTES = 1_000_000
 LESSON = "lessons/gradient-descent/"
-
-
-def row(name, value, unit, target=None, met=None):
-    return {"name": name, "value": value, "unit": unit, "target": target, "met": met}
 
 
 def build(out: Path) -> None:
@@ -174,20 +168,13 @@ def main() -> None:
         server.shutdown()
         rows.append(row("requests to other hosts (all pages)", len(off_host), "requests", "= 0", not off_host))
 
-    data = {
-        "title": (
-            "Site pages in Chromium: bytes transferred per page (fonts included, gzip as GitHub Pages "
-            "sends) and the lesson-1 widget's first frame"
-        ),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, Chromium {version} headless, localhost",
-        "date": datetime.date.today().isoformat(),
-        "rows": rows,
-    }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    for r in rows:
-        print(f"{r['name']:<60} {r['value']:>10} {r['unit']}  {'' if r['met'] is None else r['met']}")
-    print(f"wrote {OUT.relative_to(ROOT)}")
+    write(
+        "pages",
+        "Site pages in Chromium: bytes transferred per page (fonts included, gzip as GitHub Pages "
+        "sends) and the lesson-1 widget's first frame",
+        machine(f"Chromium {version} headless", "localhost"),
+        rows,
+    )
 
 
 if __name__ == "__main__":

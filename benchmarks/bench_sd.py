@@ -15,15 +15,12 @@ Writes ``benchmarks/results/sd.json``. Rows:
 
 from __future__ import annotations
 
-import datetime
-import json
-import os
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
+from results_file import machine, row, write
 
 from medai_lessons.stable_diffusion import (
     build_sd15_architecture,
@@ -33,12 +30,7 @@ from medai_lessons.stable_diffusion import (
     generate_stepwise,
 )
 
-OUT = Path(__file__).resolve().parent / "results" / "sd.json"
 MiB = 1024**2
-
-
-def row(name, value, unit, target=None, met=None):
-    return {"name": name, "value": value, "unit": unit, "target": target, "met": met}
 
 
 def main() -> None:
@@ -107,18 +99,15 @@ def main() -> None:
     for name, module in parts.items():
         rows.append(row(f"sd15_{name}_parameters", sum(p.numel() for p in module.parameters()), "parameters"))
 
-    result = {
-        "title": "Stable Diffusion: one U-Net step on pixels vs latents, and the tiny pipeline",
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, torch {torch.__version__} "
-        f"({torch.get_num_threads()} threads), Python {platform.python_version()}",
-        "date": datetime.date.today().isoformat(),
-        "rows": rows,
-    }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    for r in rows:
-        print(f"{r['name']:48s} {r['value']!s:>14} {r['unit']}")
-    print(f"wrote {OUT}")
+    write(
+        "sd",
+        "Stable Diffusion: one U-Net step on pixels vs latents, and the tiny pipeline",
+        machine(
+            f"torch {torch.__version__} ({torch.get_num_threads()} threads)",
+            f"Python {platform.python_version()}",
+        ),
+        rows,
+    )
 
 
 if __name__ == "__main__":
