@@ -35,3 +35,24 @@ def built_site(tmp_path_factory) -> BuiltSite:
         timeout=600,
     )
     return BuiltSite(path=out, log=proc.stdout + proc.stderr, returncode=proc.returncode)
+
+
+def diffusers_ddpm_scheduler():
+    """Lesson 2's reference: diffusers' DDPMScheduler with Ho et al.'s linear schedule, no clipping.
+
+    A fresh instance each call, for tests that modify it; read-only tests use ``ddpm_reference``.
+    """
+    diffusers = pytest.importorskip("diffusers")
+    return diffusers.DDPMScheduler(
+        num_train_timesteps=1000,
+        beta_start=1e-4,
+        beta_end=0.02,
+        beta_schedule="linear",
+        clip_sample=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def ddpm_reference():
+    """One shared, unmodified :func:`diffusers_ddpm_scheduler`."""
+    return diffusers_ddpm_scheduler()

@@ -17,62 +17,47 @@ from medai_lessons.diffusion import (
     q_step,
 )
 
+from .conftest import diffusers_ddpm_scheduler
+
 diffusers = pytest.importorskip("diffusers")
 
 SCHEDULE = NoiseSchedule.linear()
-
-
-@pytest.fixture(scope="module")
-def reference():
-    return diffusers.DDPMScheduler(
-        num_train_timesteps=1000,
-        beta_start=1e-4,
-        beta_end=0.02,
-        beta_schedule="linear",
-        clip_sample=False,
-    )
 
 
 def _batch(seed: int, shape=(6, 1, 8, 8)) -> torch.Tensor:
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
 
 
-def test_q_sample_equals_diffusers_add_noise(reference):
+def test_q_sample_equals_diffusers_add_noise(ddpm_reference):
     """q_sample gives the same x_t as DDPMScheduler.add_noise for mixed timesteps."""
     x0, noise = _batch(0).clamp(-1, 1), _batch(1)
     t = torch.tensor([0, 1, 10, 499, 998, 999])
     ours = q_sample(SCHEDULE, x0, t, noise)
-    theirs = reference.add_noise(x0, noise, t)
+    theirs = ddpm_reference.add_noise(x0, noise, t)
     assert (ours - theirs).abs().max() < 1e-5
 
 
 @pytest.mark.parametrize("t", [999, 750, 500, 100, 30, 0])
-def test_reverse_step_equals_diffusers_step_with_same_generator(reference, t):
+def test_reverse_step_equals_diffusers_step_with_same_generator(ddpm_reference, t):
     """p_sample_step with a generator reproduces DDPMScheduler.step with the same seed to 1e-5."""
     x_t, eps = _batch(2), _batch(3)
     ours = p_sample_step(SCHEDULE, eps, x_t, t, generator=torch.Generator().manual_seed(7))
-    theirs = reference.step(eps, t, x_t, generator=torch.Generator().manual_seed(7)).prev_sample
+    theirs = ddpm_reference.step(eps, t, x_t, generator=torch.Generator().manual_seed(7)).prev_sample
     assert (ours - theirs).abs().max() < 1e-5
 
 
 @pytest.mark.parametrize("t", [1, 2, 5, 23])
-def test_reverse_step_at_small_t_differs_only_by_float32_rounding(reference, t):
+def test_reverse_step_at_small_t_differs_only_by_float32_rounding(ddpm_reference, t):
     """For t < 24 diffusers' float32 ᾱ loses digits (β_t ≈ 1e-4): the gap is < 5e-4 (FIELD-NOTES: 1.5e-4 at t=1)."""
     x_t, eps = _batch(2), _batch(3)
     ours = p_sample_step(SCHEDULE, eps, x_t, t, generator=torch.Generator().manual_seed(7))
-    theirs = reference.step(eps, t, x_t, generator=torch.Generator().manual_seed(7)).prev_sample
+    theirs = ddpm_reference.step(eps, t, x_t, generator=torch.Generator().manual_seed(7)).prev_sample
     assert (ours - theirs).abs().max() < 5e-4
 
 
 def test_reverse_step_equals_diffusers_in_float64_at_every_small_t():
     """Given our float64 ᾱ and float64 inputs, diffusers' step equals ours to 1e-10: same formula."""
-    ref = diffusers.DDPMScheduler(
-        num_train_timesteps=1000,
-        beta_start=1e-4,
-        beta_end=0.02,
-        beta_schedule="linear",
-        clip_sample=False,
-    )
+    ref = diffusers_ddpm_scheduler()
     ref.alphas_cumprod = SCHEDULE.alphas_cumprod.clone()
     ref.one = torch.tensor(1.0, dtype=torch.float64)
     x_t, eps = _batch(2).double(), _batch(3).double()

@@ -10,17 +10,6 @@ from medai_lessons.diffusion import NoiseSchedule
 diffusers = pytest.importorskip("diffusers")
 
 
-@pytest.fixture(scope="module")
-def reference():
-    return diffusers.DDPMScheduler(
-        num_train_timesteps=1000,
-        beta_start=1e-4,
-        beta_end=0.02,
-        beta_schedule="linear",
-        clip_sample=False,
-    )
-
-
 @pytest.mark.parametrize("kind", ["linear", "cosine"])
 def test_alpha_bar_decreases_strictly_from_below_one(kind):
     """ᾱ_t starts just below 1 and decreases strictly for both schedules."""
@@ -30,10 +19,10 @@ def test_alpha_bar_decreases_strictly_from_below_one(kind):
     assert a_bar[-1] > 0
 
 
-def test_linear_alpha_bar_matches_diffusers(reference):
+def test_linear_alpha_bar_matches_diffusers(ddpm_reference):
     """Our float64 ᾱ_t equals diffusers' float32 alphas_cumprod to 1e-6 at every t."""
     ours = NoiseSchedule.linear().alphas_cumprod
-    theirs = reference.alphas_cumprod.double()
+    theirs = ddpm_reference.alphas_cumprod.double()
     assert torch.allclose(ours, theirs, atol=1e-6, rtol=0)
 
 
