@@ -203,7 +203,8 @@ def check_array(
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"`{name}` must be {ndim}-dimensional, got shape {arr.shape}.")
     if shape is not None and (
-        arr.ndim != len(shape) or any(want is not None and got != want for got, want in zip(arr.shape, shape, strict=True))
+        arr.ndim != len(shape)
+        or any(want is not None and got != want for got, want in zip(arr.shape, shape, strict=True))
     ):
         raise ValueError(f"`{name}` must have shape {shape}, got {arr.shape}.")
     if arr.size < min_size:
