@@ -393,14 +393,16 @@ def _cases() -> dict[str, Case]:
         ),
         "generate": Case(
             sd.generate,
-            lambda: {"pipeline": sd_pipe(), "prompt": "a chest x-ray", "negative_prompt": None, "num_inference_steps": 1,
-                     "guidance_scale": 7.5, "seed": 0, "height": 64, "width": 64, "output_type": "np"},
+            lambda: {"pipeline": sd_pipe(), "prompt": "a chest x-ray", "negative_prompt": None,
+                     "num_inference_steps": 1, "guidance_scale": 7.5, "seed": 0, "height": 64, "width": 64,
+                     "output_type": "np"},
             mutate=(*sd_mut, "num_inference_steps"), examples=cheap,
         ),
         "generate_stepwise": Case(
             sd.generate_stepwise,
-            lambda: {"pipeline": sd_pipe(), "prompt": "a chest x-ray", "negative_prompt": None, "num_inference_steps": 1,
-                     "guidance_scale": 7.5, "seed": 0, "height": 64, "width": 64, "output_type": "np"},
+            lambda: {"pipeline": sd_pipe(), "prompt": "a chest x-ray", "negative_prompt": None,
+                     "num_inference_steps": 1, "guidance_scale": 7.5, "seed": 0, "height": 64, "width": 64,
+                     "output_type": "np"},
             mutate=(*sd_mut, "num_inference_steps"), examples=cheap,
         ),
         "build_cost_unet": Case(
