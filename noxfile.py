@@ -72,10 +72,16 @@ def serve(session: nox.Session) -> None:
 
     Not strict: a broken link is a warning in the log, and the preview keeps serving
     (``nox -s docs`` and the tests stay strict). Examples that fail get a banner on their page.
+    ``--dirty``: after the first full build, an edit rebuilds only the pages whose files
+    changed, so it shows within about a second; the preview's navigation and search may lag
+    until the next full build (``nox -s serve -- --full`` rebuilds everything on each edit).
     """
     install(session, "docs")
+    args = [a for a in session.posargs if a != "--full"]
+    if "--full" not in session.posargs:
+        args.insert(0, "--dirty")
     session.run(
-        "mkdocs", "serve", "--dev-addr", "127.0.0.1:8000", "--livereload", "--no-strict", *session.posargs,
+        "mkdocs", "serve", "--dev-addr", "127.0.0.1:8000", "--livereload", "--no-strict", *args,
         env=OFFLINE | {"SITE_URL": "http://127.0.0.1:8000/"},
     )
 

@@ -3,10 +3,11 @@
 After each rebuild, every page whose text has no stored outcome yet is queued; a background
 thread runs its examples through Sybil (:mod:`site_tools.examples`, the reader the tests use)
 in a fresh interpreter and stores the outcome by a hash of the page's text, so an unchanged
-page is never run again. When an outcome arrives, a watched stamp file is touched, the
-server rebuilds, and a failing page carries a banner naming the line and the error. The
-build itself never waits for the examples, so an edit still shows at once. ``mkdocs build``
-(and so the published site and the tests) is untouched.
+page is never run again. When an outcome arrives, the page's built file is removed and a
+watched stamp file is touched: the server rebuilds that page (also under ``--dirty``), and a
+failing page carries a banner naming the line and the error. The build itself never waits
+for the examples, so an edit still shows at once. ``mkdocs build`` (and so the published
+site and the tests) is untouched.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ _TEXT = {
 }
 
 _serving = False
-_queue: queue.Queue[tuple[Path, str]] = queue.Queue()
+_queue: queue.Queue[tuple[Path, str, Path]] = queue.Queue()
 _pending: set[str] = set()
 _worker: threading.Thread | None = None
 
@@ -49,21 +50,22 @@ def on_serve(server, config: MkDocsConfig, builder):
 
 def _work() -> None:
     while True:
-        path, text = _queue.get()
+        path, text, built = _queue.get()
         try:
-            run_and_store(path, text)
+            if not run_and_store(path, text).ok:
+                built.unlink(missing_ok=True)  # so that a --dirty rebuild renders it again
         finally:
             _pending.discard(text)
         if _queue.empty():
             STAMP.touch()  # one rebuild shows every finished outcome
 
 
-def _schedule(path: Path, text: str) -> None:
+def _schedule(path: Path, text: str, built: Path) -> None:
     global _worker
     if text in _pending:
         return
     _pending.add(text)
-    _queue.put((path, text))
+    _queue.put((path, text, built))
     if _worker is None or not _worker.is_alive():
         _worker = threading.Thread(target=_work, name="page-examples", daemon=True)
         _worker.start()
@@ -87,7 +89,7 @@ def on_page_content(output: str, page: Page, config: MkDocsConfig, files) -> str
         return output
     outcome = cached(text)
     if outcome is None:
-        _schedule(Path(page.file.abs_src_path), text)
+        _schedule(Path(page.file.abs_src_path), text, Path(page.file.abs_dest_path))
         return output
     if outcome.ok:
         return output
