@@ -111,10 +111,17 @@ def lint(session: nox.Session) -> None:
 
 
 @nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy on the package (``src/``), with the optional dependencies installed for their types."""
+    install(session, "typecheck")
+    session.run("mypy", *(session.posargs or ["src"]))
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Run every benchmark and record results in ``benchmarks/results/``
     (``nox -s bench -- ddpm`` runs only the scripts whose name contains ``ddpm``)."""
-    install(session, "docs", "browser")
+    install(session, "test", "docs", "browser", "notebooks")  # bench_suite runs the tests
     ensure_browser(session)
     scripts = sorted((ROOT / "benchmarks").glob("bench_*.py"))
     if session.posargs:

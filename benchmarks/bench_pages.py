@@ -27,7 +27,6 @@ import argparse
 import functools
 import gzip
 import http.server
-import os
 import posixpath
 import re
 import statistics
@@ -43,6 +42,7 @@ from results_file import machine, row, write
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from site_tools.env import offline_env  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -160,8 +160,8 @@ def main() -> None:
         row(f"edit to visible, full rebuild of both languages (the preview before; median of {len(full)}, "
             f"range {min(full):.2f}-{max(full):.2f} s)", round(median_full, 2), "s"),
         row("a page with a broken link is still served (1 = yes)", int(served), "", "= 1", served),
-        row("edit that breaks an example to warning banner on the page", None if banner_s is None else round(banner_s, 1),
-            "s", "banner shown", banner_s is not None),
+        row("edit that breaks an example to warning banner on the page",
+            None if banner_s is None else round(banner_s, 1), "s", "banner shown", banner_s is not None),
     ]
     load = os.getloadavg()[0]
     write(

@@ -13,13 +13,13 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from site_tools.katex import NpmMissing, drop_unused_katex, ensure_node_modules, katex_files
+from site_tools.katex import NpmMissingError, drop_unused_katex, ensure_node_modules, katex_files
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
     try:
         ensure_node_modules()
-    except NpmMissing as err:
+    except NpmMissingError as err:
         raise PluginError(str(err)) from err
     return config
 

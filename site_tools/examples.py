@@ -25,7 +25,7 @@ class Outcome:
     """The result of one page's examples."""
 
     ok: bool
-    examples: int  # how many ran before the first failure (all of them when ok)
+    examples: int  # Sybil regions evaluated before the first failure (directives included, skipped ones not)
     line: int | None = None  # line of the first failing example
     error: str = ""
 

@@ -23,7 +23,7 @@ KATEX_DIST = NODE_MODULES / "katex" / "dist"
 SITE_DIR = "assets/vendor/katex"
 
 
-class NpmMissing(RuntimeError):
+class NpmMissingError(RuntimeError):
     """``npm`` is not on the PATH."""
 
 
@@ -39,7 +39,7 @@ def ensure_node_modules() -> None:
         return
     npm = shutil.which("npm")
     if npm is None:
-        raise NpmMissing(
+        raise NpmMissingError(
             "KaTeX is installed from the npm registry at build time, but `npm` was not found. "
             "Install Node.js (e.g. `apt-get install nodejs npm`) and build again."
         )
