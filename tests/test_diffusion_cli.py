@@ -130,7 +130,7 @@ def test_cli_missing_checkpoint_exits_2(tmp_path, capsys):
         ),
         (
             ["ddpm", "sample", "--checkpoint", "pretrained", "--num-steps", "2000"],
-            "`num_steps` must be <= ",
+            "`num_inference_steps` must be <= ",
         ),
     ],
 )
