@@ -193,6 +193,9 @@ def staging_dir(target: Path) -> Iterator[Path]:
     """A fresh temporary folder beside ``target``; removed again unless it was published."""
     target.absolute().parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.absolute().parent))
+    mask = os.umask(0o022)
+    os.umask(mask)
+    os.chmod(stage, 0o777 & ~mask)  # mkdtemp makes a private folder; the published one should not be
     try:
         yield stage
     finally:

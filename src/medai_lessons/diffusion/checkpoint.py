@@ -62,6 +62,16 @@ OLD_TRAIN_KEYS = {"steps": "train_steps", "num_train_steps": "num_train_timestep
 
 
 # -- atomic writes ---------------------------------------------------------------------
+def default_mode(*, folder: bool = False) -> int:
+    """The permissions a plain ``open``/``mkdir`` would give under the current umask.
+
+    ``tempfile`` makes private files (0600) and folders (0700); a published file should not be.
+    """
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return (0o777 if folder else 0o666) & ~mask
+
+
 @contextlib.contextmanager
 def write_atomically(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` when the block succeeds.
@@ -75,6 +85,7 @@ def write_atomically(path: str | Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, default_mode())
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -96,6 +96,12 @@ def _train_config(args: argparse.Namespace) -> tuple[Any, Any]:
     return TrainConfig(**values), Path(args.resume)
 
 
+def _discard_empty(stage: Path, main: bool) -> None:
+    """Remove a run's staging folder when it holds no checkpoint worth keeping."""
+    if main and stage.is_dir() and not any((stage / "checkpoints").glob("step-*")):
+        shutil.rmtree(stage, ignore_errors=True)
+
+
 def _train(args: argparse.Namespace) -> int:
     from accelerate import PartialState
 
@@ -131,7 +137,12 @@ def _train(args: argparse.Namespace) -> int:
             data, config, out_dir=stage, progress=not args.no_progress, cpu=args.cpu,
             checkpoint_every=every, checkpoint_dir=stage / "checkpoints", resume_from=resume,
         )
+    except (ValueError, TypeError, OSError):  # e.g. the loss diverged: keep the folder only if it holds a checkpoint
+        _discard_empty(stage, state.is_main_process)
+        raise
     except TrainingInterrupted as exc:
+        if exc.checkpoint is None:
+            _discard_empty(stage, state.is_main_process)
         if exc.checkpoint is not None:
             message = (
                 f"interrupted at step {exc.step}; the last complete checkpoint is {exc.checkpoint} "

@@ -55,6 +55,7 @@ from tqdm.auto import tqdm
 
 from medai_lessons._checks import check_int, check_real
 from medai_lessons.diffusion.checkpoint import (
+    default_mode,
     load_checkpoint,
     normalize_train_config,
     save_checkpoint,
@@ -310,6 +311,7 @@ def _save_train_state(
         save_file(tensors, str(tmp / STATE_FILE), metadata=metadata)
         if final.exists():
             shutil.rmtree(final)
+        os.chmod(tmp, default_mode(folder=True))
         os.replace(tmp, final)
     finally:
         if tmp.exists():
