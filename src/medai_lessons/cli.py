@@ -91,7 +91,8 @@ def flag_names(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dic
     for action in _leaf_parser(parser, args)._actions:
         if action.dest in (argparse.SUPPRESS, "help"):
             continue
-        names[action.dest] = action.option_strings[0] if action.option_strings else str(action.metavar or action.dest)
+        flag = action.option_strings[0] if action.option_strings else str(action.metavar or action.dest)
+        names.setdefault(action.dest, flag)  # the first flag of a dest is the current name, aliases come later
     names.update(getattr(args, "_flag_aliases", {}) or {})
     return names
 

@@ -112,6 +112,7 @@ def run_generate(args: argparse.Namespace) -> int:
         side = check_size(name, getattr(args, name))
         if side > MAX_SIDE:
             raise CommandError(f"`--{name}` must be <= {MAX_SIDE}, got {side}.")
+    out = check_output_file("--out", args.out, overwrite=args.overwrite, suffix=".png")
     device, dtype = resolve_device_dtype(args.device, args.dtype)
     if device.type not in DEVICE_TYPES:
         raise CommandError(f"`--device` must be auto, cpu, cuda, cuda:N or mps, got {args.device!r}.")
@@ -121,7 +122,6 @@ def run_generate(args: argparse.Namespace) -> int:
         raise CommandError(
             f"`--num-inference-steps` must be <= {horizon} (the scheduler's num_train_timesteps), got {steps}."
         )
-    out = check_output_file("--out", args.out, overwrite=args.overwrite, suffix=".png")
 
     # 2. Load (local files only) and generate
     from .loading import load_pipeline
