@@ -106,6 +106,11 @@ def forward_data() -> dict[str, bytes]:
 # ------------------------------------------------------------------------------ reverse
 
 
+def _rms(a: Any, b: Any) -> float:
+    """Root-mean-square difference of two image batches, rounded to 4 decimals."""
+    return round(float(((a.double() - b.double()) ** 2).mean().sqrt()), 4)
+
+
 def _to_code(x: Any) -> Any:
     """Images in [-1, 1] (clipped) -> uint8 grey levels, 127.5 levels per unit."""
     import numpy as np
@@ -137,10 +142,10 @@ def _reverse_trajectories() -> dict[str, list[tuple[int, Any, Any]]]:
 
     model, schedule = load_pretrained_digits()
     shape = (NUM_SAMPLES, 1, 8, 8)
-    x_T = torch.randn(shape, generator=torch.Generator().manual_seed(REVERSE_X_T_SEED))
-    _, ddpm_trail = ddpm_sample(model, schedule, shape, x_T=x_T, progress=False, return_intermediates=True,
+    x_start = torch.randn(shape, generator=torch.Generator().manual_seed(REVERSE_X_T_SEED))  # x_T
+    _, ddpm_trail = ddpm_sample(model, schedule, shape, x_T=x_start, progress=False, return_intermediates=True,
                                 generator=torch.Generator().manual_seed(REVERSE_DDPM_SEED))
-    _, ddim_trail = ddim_sample(model, schedule, shape, x_T=x_T, progress=False, return_intermediates=True)
+    _, ddim_trail = ddim_sample(model, schedule, shape, x_T=x_start, progress=False, return_intermediates=True)
     out: dict[str, list[tuple[int, Any, Any]]] = {}
     with torch.no_grad():
         for name, trail in (("ddpm", ddpm_trail), ("ddim", ddim_trail)):
@@ -169,13 +174,13 @@ def reverse_data() -> dict[str, bytes]:
     rows = []  # one row of 16 tiles per (sampler, frame, kind)
     stats: dict[str, list[dict[str, float]]] = {}
     for name in samplers:
-        final = trajectories[name][-1][1].double()
+        final = trajectories[name][-1][1]
         stats[name] = []
         for t, x_t, x0_hat in trajectories[name]:
             for img in (x_t, x0_hat):
                 rows.append(np.concatenate(list(_to_code(img[:, 0].numpy())), axis=1))
-            rms = lambda a: round(float(((a.double() - final) ** 2).mean().sqrt()), 4)  # noqa: E731
-            stats[name].append({"t": t, "x_t_rms_to_result": rms(x_t), "x0_hat_rms_to_result": rms(x0_hat)})
+            stats[name].append({"t": t, "x_t_rms_to_result": _rms(x_t, final),
+                                "x0_hat_rms_to_result": _rms(x0_hat, final)})
     sprite = np.concatenate(rows, axis=0)
     buf = io.BytesIO()
     Image.fromarray(sprite, mode="L").save(buf, format="PNG", optimize=True)

@@ -214,7 +214,8 @@ def test_reverse_ddpm_guesses_equal_predict_x0(reverse, package_runs):
         for f, t in enumerate(meta["frame_steps"][:-1]):
             x_t = runs["ddpm"][t]
             guess = predict_x0(schedule, x_t, t, model(x_t, torch.full((16,), t, dtype=torch.int64)))
-            assert np.abs(frame_values(meta, sprite, "ddpm", f, "x0_hat") - guess[:, 0].clamp(-1, 1).numpy()).max() <= TOL
+            got = frame_values(meta, sprite, "ddpm", f, "x0_hat")
+            assert np.abs(got - guess[:, 0].clamp(-1, 1).numpy()).max() <= TOL
 
 
 @pytest.mark.slow

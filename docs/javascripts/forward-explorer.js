@@ -103,14 +103,14 @@
     this.data = null;
     var url = kit.dataUrl(root, "explorer-data");
     root.classList.add("forward-explorer--loading");
-    this.ready = kit.fetchData(url, "json").then(function (meta) {
-      return kit.fetchData(new URL("data.bin", url).href, "bytes").then(function (buf) {
-        self._load(meta, buf);
+    // meta.json and data.bin are fetched side by side: one round trip, not two
+    this.ready = Promise.all([kit.fetchData(url, "json"), kit.fetchData(new URL("data.bin", url).href, "bytes")])
+      .then(function (got) {
+        self._load(got[0], got[1]);
         self._build();
         self.draw();
         return self;
-      });
-    }).catch(function (err) {
+      }).catch(function (err) {
       root.classList.remove("forward-explorer--loading");
       var msg = el("p", { "class": "explorer__error", role: "alert", text: self.text.failed });
       root.insertBefore(msg, root.firstChild);

@@ -72,14 +72,14 @@
     this.firstDrawAt = null;
     this.firstFrameAt = null;
     var url = kit.dataUrl(root, "explorer-data");
-    this.ready = kit.fetchData(url, "json").then(function (meta) {
-      return kit.fetchData(new URL("frames.png", url).href, "image").then(function (img) {
-        self._load(meta, img);
+    // meta.json and frames.png are fetched side by side: one round trip, not two
+    this.ready = Promise.all([kit.fetchData(url, "json"), kit.fetchData(new URL("frames.png", url).href, "image")])
+      .then(function (got) {
+        self._load(got[0], got[1]);
         self._build();
         self.draw();
         return self;
-      });
-    }).catch(function (err) {
+      }).catch(function (err) {
       var msg = el("p", { "class": "explorer__error", role: "alert", text: self.text.failed });
       root.insertBefore(msg, root.firstChild);
       if (window.console) console.warn("reverse explorer:", err);
