@@ -20,6 +20,21 @@ arguments that return ``{file name: bytes}``, so they can move into a package mo
 :func:`explorer_files` caches them under ``.cache/explorers/<hash of the package and this
 file>``. ``on_post_page`` drops the explorers' scripts and stylesheets from pages that have
 no explorer.
+
+Adding an explorer (for example the guidance explorer of the Stable Diffusion page):
+
+1. a function ``guidance_data() -> {name: bytes}`` here, registered in :data:`MAKERS`
+   (its files appear at ``assets/explorers/guidance/<name>``);
+2. ``docs/javascripts/guidance-explorer.js``: a constructor ``Explorer(root)`` built with
+   ``window.medaiExplorerKit`` (``dataUrl``/``fetchData`` for the data, ``slider``,
+   ``button``, ``Player``, ``texts``, ``firstFrame``), started with
+   ``kit.register({api: "medaiGuidanceExplorer", selector: ".guidance-explorer", create: Explorer})``;
+   its styles go into ``stylesheets/explorers.css`` (the shared ``.explorer__*`` classes are there);
+3. the script in ``extra_javascript`` after ``explorer-kit.js``, and its page class in
+   :data:`ASSET_MARKERS`;
+4. on the page: ``<div class="guidance-explorer" markdown>`` holding a link
+   ``[...](../assets/explorers/guidance/meta.json){ .explorer-data }``;
+5. a row in ``EXPLORERS`` of ``benchmarks/bench_pages.py`` for its first frame.
 """
 
 from __future__ import annotations
