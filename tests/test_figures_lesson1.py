@@ -21,6 +21,8 @@ EXPECTED = {
     "roadmap",
     "dose-response",
     "tangents",
+    "gradient-arrows",
+    "chain-rule",
     "backprop",
     "learning-cycle",
     "learning-rates",
