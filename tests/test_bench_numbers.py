@@ -25,7 +25,7 @@ import pytest
 from .conftest import DOCS, ROOT
 
 sys.path.insert(0, str(ROOT / "hooks"))
-import bench_numbers  # noqa: E402  (the build hook that fills the placeholders)
+import bench_numbers
 
 RESULTS = ROOT / "benchmarks" / "results"
 EXACT_UNITS = {"values", "parameters", "requests"}
@@ -95,9 +95,7 @@ def hand_typed(markdown: str, values: list[tuple[str, float]], page: str = "") -
             measured_unit = bool(percent) or bool(UNIT.match(line, m.end()))
             if digits < 2 or (digits < 3 and not (measured_unit or in_table)):
                 continue
-            if any(
-                (page, m.group(0).strip()) == (p, n) and phrase in line for p, n, phrase in COINCIDENCES
-            ):
+            if any((page, m.group(0).strip()) == (p, n) and phrase in line for p, n, phrase in COINCIDENCES):
                 continue
             number = float(integer.replace(",", "") + ("." + decimals if decimals else ""))
             for name, value in values:
@@ -135,3 +133,24 @@ def test_page_carries_no_hand_typed_benchmark_number(page, request):
     stem = rel.rsplit(".", 2)[0]
     found = hand_typed(page.read_text(encoding="utf-8"), measured_values(), stem)
     assert found == [], f"{rel}: write these as {{{{ bench(...) }}}} placeholders: {found}"
+
+
+def test_hook_fills_placeholders_from_the_results_files():
+    """`{{ bench(...) }}` becomes the recorded value, by row name or slug, with format and scale."""
+    from mkdocs.exceptions import PluginError
+
+    rows = {row["name"]: row["value"] for row in json.loads((RESULTS / "ddpm.json").read_text())["rows"]}
+    speed_up = rows["DDIM-50 speed-up over DDPM-1000"]
+    text = (
+        'x {{ bench("ddpm", "DDIM-50 speed-up over DDPM-1000", ".1f") }} y '
+        '{{ bench("ddpm", "ddim_50_speed_up_over_ddpm_1000", fmt=".2f") }} '
+        '{{ bench("ddpm", "real held-out digits confident share (ceiling)", ".0f", scale=100) }} %'
+    )
+    share = rows["real held-out digits confident share (ceiling)"]
+    assert bench_numbers.expand(text) == f"x {speed_up:.1f} y {speed_up:.2f} {share * 100:.0f} %"
+    with pytest.raises(PluginError, match="no row"):
+        bench_numbers.expand('{{ bench("ddpm", "no such row") }}')
+    with pytest.raises(PluginError, match="no results file"):
+        bench_numbers.expand('{{ bench("nothing", "x") }}')
+    with pytest.raises(PluginError, match="malformed"):
+        bench_numbers.expand('{{ bench("ddpm", __import__("os")) }}')

@@ -442,20 +442,44 @@ def gradient_arrows(lang: str) -> Any:
     q1, q2 = np.meshgrid(np.linspace(-2.5, 4.5, 8), np.linspace(-4.5, 0.5, 6))
     u, v = _desk_gradient(q1, q2)
     ax.quiver(
-        q1, q2, u, v, color="#1565c0", angles="xy", scale_units="xy", scale=14.0, width=0.005,
+        q1,
+        q2,
+        u,
+        v,
+        color="#1565c0",
+        angles="xy",
+        scale_units="xy",
+        scale=14.0,
+        width=0.005,
         label=_text(lang, "∇L(上り坂の向き。長いほど急)", "∇L (uphill; longer = steeper)"),
     )
     p1, p2 = DESK_POINT
     d1, d2 = _desk_gradient(p1, p2)
     ax.annotate(
-        "", xy=(p1 - d1 / 14.0, p2 - d2 / 14.0), xytext=(p1, p2),
+        "",
+        xy=(p1 - d1 / 14.0, p2 - d2 / 14.0),
+        xytext=(p1, p2),
         arrowprops={"arrowstyle": "-|>", "color": "#c62828", "lw": 2.2},
     )
-    ax.plot([p1], [p2], "o", color="#c62828", ms=7,
-            label=_text(lang, "今いる点 (3, 0): ∇L = (4, 12)", "where we stand (3, 0): ∇L = (4, 12)"))
-    ax.plot([], [], color="#c62828", lw=2.2, label=_text(lang, "進む向き −∇L(下り坂)", "the step we take: −∇L (downhill)"))
-    ax.plot([DESK_MIN[0]], [DESK_MIN[1]], "*", color="#2e7d32", ms=15,
-            label=_text(lang, "谷底 (1, −2)", "valley floor (1, −2)"))
+    ax.plot(
+        [p1],
+        [p2],
+        "o",
+        color="#c62828",
+        ms=7,
+        label=_text(lang, "今いる点 (3, 0): ∇L = (4, 12)", "where we stand (3, 0): ∇L = (4, 12)"),
+    )
+    ax.plot(
+        [], [], color="#c62828", lw=2.2, label=_text(lang, "進む向き −∇L(下り坂)", "the step we take: −∇L (downhill)")
+    )
+    ax.plot(
+        [DESK_MIN[0]],
+        [DESK_MIN[1]],
+        "*",
+        color="#2e7d32",
+        ms=15,
+        label=_text(lang, "谷底 (1, −2)", "valley floor (1, −2)"),
+    )
     ax.set_xlim(-3.0, 5.0)
     ax.set_ylim(-5.0, 1.0)
     ax.set_aspect("equal")
@@ -498,9 +522,12 @@ def chain_rule(lang: str) -> str:
     box_w, box_h, gap, top = 170, 90, 150, 60
     body = [
         _label(
-            20, 35,
+            20,
+            35,
             _text(lang, "値は左から右へ(x = 1.5 のとき)", "Values flow left to right (at x = 1.5)"),
-            anchor="start", colour="#37474f", size=15,
+            anchor="start",
+            colour="#37474f",
+            size=15,
         )
     ]
     for i, (name, formula, value) in enumerate(nodes):
@@ -516,20 +543,25 @@ def chain_rule(lang: str) -> str:
             body.append(_label(mid, top + box_h + 72, local[i][1], colour="#c62828", size=14))
     body.append(
         _label(
-            20, top + box_h + 110,
+            20,
+            top + box_h + 110,
             _text(
                 lang,
                 "局所的な傾き(各段の倍率)は右から左へ掛け合わせる",
                 "The local slopes (each stage's multiplier) are multiplied together",
             ),
-            anchor="start", colour="#c62828", size=15,
+            anchor="start",
+            colour="#c62828",
+            size=15,
         )
     )
     body.append(
         _label(
-            20, top + box_h + 145,
+            20,
+            top + box_h + 145,
             f"dy/dx = dy/du · du/dx = 3u² · 2 = 24x²   →   {dy_du:g} × {du_dx:g} = {dy_du * du_dx:g}",
-            anchor="start", size=17,
+            anchor="start",
+            size=17,
         )
     )
     title = _text(lang, "2段の連鎖: u = 2x, y = u³", "A two-step chain: u = 2x, y = u³")
