@@ -60,6 +60,12 @@ ROOT_MODULES = ("medai_lessons", "medai_lessons.calculus", "medai_lessons.backpr
 # --------------------------------------------------------------------------------------
 # Discovery
 # --------------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _work_in_a_scratch_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hostile paths such as "x" or "." are relative: they must land in a scratch folder, never the repository."""
+    monkeypatch.chdir(tmp_path)
+
+
 def public_modules() -> list[Any]:
     """The root modules and every public submodule of the two lesson-2 packages."""
     mods = [importlib.import_module(name) for name in ROOT_MODULES]
