@@ -33,6 +33,7 @@ from typing import Any
 
 import torch
 
+from medai_lessons._checks import PathNotFoundError, check_output_path, check_path
 from medai_lessons.diffusion.schedule import NoiseSchedule
 from medai_lessons.diffusion.unet import UNet
 
@@ -112,15 +113,13 @@ def save_checkpoint(
     """Write ``model``'s weights and the configs as a safetensors file (atomically); return the path."""
     from safetensors.torch import save_file
 
-    if not isinstance(path, str | Path):
-        raise TypeError(f"`path` must be a str or Path, got {type(path).__name__}.")
+    path = check_output_path("path", path)
     if not isinstance(model, UNet):
         raise TypeError(f"`model` must be a UNet, got {type(model).__name__}.")
     if not isinstance(schedule, NoiseSchedule):
         raise TypeError(f"`schedule` must be a NoiseSchedule, got {type(schedule).__name__}.")
     if train_config is not None and not isinstance(train_config, dict):
         raise TypeError(f"`train_config` must be a dict or None, got {type(train_config).__name__}.")
-    path = Path(path)
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     metadata = {
         "format": FORMAT,
@@ -242,11 +241,9 @@ def read_checkpoint_header(path: str | Path) -> tuple[dict[str, Any], NoiseSched
     """
     from safetensors import safe_open
 
-    if not isinstance(path, str | Path):
-        raise TypeError(f"`path` must be a str or Path, got {type(path).__name__}.")
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint file not found: {path}")
+    path = check_path("path", path, must_exist=False)
+    if not path.is_file():  # PathNotFoundError is a ValueError naming `path` and a FileNotFoundError
+        raise PathNotFoundError(f"`path`: checkpoint file not found: {path}")
     try:
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}

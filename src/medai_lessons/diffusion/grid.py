@@ -29,6 +29,8 @@ def image_grid(images: torch.Tensor, nrow: int | None = None, *, pad: int = 1) -
         raise ValueError(f"`images` must be shaped (n, 1, height, width) with n >= 1, got {shape}.")
     if not images.is_floating_point():
         raise TypeError(f"`images` must be a floating-point tensor, got {images.dtype}.")
+    if not bool(torch.isfinite(images).all()):
+        raise ValueError("`images` must not contain NaN or infinity (a diverged model?).")
     n, _, h, w = images.shape
     nrow = math.ceil(math.sqrt(n)) if nrow is None else check_int("nrow", nrow, minimum=1)
     pad = check_int("pad", pad, minimum=0)
