@@ -60,6 +60,18 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def contract(session: nox.Session) -> None:
+    """The bad-input contract test with many examples per public callable, then the
+    outcome counts in issue 10's categories (``nox -s contract -- 200`` for 200 examples)."""
+    install(session, "test")
+    examples = session.posargs[0] if session.posargs else "100"
+    session.run("pytest", "tests/test_contract.py", "-q", "-p", "no:xdist",
+                env=OFFLINE | {"MEDAI_CONTRACT_EXAMPLES": examples})
+    session.run("python", "scripts/contract_report.py", "--examples", examples,
+                "--out", "build/contract-report.json", env=OFFLINE)
+
+
+@nox.session
 def docs(session: nox.Session) -> None:
     """Build the bilingual site with ``--strict`` into ``site/``."""
     install(session, "docs")
