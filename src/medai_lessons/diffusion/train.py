@@ -16,8 +16,9 @@ one, otherwise on the CPU.
 The learning rate rises linearly for ``warmup_steps`` and then follows a half cosine to
 zero (diffusers' ``get_cosine_schedule_with_warmup``). An exponential moving average
 (EMA) of the weights, $\bar\theta \leftarrow d\,\bar\theta + (1-d)\,\theta$, is kept with
-diffusers' ``EMAModel``, whose decay warms up as $d_k = \min(d, \frac{1+k}{10+k})$;
-samples from the EMA weights are usually cleaner (Ho et al. 2020, App. B).
+diffusers' ``EMAModel``, whose decay warms up: it copies the weights after the first step,
+then uses $d_k = \min(d, \frac{1+k}{10+k})$ after step $k+1$; samples from the EMA
+weights are usually cleaner (Ho et al. 2020, App. B).
 :func:`ema_update` is the same update written out for the lesson.
 
 Every ``checkpoint_every`` steps the main process writes a checkpoint folder (EMA and
