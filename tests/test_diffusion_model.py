@@ -24,7 +24,7 @@ from medai_lessons.diffusion import (
     train_ddpm,
 )
 
-SMALL = NoiseSchedule.linear(num_steps=20)
+SMALL = NoiseSchedule.linear(num_train_timesteps=20)
 
 
 def _model(seed: int = 0, **kw) -> UNet:
@@ -97,7 +97,7 @@ def test_ddim_eta0_is_deterministic_given_the_start_noise():
         model,
         SMALL,
         (2, 1, 8, 8),
-        num_steps=5,
+        num_inference_steps=5,
         x_T=x_T,
         progress=False,
         generator=torch.Generator().manual_seed(1),
@@ -106,7 +106,7 @@ def test_ddim_eta0_is_deterministic_given_the_start_noise():
         model,
         SMALL,
         (2, 1, 8, 8),
-        num_steps=5,
+        num_inference_steps=5,
         x_T=x_T,
         progress=False,
         generator=torch.Generator().manual_seed(2),
@@ -139,7 +139,7 @@ def test_ddim_matches_diffusers_ddim_scheduler():
     assert ref.timesteps.tolist() == ddim_timesteps(1000, 10)
     model = _model()
     x_T = torch.randn(4, 1, 8, 8, generator=torch.Generator().manual_seed(0))
-    ours = ddim_sample(model, schedule, (4, 1, 8, 8), num_steps=10, x_T=x_T, progress=False)
+    ours = ddim_sample(model, schedule, (4, 1, 8, 8), num_inference_steps=10, x_T=x_T, progress=False)
     x = x_T.clone()
     with torch.no_grad():
         for t in ref.timesteps:
@@ -179,8 +179,8 @@ def test_ddpm_sample_is_reproducible_with_a_generator():
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
-        (lambda: ddim_timesteps(10, 20), ValueError, r"`num_steps` must be <= the schedule's 10"),
-        (lambda: ddim_timesteps(10, 0), ValueError, r"`num_steps` must be >= 1"),
+        (lambda: ddim_timesteps(10, 20), ValueError, r"`num_inference_steps` must be <= the schedule's 10"),
+        (lambda: ddim_timesteps(10, 0), ValueError, r"`num_inference_steps` must be >= 1"),
         (
             lambda: ddim_step(SMALL, torch.zeros(1, 1), torch.zeros(1, 1), 5, 5),
             ValueError,
@@ -199,7 +199,7 @@ def test_ddpm_sample_is_reproducible_with_a_generator():
         (lambda: ddpm_sample(_model(), SMALL, "2,1,8,8"), TypeError, r"`shape` must be a sequence"),
         (lambda: ddpm_sample(None, SMALL, (1, 1, 8, 8)), TypeError, r"`model` must be callable"),
         (
-            lambda: ddim_sample(_model(), SMALL, (1, 1, 8, 8), num_steps=5, x_T=torch.zeros(2, 1, 8, 8)),
+            lambda: ddim_sample(_model(), SMALL, (1, 1, 8, 8), num_inference_steps=5, x_T=torch.zeros(2, 1, 8, 8)),
             ValueError,
             r"`x_T` must have shape",
         ),
@@ -242,7 +242,7 @@ def test_pretrained_digits_loads_with_history():
     """The packaged EMA checkpoint loads and its history records the training command's config."""
     model, schedule = load_pretrained_digits()
     history = load_pretrained_history()
-    assert schedule.num_steps == 1000 and model.config["channels"] == [32, 32]
+    assert schedule.num_train_timesteps == 1000 and model.config["channels"] == [32, 32]
     assert len(history["losses"]) == history["config"]["train_steps"]
 
 

@@ -128,7 +128,7 @@ def _ddim(n: int, *, intermediates: bool = False) -> Any:
         model,
         schedule,
         (n, 1, 8, 8),
-        num_steps=20,
+        num_inference_steps=20,
         progress=False,
         generator=torch.Generator().manual_seed(0),
         return_intermediates=intermediates,
