@@ -56,6 +56,7 @@ from tqdm.auto import tqdm
 
 from medai_lessons._checks import check_int, check_real
 from medai_lessons.diffusion.checkpoint import (
+    CheckpointNotFoundError,
     default_mode,
     load_checkpoint,
     normalize_train_config,
@@ -85,10 +86,8 @@ STATE_FILE = "train-state.safetensors"
 
 
 def _bounded_int(name: str, value: Any, minimum: int, maximum: int) -> int:
-    out = check_int(name, value, minimum=minimum)
-    if out > maximum:
-        raise ValueError(f"`{name}` must be <= {maximum}, got {out}.")
-    return out
+    why = "what torch.Generator takes" if maximum == MAX_SEED else "a bound that keeps a typo from running for days"
+    return check_int(name, value, minimum=minimum, maximum=maximum, why=why)
 
 
 @dataclass(frozen=True, init=False)
@@ -332,7 +331,7 @@ def read_train_state(folder: str | Path) -> tuple[dict[str, Any], dict[str, torc
     folder = Path(folder)
     state_file = folder / STATE_FILE
     if not folder.is_dir() or not state_file.is_file():
-        raise FileNotFoundError(f"`resume_from` must be a checkpoint folder holding {STATE_FILE}: {folder}")
+        raise CheckpointNotFoundError(f"`resume_from` must be a checkpoint folder holding {STATE_FILE}: {folder}")
     try:
         with safe_open(str(state_file), framework="pt") as f:
             metadata = f.metadata() or {}
