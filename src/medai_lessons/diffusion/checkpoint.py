@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from medai_lessons.diffusion._validate import check_device
 from medai_lessons.diffusion.schedule import NoiseSchedule
 from medai_lessons.diffusion.unet import UNet
 
@@ -85,6 +86,7 @@ def load_checkpoint(
 
     if not isinstance(path, str | Path):
         raise TypeError(f"`path` must be a str or Path, got {type(path).__name__}.")
+    device = check_device(device)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint file not found: {path}")

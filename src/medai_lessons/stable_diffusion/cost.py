@@ -47,7 +47,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .._checks import check_int
-from ._validate import check_size
+from ..diffusion._validate import MAX_NUMEL, check_bounded_int, check_device, check_sample_shape
+from ._validate import check_dtype, check_size
 
 __all__ = [
     "PixelLatentCost",
@@ -95,12 +96,21 @@ def build_cost_unet(
     """
     from diffusers import UNet2DModel
 
-    in_channels = check_int("in_channels", in_channels, minimum=1)
+    in_channels = check_bounded_int("in_channels", in_channels, minimum=1, maximum=64)
+    if isinstance(block_out_channels, str | bytes) or not isinstance(block_out_channels, tuple | list):
+        raise TypeError(f"`block_out_channels` must be a tuple of ints, got {type(block_out_channels).__name__}.")
     widths = tuple(block_out_channels)
-    if not widths or any(not isinstance(w, int) or w < 1 for w in widths):
-        raise ValueError(f"`block_out_channels` must be positive integers, got {widths}.")
+    if not 1 <= len(widths) <= 8 or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths):
+        raise ValueError(f"`block_out_channels` must be positive integers (1 to 8 levels), got {widths}.")
+    if max(widths) > 4096:
+        raise ValueError(f"`block_out_channels` must each be <= 4096, got {widths}.")
+    layers_per_block = check_bounded_int("layers_per_block", layers_per_block, minimum=1, maximum=8)
+    norm_num_groups = check_int("norm_num_groups", norm_num_groups, minimum=1)
+    if any(w % norm_num_groups for w in widths):
+        raise ValueError(f"`norm_num_groups` must divide every width in {widths}, got {norm_num_groups}.")
+    seed = check_bounded_int("seed", seed, minimum=0, maximum=2**64 - 1)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(check_int("seed", seed, minimum=0))
+        torch.manual_seed(seed)
         return UNet2DModel(
             in_channels=in_channels,
             out_channels=in_channels,
@@ -118,6 +128,8 @@ def activation_bytes(module: torch.nn.Module, *inputs: Any, **kwargs: Any) -> in
     Forward hooks on every module without children add up ``numel × element_size`` of
     what it returns. Deterministic: the same on every machine for the same shapes.
     """
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"`module` must be a torch.nn.Module, got {type(module).__name__}.")
     total = 0
 
     def count(_module: torch.nn.Module, _inputs: Any, output: Any) -> None:
@@ -157,9 +169,16 @@ def measure_step(unet: Any, shape: tuple[int, ...], *, repeats: int = 3) -> Step
     timed passes (CUDA synchronised). The fastest run is the one least disturbed by
     other work on the machine.
     """
-    repeats = check_int("repeats", repeats, minimum=1)
-    param = next(unet.parameters())
+    if not isinstance(unet, torch.nn.Module):
+        raise TypeError(f"`unet` must be a torch.nn.Module, got {type(unet).__name__}.")
+    param = next(unet.parameters(), None)
+    if param is None:
+        raise TypeError(f"`unet` must have parameters (for its device and dtype); {type(unet).__name__} has none.")
+    shape = check_sample_shape(shape)
+    repeats = check_bounded_int("repeats", repeats, minimum=1, maximum=1000)
     device, dtype = param.device, param.dtype
+    if device.type == "meta":
+        raise ValueError("`unet` must hold real weights, got a model on 'meta'.")
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(shape, generator=generator).to(device=device, dtype=dtype)
     t = torch.tensor([500], device=device)
@@ -243,12 +262,19 @@ def compare_pixel_latent(
         device: where to run; on CUDA the peak allocated memory is recorded.
         dtype: the floating-point type of the network and its inputs.
     """
+    factor = check_bounded_int("factor", factor, minimum=1, maximum=64)
     size = check_size("size", size, factor)
+    if (3 * size * size) > MAX_NUMEL:
+        raise ValueError(f"`size` {size} is too large for one step on this machine's budget of {MAX_NUMEL:,} values.")
+    latent_channels = check_bounded_int("latent_channels", latent_channels, minimum=1, maximum=64)
+    device = check_device(device)
+    dtype = check_dtype(dtype)
+    if isinstance(block_out_channels, str | bytes) or not isinstance(block_out_channels, tuple | list):
+        raise TypeError(f"`block_out_channels` must be a tuple of ints, got {type(block_out_channels).__name__}.")
     levels = len(tuple(block_out_channels))
     need = factor * 2 ** (levels - 1)
     if size % need:
         raise ValueError(f"`size` must be a multiple of {need} for {levels} resolution levels, got {size}.")
-    device = torch.device(device)
     nets = []
     for channels in (3, latent_channels):
         net = build_cost_unet(channels, block_out_channels=block_out_channels).to(device)

@@ -34,6 +34,8 @@ from typing import Any
 
 import torch
 
+from ..diffusion._validate import check_device
+
 __all__ = ["REQUIRED_PARTS", "check_model_dir", "load_pipeline", "resolve_device_dtype"]
 
 #: The folders every Stable Diffusion checkpoint must have.
@@ -95,21 +97,12 @@ def resolve_device_dtype(
 ) -> tuple[torch.device, torch.dtype]:
     """Turn ``"auto"`` into CUDA + float16 when a GPU is present, else CPU + float32.
 
-    ``device`` may be ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or a
-    ``torch.device``; ``dtype`` may be ``"auto"``, ``"float32"``/``"fp32"``,
+    ``device`` may be ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"`` or a
+    ``torch.device`` (:func:`medai_lessons.diffusion._validate.check_device`: unknown names,
+    ``"meta"`` and a GPU the machine lacks are refused); ``dtype`` may be ``"auto"``, ``"float32"``/``"fp32"``,
     ``"float16"``/``"fp16"``, ``"bfloat16"``/``"bf16"`` or a ``torch.dtype``.
     """
-    if isinstance(device, str):
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        try:
-            device = torch.device(device)
-        except RuntimeError as exc:
-            raise ValueError(f"`device` must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}.") from exc
-    elif not isinstance(device, torch.device):
-        raise TypeError(f"`device` must be a string or torch.device, got {type(device).__name__}.")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("`device` is 'cuda' but no CUDA device is available.")
+    device = check_device(device, allow_auto=True)
     if isinstance(dtype, str):
         if dtype == "auto":
             dtype = torch.float16 if device.type == "cuda" else torch.float32
