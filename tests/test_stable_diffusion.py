@@ -505,7 +505,7 @@ def test_cli_make_tiny_then_generate_writes_a_png(tmp_path, capsys):
     model = tmp_path / "tiny"
     assert hub_cli.main(["sd", "make-tiny", str(model)]) == 0
     out = tmp_path / "img" / "x.png"
-    argv = ["sd", "generate", "--model", str(model), "--prompt", PROMPT, "--steps", "2"]
+    argv = ["sd", "generate", "--model", str(model), "--prompt", PROMPT, "--num-inference-steps", "2"]
     argv += ["--height", "64", "--width", "64", "--seed", "1", "--out", str(out)]
     assert hub_cli.main(argv) == 0
     captured = capsys.readouterr()
@@ -518,15 +518,15 @@ def test_cli_make_tiny_then_generate_writes_a_png(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("extra", "match"),
     [
-        (["--prompt", ""], "`prompt` must not be empty"),
-        (["--prompt", "x", "--steps", "0"], "`steps` must be >= 1"),
-        (["--prompt", "x", "--guidance", "-2"], "`guidance` must be >= 0"),
-        (["--prompt", "x", "--height", "60"], "`height` must be a multiple of 8"),
-        (["--prompt", "x", "--out", "x.jpg"], "`out` must end in .png"),
+        (["--prompt", ""], "`--prompt` must not be empty"),
+        (["--prompt", "x", "--steps", "0"], "`--num-inference-steps` must be >= 1"),
+        (["--prompt", "x", "--guidance-scale", "-2"], "`--guidance-scale` must be >= 0"),
+        (["--prompt", "x", "--height", "60"], "`--height` must be a multiple of 8"),
+        (["--prompt", "x", "--out", "x.jpg"], "`--out` must end in .png"),
     ],
 )
 def test_cli_generate_reports_bad_arguments(tmp_path, capsys, extra, match):
-    """Bad CLI values exit with status 2 and the library's message, before loading a model."""
+    """Bad CLI values exit with status 2 and the library's message naming the flag, before loading a model."""
     argv = ["sd", "generate", "--model", str(tmp_path / "nowhere"), *extra]
     assert hub_cli.main(argv) == 2
     assert match in capsys.readouterr().err
@@ -536,4 +536,4 @@ def test_cli_generate_reports_a_missing_model(tmp_path, capsys):
     """A missing model directory exits with status 2 and says what was expected."""
     argv = ["sd", "generate", "--model", str(tmp_path / "nowhere"), "--prompt", "x"]
     assert hub_cli.main(argv) == 2
-    assert "`model_dir` does not exist" in capsys.readouterr().err
+    assert "`--model` does not exist" in capsys.readouterr().err
