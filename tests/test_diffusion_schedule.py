@@ -96,7 +96,7 @@ def test_custom_betas_round_trip():
         (lambda: NoiseSchedule([[0.1]]), ValueError, r"`betas` must be one-dimensional"),
         (lambda: NoiseSchedule([0.1, float("nan")]), ValueError, r"NaN"),
         (lambda: NoiseSchedule("0.1"), TypeError, r"`betas` must be a sequence"),
-        (lambda: NoiseSchedule.from_config({"kind": "quadratic"}), ValueError, r"`kind` must be"),
+        (lambda: NoiseSchedule.from_config({"kind": "quadratic"}), ValueError, r"`config` must have a `kind` of"),
         (lambda: NoiseSchedule.from_config([1]), TypeError, r"`config` must be a dict"),
     ],
 )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 from pathlib import Path
@@ -225,16 +224,34 @@ def test_encode_image_compresses_by_8_per_side_to_4_channels(pipe):
 # --------------------------------------------------------------------------------------
 
 
-def test_saved_tiny_pipeline_reloads_offline_with_zero_difference(pipe, tiny_dir, monkeypatch):
-    """load_pipeline reads the saved directory with every socket connection refused: 0.0 difference."""
+def _block_network(monkeypatch) -> list:
+    """Refuse every socket connection and switch the hub's offline mode OFF.
+
+    ``huggingface_hub`` reads ``HF_HUB_OFFLINE`` once, at import (the test session sets it);
+    turning the constant off here makes the hub behave as on a machine where nobody set it.
+    Returns the list of connection attempts, which the refusal also records.
+    """
+    import huggingface_hub.constants
+
+    attempts: list = []
 
     def refuse(*args, **kwargs):
-        raise AssertionError(f"network access attempted: {args}")
+        attempts.append(args)
+        raise OSError(f"network access attempted: {args}")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    return attempts
+
+
+def test_saved_tiny_pipeline_reloads_with_the_network_blocked(pipe, tiny_dir, monkeypatch):
+    """With sockets refused and the hub's offline mode off, load_pipeline reads the folder: 0.0 difference."""
+    attempts = _block_network(monkeypatch)
     loaded = load_pipeline(tiny_dir, device="cpu", dtype="float32")
+    assert attempts == []
     for name in ("unet", "vae", "text_encoder"):
         original = getattr(pipe, name).state_dict()
         for key, value in getattr(loaded, name).state_dict().items():
@@ -243,23 +260,25 @@ def test_saved_tiny_pipeline_reloads_offline_with_zero_difference(pipe, tiny_dir
     assert loaded.tokenizer("a cat").input_ids == pipe.tokenizer("a cat").input_ids
 
 
-def test_load_pipeline_sets_hub_offline_only_during_the_call(tiny_dir, monkeypatch):
-    """HF_HUB_OFFLINE is '1' while loading and restored afterwards."""
+def test_local_files_only_is_what_keeps_loading_offline(tiny_dir, monkeypatch):
+    """Loading passes ``local_files_only=True``, and a hub id is refused before diffusers could dial out."""
     import diffusers
 
     seen = {}
     original = diffusers.StableDiffusionPipeline.from_pretrained.__func__
 
     def spy(cls, *args, **kwargs):
-        seen["offline"] = os.environ.get("HF_HUB_OFFLINE")
         seen["local_files_only"] = kwargs.get("local_files_only")
         return original(cls, *args, **kwargs)
 
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    attempts = _block_network(monkeypatch)
     monkeypatch.setattr(diffusers.StableDiffusionPipeline, "from_pretrained", classmethod(spy))
     load_pipeline(tiny_dir, device="cpu")
-    assert seen == {"offline": "1", "local_files_only": True}
-    assert "HF_HUB_OFFLINE" not in os.environ
+    assert seen == {"local_files_only": True} and attempts == []
+    # A path that is not a folder never reaches diffusers, so it cannot become a hub download.
+    with pytest.raises(FileNotFoundError, match="`model_dir` does not exist"):
+        load_pipeline("runwayml/stable-diffusion-v1-5", device="cpu")
+    assert attempts == []
 
 
 def test_resolve_device_dtype_auto_on_cpu_is_float32():

@@ -41,7 +41,7 @@ MAX_NUMEL = 2**27
 
 def check_bounded_int(name: str, value: Any, *, minimum: int, maximum: int, why: str = "") -> int:
     """Return ``value`` as an int in ``[minimum, maximum]``; the message states the bound."""
-    out = check_int(name, value, minimum=minimum)
+    out = check_int(name, value, minimum=minimum, maximum=None)
     if out > maximum:
         reason = f" ({why})" if why else ""
         raise ValueError(f"`{name}` must be <= {maximum:,}{reason}, got {out:,}.")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from medai_lessons._checks import check_real
+from medai_lessons._checks import check_bool, check_real
 
 __all__ = ["load_ct_slice", "load_digits_images", "load_mr_slice"]
 
@@ -27,6 +27,7 @@ def load_digits_images(*, return_labels: bool = False) -> torch.Tensor | tuple[t
     """
     from sklearn.datasets import load_digits
 
+    return_labels = check_bool("return_labels", return_labels)
     digits = load_digits()
     x0 = torch.as_tensor(digits.images, dtype=torch.float32)[:, None] / 8.0 - 1.0
     if return_labels:

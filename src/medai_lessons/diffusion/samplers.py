@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 import torch
 from tqdm.auto import tqdm
 
-from medai_lessons._checks import check_int
+from medai_lessons._checks import check_bool, check_int
 from medai_lessons._deprecation import renamed_kwargs
 from medai_lessons.diffusion._validate import (
     check_clip,
@@ -131,13 +131,18 @@ def _p_sample_step(
     t_vec = torch.full((x_t.shape[0],), t, dtype=torch.int64)
     x0_hat = _predict_x0(schedule, x_t, t_vec, eps_theta)  # Eq. (15)
     if clip_x0 is not None:
-        x0_hat = x0_hat.clamp(-clip_x0, clip_x0)
+        x0_hat = _clamp(x0_hat, clip_x0)
     mean, variance = _posterior_mean_variance(schedule, x0_hat, x_t, t_vec)  # Eqs. (6)-(7)
     if t == 0:
         return mean  # the last step adds no noise (Algorithm 2: z = 0 when t = 1)
     if noise is None:
         noise = torch.randn(x_t.shape, generator=generator, device=x_t.device, dtype=x_t.dtype)
     return mean + variance.sqrt() * noise
+
+
+def _clamp(x: torch.Tensor, bound: float) -> torch.Tensor:
+    """``x`` clamped to ``[-bound, bound]``; a bound beyond the dtype's range clamps nothing."""
+    return x if bound >= torch.finfo(x.dtype).max else x.clamp(-bound, bound)
 
 
 @renamed_kwargs(num_train_steps="num_train_timesteps", num_steps="num_inference_steps")
@@ -216,7 +221,7 @@ def _ddim_step(
     alpha_bar_prev = a_bar[t_prev].item() if t_prev >= 0 else 1.0
     x0_hat = _predict_x0(schedule, x_t, torch.full((x_t.shape[0],), t, dtype=torch.int64), eps_theta)
     if clip_x0 is not None:
-        x0_hat = x0_hat.clamp(-clip_x0, clip_x0)
+        x0_hat = _clamp(x0_hat, clip_x0)
     # Song et al. 2021, Eq. (16)
     sigma_t = eta * ((1 - alpha_bar_prev) / (1 - alpha_bar_t) * (1 - alpha_bar_t / alpha_bar_prev)) ** 0.5
     direction = max(1 - alpha_bar_prev - sigma_t * sigma_t, 0.0) ** 0.5 * eps_theta  # no OverflowError for huge eta
@@ -306,6 +311,8 @@ def ddpm_sample(
             with ``(-1, x_0)``.
     """
     shape, clip = _check_sampling(model, schedule, shape, generator, x_T, clip_x0)
+    progress = check_bool("progress", progress)
+    return_intermediates = check_bool("return_intermediates", return_intermediates)
     device, dtype = _device_dtype(model)
     if isinstance(model, torch.nn.Module):
         model.eval()
@@ -345,6 +352,8 @@ def ddim_sample(
     ``num_steps`` is a deprecated alias) and ``eta`` ($\eta$).
     """
     shape, clip = _check_sampling(model, schedule, shape, generator, x_T, clip_x0)
+    progress = check_bool("progress", progress)
+    return_intermediates = check_bool("return_intermediates", return_intermediates)
     taus = ddim_timesteps(schedule.num_train_timesteps, num_inference_steps)
     eta = check_eta(eta)
     device, dtype = _device_dtype(model)

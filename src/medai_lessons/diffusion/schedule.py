@@ -141,6 +141,8 @@ class NoiseSchedule:
         u = torch.arange(T + 1, dtype=torch.float64) / T
         alpha_bar = f(u) / f(torch.zeros((), dtype=torch.float64))
         betas = (1 - alpha_bar[1:] / alpha_bar[:-1]).clamp(max=0.999)  # Nichol & Dhariwal, Sec. 3.2
+        if not bool(torch.isfinite(betas).all()) or bool((betas <= 0).any()):
+            raise ValueError(f"`s` = {s} is too large: the betas leave (0, 1) (Nichol & Dhariwal use 0.008).")
         return cls(betas, kind="cosine", params={"num_train_timesteps": T, "s": s})
 
     @classmethod
@@ -162,7 +164,7 @@ class NoiseSchedule:
             "custom": {"betas"},
         }
         if not isinstance(kind, str) or kind not in allowed:
-            raise ValueError(f"`kind` must be 'linear', 'cosine' or 'custom', got {kind!r}.")
+            raise ValueError(f"`config` must have a `kind` of 'linear', 'cosine' or 'custom', got {kind!r}.")
         unknown = sorted(set(params) - allowed[kind])
         if unknown:
             raise ValueError(f"`config` has keys a {kind} schedule does not take: {unknown}.")

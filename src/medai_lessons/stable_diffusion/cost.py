@@ -15,7 +15,8 @@ the positions and makes the gap larger still.
 Here the same U-Net is built twice — input 3 channels for pixels, 4 for latents —
 and one step is timed and its activations are counted:
 
-* **time**: the fastest wall-clock seconds of a few forward passes (no gradients);
+* **time**: the mean wall-clock seconds of a few forward passes (no gradients),
+  measured with ``torch.utils.benchmark.Timer``;
 * **work**: the floating-point operations of the convolutions and matrix products,
   counted by ``torch.utils.flop_counter.FlopCounterMode`` (the same on every machine);
 * **activation memory**: the bytes of every tensor that each leaf module outputs
@@ -39,11 +40,11 @@ Notation:
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
+from torch.utils.benchmark import Timer
 from torch.utils.flop_counter import FlopCounterMode
 
 from .._checks import check_int
@@ -130,6 +131,9 @@ def activation_bytes(module: torch.nn.Module, *inputs: Any, **kwargs: Any) -> in
     """
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"`module` must be a torch.nn.Module, got {type(module).__name__}.")
+    for value in (*inputs, *kwargs.values()):
+        if isinstance(value, torch.Tensor) and value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise ValueError("`inputs` must not contain NaN or infinity.")
     total = 0
 
     def count(_module: torch.nn.Module, _inputs: Any, output: Any) -> None:
@@ -144,6 +148,8 @@ def activation_bytes(module: torch.nn.Module, *inputs: Any, **kwargs: Any) -> in
     try:
         with torch.no_grad():
             module(*inputs, **kwargs)
+    except (RuntimeError, AttributeError, TypeError) as exc:  # torch's shape/dtype errors, a non-tensor input
+        raise ValueError(f"`module` cannot run on the given `inputs`: {exc}") from exc
     finally:
         for handle in handles:
             handle.remove()
@@ -165,9 +171,9 @@ class StepCost:
 def measure_step(unet: Any, shape: tuple[int, ...], *, repeats: int = 3) -> StepCost:
     """Time one forward pass of ``unet`` on standard-normal input of ``shape`` and count bytes.
 
-    One warm-up pass (which also counts the activations), then the fastest of ``repeats``
-    timed passes (CUDA synchronised). The fastest run is the one least disturbed by
-    other work on the machine.
+    One pass counts the activations, one counts the operations; then
+    ``torch.utils.benchmark.Timer`` warms up and reports the mean of ``repeats`` timed
+    passes (accelerators synchronised, torch's thread count held fixed).
     """
     if not isinstance(unet, torch.nn.Module):
         raise TypeError(f"`unet` must be a torch.nn.Module, got {type(unet).__name__}.")
@@ -182,7 +188,10 @@ def measure_step(unet: Any, shape: tuple[int, ...], *, repeats: int = 3) -> Step
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(shape, generator=generator).to(device=device, dtype=dtype)
     t = torch.tensor([500], device=device)
-    act = activation_bytes(unet, x, t)
+    try:
+        act = activation_bytes(unet, x, t)
+    except ValueError as exc:
+        raise ValueError(f"`unet` cannot run on an input of `shape` {shape}: {exc.__cause__ or exc}") from exc
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         unet(x, t)
     flops = int(counter.get_total_flops())
@@ -190,16 +199,12 @@ def measure_step(unet: Any, shape: tuple[int, ...], *, repeats: int = 3) -> Step
     if cuda:
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
-    times = []
+    # torch's Timer warms up, keeps the thread count fixed and synchronises accelerators.
+    timer = Timer(stmt="unet(x, t)", globals={"unet": unet, "x": x, "t": t}, num_threads=torch.get_num_threads())
     with torch.no_grad():
-        for _ in range(repeats):
-            start = time.perf_counter()
-            unet(x, t)
-            if cuda:
-                torch.cuda.synchronize(device)
-            times.append(time.perf_counter() - start)
+        seconds = timer.timeit(repeats).mean
     peak = int(torch.cuda.max_memory_allocated(device)) if cuda else None
-    return StepCost(tuple(shape), math.prod(shape), min(times), act, flops, peak)
+    return StepCost(tuple(shape), math.prod(shape), seconds, act, flops, peak)
 
 
 @dataclass(frozen=True)
@@ -258,7 +263,7 @@ def compare_pixel_latent(
         size: image side $S$, a multiple of ``factor`` × 2**(levels - 1) so that the
             latent still halves cleanly at every level.
         block_out_channels: the network width, identical for both inputs.
-        repeats: timed passes per input (the fastest is reported).
+        repeats: timed passes per input (their mean is reported).
         device: where to run; on CUDA the peak allocated memory is recorded.
         dtype: the floating-point type of the network and its inputs.
     """

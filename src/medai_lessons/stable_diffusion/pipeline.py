@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._checks import check_bool
 from .._deprecation import renamed_kwargs
 from ._validate import (
     check_guidance,
@@ -55,11 +56,13 @@ def _check_call(
     height: Any,
     width: Any,
     output_type: Any,
+    progress: Any,
 ) -> tuple[int, float, int, int, int, str]:
     """Check every argument of a generation call before any heavy work."""
     check_pipeline(pipeline)
     check_prompt("prompt", prompt)
     check_prompt("negative_prompt", negative_prompt, allow_none=True)
+    check_bool("progress", progress)
     factor = pipeline.vae_scale_factor
     return (
         check_steps(num_inference_steps, scheduler=pipeline.scheduler),
@@ -108,7 +111,8 @@ def generate(
             example with a huge ``guidance_scale``) instead of being saved as black.
     """
     num_inference_steps, guidance_scale, seed, height, width, output_type = _check_call(
-        pipeline, prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height, width, output_type
+        pipeline, prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height, width, output_type,
+        progress,
     )
     pipeline.set_progress_bar_config(disable=not progress, desc="denoising")
     result = pipeline(
@@ -153,7 +157,8 @@ def generate_stepwise(
     """
     # 1. Check inputs, before any heavy work
     num_inference_steps, guidance_scale, seed, height, width, output_type = _check_call(
-        pipeline, prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height, width, output_type
+        pipeline, prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height, width, output_type,
+        progress,
     )
     # 2. One generator for everything random (starting noise, stochastic samplers)
     generator = make_generator(seed)

@@ -44,6 +44,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .._checks import check_bool
 from .._deprecation import renamed_kwargs
 from ._validate import (
     check_dtype,
@@ -275,6 +276,7 @@ def denoise(
                 f"got {tuple(negative_prompt_embeds.shape)}."
             )
     check_generator(generator)
+    progress = check_bool("progress", progress)
     if unet.config.time_cond_proj_dim is not None:
         raise ValueError("`pipeline` has a guidance-embedding U-Net (LCM); not covered here.")
     scheduler.set_timesteps(num_inference_steps, device=latents.device)
