@@ -182,13 +182,18 @@ def test_prepare_latents_is_seeded_noise_of_latent_shape(pipe):
 
 
 def test_classifier_free_guidance_endpoints_and_formula():
-    """s=0 gives eps_u, s=1 gives eps_c, and any s gives eps_u + s (eps_c - eps_u)."""
+    """s=0 gives eps_u, s=1 gives eps_c, and s=7.5 gives the paper's (1+w) eps_c - w eps_u (w = s-1)."""
     g = torch.Generator().manual_seed(0)
     eps_u, eps_c = torch.randn(2, 1, 4, 8, 8, generator=g)
     assert torch.equal(classifier_free_guidance(eps_u, eps_c, 0.0), eps_u)
     assert torch.allclose(classifier_free_guidance(eps_u, eps_c, 1.0), eps_c, atol=1e-6)
-    s = 7.5
-    assert torch.allclose(classifier_free_guidance(eps_u, eps_c, s), eps_u + s * (eps_c - eps_u), atol=0)
+    # Ho & Salimans 2022, Eq. (6) in the paper's own form, (1 + w) eps_c - w eps_u with w = s - 1,
+    # worked by hand for s = 7.5 (w = 6.5): 7.5 * 3 - 6.5 * 1 = 16 and 7.5 * (-1) - 6.5 * 2 = -20.5.
+    hand = classifier_free_guidance(torch.tensor([1.0, 2.0]), torch.tensor([3.0, -1.0]), 7.5)
+    assert hand.tolist() == [16.0, -20.5]
+    w = 6.5
+    paper = (1 + w) * eps_c.double() - w * eps_u.double()
+    assert torch.allclose(classifier_free_guidance(eps_u, eps_c, 7.5).double(), paper, atol=1e-5)
     # linear in s: the step away from eps_u grows in proportion to s
     d2 = classifier_free_guidance(eps_u, eps_c, 2.0) - eps_u
     d4 = classifier_free_guidance(eps_u, eps_c, 4.0) - eps_u
