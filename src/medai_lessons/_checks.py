@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from numbers import Integral, Real
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import numpy as np
 
@@ -82,7 +82,7 @@ def check_real(
     except OverflowError:
         raise ValueError(
             f"`{name}` is too large to be a float (|{name}| must be below {MAX_FLOAT:.4g}), "
-            f"got {_describe_int(int(value))}."
+            f"got {_describe_int(int(cast(Any, value)))}."
         ) from None
     if not math.isfinite(out):
         raise ValueError(f"`{name}` must be finite, got {out}.")

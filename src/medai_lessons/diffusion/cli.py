@@ -63,7 +63,7 @@ def _parse_channels(text: str) -> tuple[int, ...]:
     return channels
 
 
-def _sampler_kwargs(func: Any, steps: int) -> dict[str, int]:
+def _sampler_kwargs(func: Any, steps: int) -> dict[str, Any]:
     """``num_inference_steps=`` where the sampler knows it, else its older ``num_steps=``."""
     key = "num_inference_steps" if "num_inference_steps" in inspect.signature(func).parameters else "num_steps"
     return {key: steps}

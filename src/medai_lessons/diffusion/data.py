@@ -12,6 +12,8 @@ Notation: ``x0`` is $x_0$; images are ``(batch, 1, height, width)`` float32 tens
 
 from __future__ import annotations
 
+from typing import Literal, overload
+
 import torch
 
 from medai_lessons._checks import check_bool, check_real
@@ -19,6 +21,10 @@ from medai_lessons._checks import check_bool, check_real
 __all__ = ["load_ct_slice", "load_digits_images", "load_mr_slice"]
 
 
+@overload
+def load_digits_images(*, return_labels: Literal[False] = ...) -> torch.Tensor: ...
+@overload
+def load_digits_images(*, return_labels: Literal[True]) -> tuple[torch.Tensor, torch.Tensor]: ...
 def load_digits_images(*, return_labels: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     r"""scikit-learn's digits as a ``(1797, 1, 8, 8)`` float32 tensor in $[-1, 1]$.
 

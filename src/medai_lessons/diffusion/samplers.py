@@ -31,6 +31,7 @@ directly; the samplers check everything once and then loop over unchecked twins.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Literal, overload
 
 import torch
 from tqdm.auto import tqdm
@@ -281,6 +282,45 @@ def _eps(model: Model, x: torch.Tensor, t: int) -> torch.Tensor:
     return eps_theta.to(x.dtype)
 
 
+Trail = list[tuple[int, torch.Tensor]]
+
+
+@overload
+def ddpm_sample(
+    model: Model,
+    schedule: NoiseSchedule,
+    shape: Sequence[int],
+    *,
+    generator: torch.Generator | None = ...,
+    x_T: torch.Tensor | None = ...,
+    clip_x0: float | None = ...,
+    progress: bool = ...,
+    return_intermediates: Literal[False] = ...,
+) -> torch.Tensor: ...
+@overload
+def ddpm_sample(
+    model: Model,
+    schedule: NoiseSchedule,
+    shape: Sequence[int],
+    *,
+    generator: torch.Generator | None = ...,
+    x_T: torch.Tensor | None = ...,
+    clip_x0: float | None = ...,
+    progress: bool = ...,
+    return_intermediates: Literal[True],
+) -> tuple[torch.Tensor, Trail]: ...
+@overload
+def ddpm_sample(
+    model: Model,
+    schedule: NoiseSchedule,
+    shape: Sequence[int],
+    *,
+    generator: torch.Generator | None = ...,
+    x_T: torch.Tensor | None = ...,
+    clip_x0: float | None = ...,
+    progress: bool = ...,
+    return_intermediates: bool,
+) -> torch.Tensor | tuple[torch.Tensor, Trail]: ...
 @torch.no_grad()
 def ddpm_sample(
     model: Model,
@@ -292,7 +332,7 @@ def ddpm_sample(
     clip_x0: float | None = None,
     progress: bool = True,
     return_intermediates: bool = False,
-) -> torch.Tensor | tuple[torch.Tensor, list[tuple[int, torch.Tensor]]]:
+) -> torch.Tensor | tuple[torch.Tensor, Trail]:
     r"""Ancestral sampling through every step (Ho et al. 2020, Algorithm 2).
 
     Draw $x_T\sim\mathcal N(0, I)$, then for $t = T-1, \dots, 0$ apply :func:`p_sample_step`
@@ -329,6 +369,48 @@ def ddpm_sample(
     return x
 
 
+@overload
+def ddim_sample(
+    model: Model,
+    schedule: NoiseSchedule,
+    shape: Sequence[int],
+    *,
+    num_inference_steps: int = ...,
+    eta: float = ...,
+    generator: torch.Generator | None = ...,
+    x_T: torch.Tensor | None = ...,
+    clip_x0: float | None = ...,
+    progress: bool = ...,
+    return_intermediates: Literal[False] = ...,
+) -> torch.Tensor: ...
+@overload
+def ddim_sample(
+    model: Model,
+    schedule: NoiseSchedule,
+    shape: Sequence[int],
+    *,
+    num_inference_steps: int = ...,
+    eta: float = ...,
+    generator: torch.Generator | None = ...,
+    x_T: torch.Tensor | None = ...,
+    clip_x0: float | None = ...,
+    progress: bool = ...,
+    return_intermediates: Literal[True],
+) -> tuple[torch.Tensor, Trail]: ...
+@overload
+def ddim_sample(
+    model: Model,
+    schedule: NoiseSchedule,
+    shape: Sequence[int],
+    *,
+    num_inference_steps: int = ...,
+    eta: float = ...,
+    generator: torch.Generator | None = ...,
+    x_T: torch.Tensor | None = ...,
+    clip_x0: float | None = ...,
+    progress: bool = ...,
+    return_intermediates: bool,
+) -> torch.Tensor | tuple[torch.Tensor, Trail]: ...
 @renamed_kwargs(num_steps="num_inference_steps")
 @torch.no_grad()
 def ddim_sample(
@@ -343,7 +425,7 @@ def ddim_sample(
     clip_x0: float | None = None,
     progress: bool = True,
     return_intermediates: bool = False,
-) -> torch.Tensor | tuple[torch.Tensor, list[tuple[int, torch.Tensor]]]:
+) -> torch.Tensor | tuple[torch.Tensor, Trail]:
     r"""DDIM sampling with ``num_inference_steps`` network calls (Song, Meng & Ermon 2021, Eq. (12)).
 
     Visits the steps of :func:`ddim_timesteps` and applies :func:`ddim_step` between

@@ -209,7 +209,7 @@ def _check_guided(x: torch.Tensor, guidance_scale: float, what: str = "the guide
     return x
 
 
-def _step_kwargs(scheduler: Any, generator: torch.Generator) -> dict[str, Any]:
+def _step_kwargs(scheduler: Any, generator: torch.Generator | None) -> dict[str, Any]:
     """``eta=0`` and ``generator`` for the schedulers whose ``step`` takes them."""
     params = inspect.signature(scheduler.step).parameters
     kwargs: dict[str, Any] = {}
@@ -262,7 +262,7 @@ def denoise(
             "`negative_prompt_embeds` is needed when `guidance_scale` > 1; "
             "get it from encode_prompt(..., guidance_scale=...)."
         )
-    if guided:
+    if negative_prompt_embeds is not None and guided:
         check_tensor(
             "negative_prompt_embeds",
             negative_prompt_embeds,
@@ -281,7 +281,11 @@ def denoise(
         raise ValueError("`pipeline` has a guidance-embedding U-Net (LCM); not covered here.")
     scheduler.set_timesteps(num_inference_steps, device=latents.device)
     step_kwargs = _step_kwargs(scheduler, generator)
-    text = torch.cat([negative_prompt_embeds, prompt_embeds]) if guided else prompt_embeds
+    text = (
+        torch.cat([negative_prompt_embeds, prompt_embeds])
+        if guided and negative_prompt_embeds is not None
+        else prompt_embeds
+    )
     for t in tqdm(scheduler.timesteps, desc="denoising", disable=not progress):
         model_input = torch.cat([latents] * 2) if guided else latents
         model_input = scheduler.scale_model_input(model_input, t)
