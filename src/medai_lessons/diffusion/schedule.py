@@ -38,9 +38,9 @@ from medai_lessons._deprecation import renamed_kwargs, warn_renamed
 
 __all__ = ["MAX_TRAIN_TIMESTEPS", "NoiseSchedule"]
 
-#: Longest schedule the constructors build: 10**6 steps is 8 MB per float64 table, a
-#: thousand times DDPM's T = 1000; a longer request is refused before any allocation.
-MAX_TRAIN_TIMESTEPS = 10**6
+#: Longest schedule the constructors build: a hundred times DDPM's T = 1000 (the same bound
+#: as ``TrainConfig`` and checkpoint metadata); a longer request is refused before any allocation.
+MAX_TRAIN_TIMESTEPS = 100_000
 
 
 def _check_num_train_timesteps(value: Any) -> int:
