@@ -22,6 +22,8 @@ EXPECTED = {
     "roadmap",
     "dose-response",
     "tangents",
+    "gradient-arrows",
+    "chain-rule",
     "backprop",
     "learning-cycle",
     "learning-rates",

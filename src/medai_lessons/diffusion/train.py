@@ -16,8 +16,9 @@ one, otherwise on the CPU.
 The learning rate rises linearly for ``warmup_steps`` and then follows a half cosine to
 zero (diffusers' ``get_cosine_schedule_with_warmup``). An exponential moving average
 (EMA) of the weights, $\bar\theta \leftarrow d\,\bar\theta + (1-d)\,\theta$, is kept with
-diffusers' ``EMAModel``, whose decay warms up as $d_k = \min(d, \frac{1+k}{10+k})$;
-samples from the EMA weights are usually cleaner (Ho et al. 2020, App. B).
+diffusers' ``EMAModel``, whose decay warms up: it copies the weights after the first step,
+then uses $d_k = \min(d, \frac{1+k}{10+k})$ after step $k+1$; samples from the EMA
+weights are usually cleaner (Ho et al. 2020, App. B).
 :func:`ema_update` is the same update written out for the lesson.
 
 Every ``checkpoint_every`` steps the main process writes a checkpoint folder (EMA and
@@ -55,6 +56,7 @@ from tqdm.auto import tqdm
 
 from medai_lessons._checks import check_int, check_real
 from medai_lessons.diffusion.checkpoint import (
+    CheckpointNotFoundError,
     default_mode,
     load_checkpoint,
     normalize_train_config,
@@ -84,10 +86,8 @@ STATE_FILE = "train-state.safetensors"
 
 
 def _bounded_int(name: str, value: Any, minimum: int, maximum: int) -> int:
-    out = check_int(name, value, minimum=minimum)
-    if out > maximum:
-        raise ValueError(f"`{name}` must be <= {maximum}, got {out}.")
-    return out
+    why = "what torch.Generator takes" if maximum == MAX_SEED else "a bound that keeps a typo from running for days"
+    return check_int(name, value, minimum=minimum, maximum=maximum, why=why)
 
 
 @dataclass(frozen=True, init=False)
@@ -331,7 +331,7 @@ def read_train_state(folder: str | Path) -> tuple[dict[str, Any], dict[str, torc
     folder = Path(folder)
     state_file = folder / STATE_FILE
     if not folder.is_dir() or not state_file.is_file():
-        raise FileNotFoundError(f"`resume_from` must be a checkpoint folder holding {STATE_FILE}: {folder}")
+        raise CheckpointNotFoundError(f"`resume_from` must be a checkpoint folder holding {STATE_FILE}: {folder}")
     try:
         with safe_open(str(state_file), framework="pt") as f:
             metadata = f.metadata() or {}

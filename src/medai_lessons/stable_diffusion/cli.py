@@ -18,10 +18,8 @@ A new sub-command registers itself with :func:`medai_lessons.cli.add_command` in
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 from pathlib import Path
-from typing import Any
 
 from medai_lessons.cli import (
     CommandError,
@@ -91,12 +89,6 @@ def _scheduler_horizon(model_dir: Path) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def _generate_kwargs(func: Any, steps: int) -> dict[str, int]:
-    """``num_inference_steps=`` where ``generate`` knows it, else its older ``steps=``."""
-    key = "num_inference_steps" if "num_inference_steps" in inspect.signature(func).parameters else "steps"
-    return {key: steps}
-
-
 def run_generate(args: argparse.Namespace) -> int:
     """Check the arguments and the output path, load the checkpoint offline, generate, save a PNG."""
     import numpy as np
@@ -144,8 +136,8 @@ def run_generate(args: argparse.Namespace) -> int:
             height=args.height,
             width=args.width,
             output_type="np",
+            num_inference_steps=steps,
             progress=not args.no_progress,
-            **_generate_kwargs(generate, steps),
         )
     except KeyboardInterrupt:
         raise KeyboardInterrupt(f"interrupted while generating; nothing was written to {out}") from None
