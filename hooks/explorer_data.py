@@ -102,7 +102,7 @@ def forward_data() -> dict[str, bytes]:
         "source": "medai_lessons.diffusion.load_ct_slice() (pydicom CT_small.dcm, W400/L40 -> [-1, 1])",
         "noise": f"torch.randn(x0.shape, generator=torch.Generator().manual_seed({FORWARD_SEED}))",
         "shape": [height, width],
-        "num_train_timesteps": schedules["linear"].num_steps,
+        "num_train_timesteps": len(schedules["linear"]),  # T; the same for both schedules
         "display_range": [-1.5, 1.5],
         "x0": {"offset": offsets["x0"], "dtype": "uint16", "scale": X0_STEP, "zero": -1.0,
                "max_error": x0_err},
