@@ -29,7 +29,6 @@ import argparse
 import functools
 import gzip
 import http.server
-import os
 import posixpath
 import re
 import statistics
@@ -43,6 +42,9 @@ from urllib.parse import urlsplit
 from results_file import machine, row, write
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from site_tools.env import offline_env  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -67,10 +69,9 @@ FIRST_FRAMES_JS = """(apis) => {
 
 
 def build(out: Path) -> None:
-    env = os.environ | {"NO_MKDOCS_2_WARNING": "1", "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg"}
     subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(out)],
-        cwd=ROOT, env=env, check=True,
+        cwd=ROOT, env=offline_env(), check=True,
     )
 
 

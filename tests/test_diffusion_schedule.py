@@ -42,18 +42,18 @@ def test_cosine_matches_diffusers_squaredcos_cap_v2():
 
 def test_alphas_are_one_minus_betas_and_cumprod():
     """α_t = 1 − β_t and ᾱ_t is their running product; tensors are float64."""
-    s = NoiseSchedule.linear(num_steps=10)
+    s = NoiseSchedule.linear(num_train_timesteps=10)
     assert s.betas.dtype == torch.float64
     assert torch.equal(s.alphas, 1 - s.betas)
     assert torch.allclose(s.alphas_cumprod, torch.cumprod(s.alphas, 0))
-    assert s.num_steps == len(s) == 10
+    assert s.num_train_timesteps == len(s) == 10
     assert s.alphas_cumprod_prev[0] == 1 and torch.equal(s.alphas_cumprod_prev[1:], s.alphas_cumprod[:-1])
 
 
 @pytest.mark.parametrize("kind", ["linear", "cosine"])
 def test_config_round_trip(kind):
     """A schedule rebuilt from its config has identical betas."""
-    s = getattr(NoiseSchedule, kind)(num_steps=50)
+    s = getattr(NoiseSchedule, kind)(num_train_timesteps=50)
     assert torch.equal(NoiseSchedule.from_config(s.config).betas, s.betas)
     assert kind in repr(s)
 
@@ -68,9 +68,9 @@ def test_custom_betas_round_trip():
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
-        (lambda: NoiseSchedule.linear(num_steps=0), ValueError, r"`num_steps` must be >= 1, got 0"),
-        (lambda: NoiseSchedule.cosine(num_steps=0), ValueError, r"`num_steps` must be >= 1"),
-        (lambda: NoiseSchedule.linear(num_steps=2.5), TypeError, r"`num_steps` must be an integer"),
+        (lambda: NoiseSchedule.linear(num_train_timesteps=0), ValueError, r"`num_train_timesteps` must be >= 1, got 0"),
+        (lambda: NoiseSchedule.cosine(num_train_timesteps=0), ValueError, r"`num_train_timesteps` must be >= 1"),
+        (lambda: NoiseSchedule.linear(num_train_timesteps=2.5), TypeError, r"`num_train_timesteps` must be an integer"),
         (
             lambda: NoiseSchedule.linear(beta_end=1.0),
             ValueError,
@@ -92,7 +92,7 @@ def test_custom_betas_round_trip():
             ValueError,
             r"`betas` must lie strictly between 0 and 1, got 1.5",
         ),
-        (lambda: NoiseSchedule([]), ValueError, r"`num_steps` must be >= 1, got 0"),
+        (lambda: NoiseSchedule([]), ValueError, r"`betas` must hold at least one value, got 0"),
         (lambda: NoiseSchedule([[0.1]]), ValueError, r"`betas` must be one-dimensional"),
         (lambda: NoiseSchedule([0.1, float("nan")]), ValueError, r"NaN"),
         (lambda: NoiseSchedule("0.1"), TypeError, r"`betas` must be a sequence"),

@@ -10,6 +10,7 @@ import pytest
 
 from medai_lessons import figures
 from medai_lessons.figures import diagrams
+from site_tools.figures import render
 
 SVG = "{http://www.w3.org/2000/svg}"
 NAMES = ("forward-reverse", "ddpm-training-step")
@@ -28,7 +29,7 @@ EN_LABELS = {
 
 def _render(name: str, lang: str) -> str:
     spec = next(s for s in figures.discover() if s.module == "diagrams" and s.name == name)
-    return figures.render(spec, lang).decode("utf-8")
+    return render(spec, lang).decode("utf-8")
 
 
 def _all_text(root: ET.Element) -> str:
@@ -85,7 +86,7 @@ def test_diagrams_are_registered_and_deterministic():
     for spec in specs.values():
         assert spec.fmt == "svg"
         assert spec.path("ja") == f"assets/figures/diagrams/{spec.name}-ja.svg"
-        assert figures.render(spec, "ja") == figures.render(spec, "ja")
+        assert render(spec, "ja") == render(spec, "ja")
 
 
 def test_diagram_sits_on_a_white_card_for_dark_mode():

@@ -61,7 +61,7 @@ def tiny_dir(tmp_path_factory):
 
 def _np(pipeline, fn=generate, **kwargs):
     """Generate at the tiny size as a NumPy array, without a progress bar."""
-    options = {"steps": 3, "height": SIZE, "width": SIZE, "output_type": "np", "progress": False}
+    options = {"num_inference_steps": 3, "height": SIZE, "width": SIZE, "output_type": "np", "progress": False}
     options.update(kwargs)
     return fn(pipeline, options.pop("prompt", PROMPT), **options)
 
@@ -103,7 +103,7 @@ def test_generate_is_reproducible_for_a_seed_and_changes_with_it(pipe):
 
 def test_generate_returns_one_pil_image_of_the_requested_size(pipe):
     """The default output is a list with one RGB PIL image of height x width."""
-    images = generate(pipe, PROMPT, steps=2, height=SIZE, width=2 * SIZE, progress=False)
+    images = generate(pipe, PROMPT, num_inference_steps=2, height=SIZE, width=2 * SIZE, progress=False)
     assert len(images) == 1
     assert images[0].size == (2 * SIZE, SIZE)
     assert images[0].mode == "RGB"
@@ -111,7 +111,7 @@ def test_generate_returns_one_pil_image_of_the_requested_size(pipe):
 
 def test_stepwise_shows_a_tqdm_progress_bar(pipe, capsys):
     """With progress=True the denoising loop reports on stderr, one tick per step."""
-    generate_stepwise(pipe, PROMPT, steps=2, height=SIZE, width=SIZE, progress=True)
+    generate_stepwise(pipe, PROMPT, num_inference_steps=2, height=SIZE, width=SIZE, progress=True)
     err = capsys.readouterr().err
     assert "denoising" in err
     assert "2/2" in err
@@ -205,7 +205,7 @@ def test_denoise_then_decode_gives_an_image_in_0_1(pipe):
     """The loop keeps the latent shape and the decoder returns pixels in [0, 1]."""
     cond, uncond = encode_prompt(pipe, PROMPT)
     z = prepare_latents(pipe, generator=make_generator(0), height=SIZE, width=SIZE)
-    z0 = denoise(pipe, z, cond, uncond, steps=2, progress=False)
+    z0 = denoise(pipe, z, cond, uncond, num_inference_steps=2, progress=False)
     assert z0.shape == z.shape
     image = decode_latents(pipe, z0, output_type="np")
     assert image.shape == (1, SIZE, SIZE, 3)
@@ -360,8 +360,8 @@ BAD_ARGS = [
     ({"prompt": "   "}, ValueError, "`prompt` must not be empty"),
     ({"prompt": 3}, TypeError, "`prompt` must be a string"),
     ({"negative_prompt": ""}, ValueError, "`negative_prompt` must not be empty"),
-    ({"steps": 0}, ValueError, "`steps` must be >= 1, got 0"),
-    ({"steps": 2.5}, TypeError, "`steps` must be an integer"),
+    ({"num_inference_steps": 0}, ValueError, "`num_inference_steps` must be >= 1, got 0"),
+    ({"num_inference_steps": 2.5}, TypeError, "`num_inference_steps` must be an integer"),
     ({"guidance_scale": -1.0}, ValueError, "`guidance_scale` must be >= 0"),
     ({"guidance_scale": float("nan")}, ValueError, "`guidance_scale` must be finite"),
     ({"guidance_scale": "7.5"}, TypeError, "`guidance_scale` must be a real number"),
@@ -393,7 +393,7 @@ def test_denoise_needs_negative_embeddings_when_guided(pipe):
     cond, _ = encode_prompt(pipe, PROMPT)
     z = prepare_latents(pipe, generator=make_generator(0), height=SIZE, width=SIZE)
     with pytest.raises(ValueError, match="`negative_prompt_embeds` is needed"):
-        denoise(pipe, z, cond, None, steps=2, guidance_scale=7.5)
+        denoise(pipe, z, cond, None, num_inference_steps=2, guidance_scale=7.5)
 
 
 def test_classifier_free_guidance_rejects_mismatched_shapes_and_bad_scale():
@@ -505,7 +505,7 @@ def test_cli_make_tiny_then_generate_writes_a_png(tmp_path, capsys):
     model = tmp_path / "tiny"
     assert hub_cli.main(["sd", "make-tiny", str(model)]) == 0
     out = tmp_path / "img" / "x.png"
-    argv = ["sd", "generate", "--model", str(model), "--prompt", PROMPT, "--steps", "2"]
+    argv = ["sd", "generate", "--model", str(model), "--prompt", PROMPT, "--num-inference-steps", "2"]
     argv += ["--height", "64", "--width", "64", "--seed", "1", "--out", str(out)]
     assert hub_cli.main(argv) == 0
     captured = capsys.readouterr()
@@ -518,15 +518,15 @@ def test_cli_make_tiny_then_generate_writes_a_png(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("extra", "match"),
     [
-        (["--prompt", ""], "`prompt` must not be empty"),
-        (["--prompt", "x", "--steps", "0"], "`steps` must be >= 1"),
-        (["--prompt", "x", "--guidance", "-2"], "`guidance` must be >= 0"),
-        (["--prompt", "x", "--height", "60"], "`height` must be a multiple of 8"),
-        (["--prompt", "x", "--out", "x.jpg"], "`out` must end in .png"),
+        (["--prompt", ""], "`--prompt` must not be empty"),
+        (["--prompt", "x", "--steps", "0"], "`--num-inference-steps` must be >= 1"),
+        (["--prompt", "x", "--guidance-scale", "-2"], "`--guidance-scale` must be >= 0"),
+        (["--prompt", "x", "--height", "60"], "`--height` must be a multiple of 8"),
+        (["--prompt", "x", "--out", "x.jpg"], "`--out` must end in .png"),
     ],
 )
 def test_cli_generate_reports_bad_arguments(tmp_path, capsys, extra, match):
-    """Bad CLI values exit with status 2 and the library's message, before loading a model."""
+    """Bad CLI values exit with status 2 and the library's message naming the flag, before loading a model."""
     argv = ["sd", "generate", "--model", str(tmp_path / "nowhere"), *extra]
     assert hub_cli.main(argv) == 2
     assert match in capsys.readouterr().err
@@ -536,4 +536,4 @@ def test_cli_generate_reports_a_missing_model(tmp_path, capsys):
     """A missing model directory exits with status 2 and says what was expected."""
     argv = ["sd", "generate", "--model", str(tmp_path / "nowhere"), "--prompt", "x"]
     assert hub_cli.main(argv) == 2
-    assert "`model_dir` does not exist" in capsys.readouterr().err
+    assert "`--model` does not exist" in capsys.readouterr().err

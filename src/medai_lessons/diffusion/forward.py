@@ -80,7 +80,7 @@ def check_timesteps(schedule: NoiseSchedule, t: object, batch: int) -> torch.Ten
             raise ValueError(f"`t` must be a scalar or hold one step per image ({batch}), got shape {tuple(t.shape)}.")
     else:
         raise TypeError(f"`t` must be an int or an integer tensor, got {type(t).__name__}.")
-    T = schedule.num_steps
+    T = schedule.num_train_timesteps
     if t_vec.numel() and (t_vec.min() < 0 or t_vec.max() >= T):
         bad = t_vec[(t_vec < 0) | (t_vec >= T)][0].item()
         raise ValueError(f"`t` must lie in [0, {T - 1}] for a schedule of {T} steps, got {bad}.")
@@ -220,7 +220,7 @@ def ddpm_loss(
     check_images("x0", x0)
     batch = x0.shape[0]
     if t is None:
-        t_vec = torch.randint(0, schedule.num_steps, (batch,), generator=generator, device=x0.device)
+        t_vec = torch.randint(0, schedule.num_train_timesteps, (batch,), generator=generator, device=x0.device)
     else:
         t_vec = check_timesteps(schedule, t, batch).to(x0.device)
     if noise is None:

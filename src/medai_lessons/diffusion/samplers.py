@@ -18,7 +18,8 @@ code                   lesson symbol                                  diffusers 
 ``alpha_bar_prev``     $\bar\alpha_{t-1}$ ($\bar\alpha_{\tau_{i-1}}$) ``alpha_prod_t_prev``
 ``sigma_t``            $\sigma_t$                                     ``std_dev_t`` (DDIM)
 ``eta``                $\eta$                                         ``eta``
-``num_steps`` (DDIM)   number of network calls $S$                    ``num_inference_steps``
+``num_inference_steps`` number of network calls $S$ (DDIM)            ``num_inference_steps``
+``num_train_timesteps`` $T$, the schedule's length                     ``num_train_timesteps``
 =====================  =============================================  ==========================
 
 Every random draw goes through ``generator=``; the draws happen in the same order and
@@ -34,6 +35,7 @@ import torch
 from tqdm.auto import tqdm
 
 from medai_lessons._checks import check_int, check_real
+from medai_lessons._deprecation import renamed_kwargs
 from medai_lessons.diffusion.forward import (
     check_images,
     check_schedule,
@@ -114,18 +116,23 @@ def p_sample_step(
     return mean + variance.sqrt() * noise
 
 
-def ddim_timesteps(num_train_steps: int, num_steps: int) -> list[int]:
+@renamed_kwargs(num_train_steps="num_train_timesteps", num_steps="num_inference_steps")
+def ddim_timesteps(num_train_timesteps: int, num_inference_steps: int) -> list[int]:
     r"""The sub-sequence $\tau$ of steps DDIM visits, largest first.
 
     Evenly spaced with stride $\lfloor T/S\rfloor$ starting at 0 (diffusers'
     ``timestep_spacing="leading"``): for $T=1000$, $S=50$: 980, 960, ..., 20, 0.
+
+    Args:
+        num_train_timesteps: $T$ (old keyword ``num_train_steps``, deprecated).
+        num_inference_steps: $S$, ``1 <= S <= T`` (old keyword ``num_steps``, deprecated).
     """
-    num_train_steps = check_int("num_train_steps", num_train_steps, minimum=1)
-    num_steps = check_int("num_steps", num_steps, minimum=1)
-    if num_steps > num_train_steps:
-        raise ValueError(f"`num_steps` must be <= the schedule's {num_train_steps} steps, got {num_steps}.")
-    stride = num_train_steps // num_steps
-    return [i * stride for i in reversed(range(num_steps))]
+    T = check_int("num_train_timesteps", num_train_timesteps, minimum=1)
+    S = check_int("num_inference_steps", num_inference_steps, minimum=1)
+    if S > T:
+        raise ValueError(f"`num_inference_steps` must be <= the schedule's {T} training timesteps, got {S}.")
+    stride = T // S
+    return [i * stride for i in reversed(range(S))]
 
 
 def ddim_step(
@@ -252,7 +259,7 @@ def ddpm_sample(
         model.eval()
     x = _initial_noise(shape, x_T, generator, device, dtype)
     trail: list[tuple[int, torch.Tensor]] = []
-    for t in tqdm(range(schedule.num_steps - 1, -1, -1), desc="DDPM", disable=not progress):
+    for t in tqdm(range(schedule.num_train_timesteps - 1, -1, -1), desc="DDPM", disable=not progress):
         if return_intermediates:
             trail.append((t, x.cpu()))
         t_batch = torch.full((shape[0],), t, device=device, dtype=torch.int64)
@@ -264,13 +271,14 @@ def ddpm_sample(
     return x
 
 
+@renamed_kwargs(num_steps="num_inference_steps")
 @torch.no_grad()
 def ddim_sample(
     model: Model,
     schedule: NoiseSchedule,
     shape: Sequence[int],
     *,
-    num_steps: int = 50,
+    num_inference_steps: int = 50,
     eta: float = 0.0,
     generator: torch.Generator | None = None,
     x_T: torch.Tensor | None = None,
@@ -278,14 +286,15 @@ def ddim_sample(
     progress: bool = True,
     return_intermediates: bool = False,
 ) -> torch.Tensor | tuple[torch.Tensor, list[tuple[int, torch.Tensor]]]:
-    r"""DDIM sampling with ``num_steps`` network calls (Song, Meng & Ermon 2021, Eq. (12)).
+    r"""DDIM sampling with ``num_inference_steps`` network calls (Song, Meng & Ermon 2021, Eq. (12)).
 
     Visits the steps of :func:`ddim_timesteps` and applies :func:`ddim_step` between
     consecutive ones, ending with a jump to ``t_prev = -1``. Arguments as in
-    :func:`ddpm_sample`, plus ``num_steps`` ($S$, at most $T$) and ``eta`` ($\eta$).
+    :func:`ddpm_sample`, plus ``num_inference_steps`` ($S$, at most $T$; the old keyword
+    ``num_steps`` is a deprecated alias) and ``eta`` ($\eta$).
     """
     shape = _check_sampling(model, schedule, shape)
-    taus = ddim_timesteps(schedule.num_steps, num_steps)
+    taus = ddim_timesteps(schedule.num_train_timesteps, num_inference_steps)
     eta = check_real("eta", eta, non_negative=True)
     device, dtype = _device_dtype(model)
     if isinstance(model, torch.nn.Module):

@@ -26,7 +26,7 @@ def check_prompt(name: str, value: Any, *, allow_none: bool = False) -> str | No
     return value
 
 
-def check_steps(value: Any, name: str = "steps") -> int:
+def check_steps(value: Any, name: str = "num_inference_steps") -> int:
     """Return the number of denoising steps, an integer >= 1."""
     return check_int(name, value, minimum=1)
 

@@ -8,7 +8,7 @@ Notation (code name ↔ symbol ↔ diffusers name):
 
 | code               | symbol  | diffusers               |
 |--------------------|---------|-------------------------|
-| ``steps``          | —       | ``num_inference_steps`` |
+| ``num_inference_steps`` | $S$ | ``num_inference_steps`` |
 | ``guidance_scale`` | $s$     | ``guidance_scale``      |
 | ``seed``           | —       | ``generator=torch.Generator().manual_seed(seed)`` |
 | ``latents``        | $z_t$   | ``latents``             |
@@ -30,6 +30,7 @@ from ._validate import (
     check_size,
     check_steps,
 )
+from .._deprecation import renamed_kwargs
 from .stages import decode_latents, denoise, encode_prompt, prepare_latents
 
 __all__ = ["generate", "generate_stepwise", "make_generator"]
@@ -48,7 +49,7 @@ def _check_call(
     pipeline: Any,
     prompt: Any,
     negative_prompt: Any,
-    steps: Any,
+    num_inference_steps: Any,
     guidance_scale: Any,
     seed: Any,
     height: Any,
@@ -61,7 +62,7 @@ def _check_call(
     check_prompt("negative_prompt", negative_prompt, allow_none=True)
     factor = pipeline.vae_scale_factor
     return (
-        check_steps(steps),
+        check_steps(num_inference_steps),
         check_guidance(guidance_scale),
         check_seed(seed),
         check_size("height", height, factor),
@@ -70,12 +71,13 @@ def _check_call(
     )
 
 
+@renamed_kwargs(steps="num_inference_steps")
 def generate(
     pipeline: Any,
     prompt: str,
     *,
     negative_prompt: str | None = None,
-    steps: int = 30,
+    num_inference_steps: int = 30,
     guidance_scale: float = 7.5,
     seed: int = 0,
     height: int = 512,
@@ -89,7 +91,8 @@ def generate(
         pipeline: from :func:`~.load_pipeline` or :func:`~.build_tiny_pipeline`.
         prompt: what to draw (non-empty).
         negative_prompt: what to steer away from; ``None`` = the empty prompt.
-        steps: number of denoising steps (>= 1).
+        num_inference_steps: number of denoising steps $S \ge 1$ (old keyword ``steps``,
+            deprecated).
         guidance_scale: $s \ge 0$ of classifier-free guidance (7.5 is SD's default).
         seed: seeds the starting noise; same seed, same image.
         height: image height in pixels, a multiple of 8 (the VAE's factor).
@@ -100,14 +103,14 @@ def generate(
     Returns:
         A list with one PIL image, or an array ``(1, height, width, 3)``.
     """
-    steps, guidance_scale, seed, height, width, output_type = _check_call(
-        pipeline, prompt, negative_prompt, steps, guidance_scale, seed, height, width, output_type
+    num_inference_steps, guidance_scale, seed, height, width, output_type = _check_call(
+        pipeline, prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height, width, output_type
     )
     pipeline.set_progress_bar_config(disable=not progress, desc="denoising")
     result = pipeline(
         prompt,
         negative_prompt=negative_prompt,
-        num_inference_steps=steps,
+        num_inference_steps=num_inference_steps,
         guidance_scale=guidance_scale,
         generator=make_generator(seed),
         height=height,
@@ -117,12 +120,13 @@ def generate(
     return result.images
 
 
+@renamed_kwargs(steps="num_inference_steps")
 def generate_stepwise(
     pipeline: Any,
     prompt: str,
     *,
     negative_prompt: str | None = None,
-    steps: int = 30,
+    num_inference_steps: int = 30,
     guidance_scale: float = 7.5,
     seed: int = 0,
     height: int = 512,
@@ -137,8 +141,8 @@ def generate_stepwise(
     change on its own.
     """
     # 1. Check inputs, before any heavy work
-    steps, guidance_scale, seed, height, width, output_type = _check_call(
-        pipeline, prompt, negative_prompt, steps, guidance_scale, seed, height, width, output_type
+    num_inference_steps, guidance_scale, seed, height, width, output_type = _check_call(
+        pipeline, prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height, width, output_type
     )
     # 2. One generator for everything random (starting noise, stochastic samplers)
     generator = make_generator(seed)
@@ -154,7 +158,7 @@ def generate_stepwise(
         latents,
         prompt_embeds,
         negative_prompt_embeds,
-        steps=steps,
+        num_inference_steps=num_inference_steps,
         guidance_scale=guidance_scale,
         generator=generator,
         progress=progress,

@@ -32,7 +32,7 @@ Notation (code name ↔ symbol ↔ diffusers name):
 | ``eps_hat``              | $\hat\epsilon$                 | ``noise_pred`` after guidance      |
 | ``guidance_scale``       | $s$                            | ``guidance_scale``                 |
 | ``scaling_factor``       | $\gamma$ (0.18215 in SD 1.x)   | ``vae.config.scaling_factor``      |
-| ``steps``                | number of denoising steps      | ``num_inference_steps``            |
+| ``num_inference_steps``  | $S$, number of denoising steps | ``num_inference_steps``            |
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .._deprecation import renamed_kwargs
 from ._validate import (
     check_guidance,
     check_output_type,
@@ -202,13 +203,14 @@ def _step_kwargs(scheduler: Any, generator: torch.Generator) -> dict[str, Any]:
     return kwargs
 
 
+@renamed_kwargs(steps="num_inference_steps")
 def denoise(
     pipeline: Any,
     latents: torch.Tensor,
     prompt_embeds: torch.Tensor,
     negative_prompt_embeds: torch.Tensor | None = None,
     *,
-    steps: int = 30,
+    num_inference_steps: int = 30,
     guidance_scale: float = 7.5,
     generator: torch.Generator | None = None,
     progress: bool = True,
@@ -228,7 +230,7 @@ def denoise(
         The clean latent $z_0$, same shape as ``latents``.
     """
     check_pipeline(pipeline)
-    steps = check_steps(steps)
+    num_inference_steps = check_steps(num_inference_steps)
     guided = uses_guidance(guidance_scale)
     if guided and negative_prompt_embeds is None:
         raise ValueError(
@@ -238,7 +240,7 @@ def denoise(
     unet, scheduler = pipeline.unet, pipeline.scheduler
     if unet.config.time_cond_proj_dim is not None:
         raise ValueError("`pipeline` has a guidance-embedding U-Net (LCM); not covered here.")
-    scheduler.set_timesteps(steps, device=latents.device)
+    scheduler.set_timesteps(num_inference_steps, device=latents.device)
     step_kwargs = _step_kwargs(scheduler, generator)
     text = torch.cat([negative_prompt_embeds, prompt_embeds]) if guided else prompt_embeds
     for t in tqdm(scheduler.timesteps, desc="denoising", disable=not progress):
