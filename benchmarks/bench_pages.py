@@ -29,6 +29,7 @@ import argparse
 import functools
 import gzip
 import http.server
+import os
 import posixpath
 import re
 import statistics
