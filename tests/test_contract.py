@@ -424,6 +424,7 @@ def _cases() -> dict[str, Case]:
         "activation_bytes": Case(
             lambda module, x: sd.activation_bytes(module, x, torch.tensor([1])),
             lambda: {"module": cost_unet(), "x": torch.randn(1, 3, 16, 16)},
+            mutate=("module",),  # the inputs go to the caller's module, whose exceptions pass through
             examples=cheap, covers=sd.activation_bytes,
         ),
         "measure_step": Case(
@@ -661,7 +662,7 @@ VECTOR: list[Bad] = [
 ]
 TENSOR: list[Bad] = [
     ("nan tensor", _tensor_nan_like, True),
-    ("inf tensor", lambda v: v * float("inf") if v.is_floating_point() else v, True),
+    ("inf tensor", lambda v: v.double() * float("inf"), True),
     ("meta tensor", lambda v: v.to("meta"), True),
     ("complex tensor", lambda v: v.to(torch.complex64), True),
     ("bool tensor", lambda v: v.to(torch.bool), True),
@@ -762,6 +763,8 @@ def bad_values_for(name: str, value: Any, default: Any) -> list[Bad]:
             out += INT_ONLY
     elif isinstance(value, torch.Tensor):
         out = list(TENSOR)
+        if name in ("t", "timesteps"):  # one int step is a valid timestep
+            out = [(label, build, False if label == "int" else invalid) for label, build, invalid in out]
     elif isinstance(value, torch.Generator):
         out = list(GENERATOR)
     elif isinstance(value, torch.dtype):

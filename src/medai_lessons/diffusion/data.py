@@ -60,10 +60,10 @@ def load_ct_slice(*, center: float = 40.0, width: float = 400.0) -> torch.Tensor
 
     Args:
         center: window level in HU.
-        width: window width in HU, > 0.
+        width: window width in HU, at least 1e-6 (a narrower window divides by ~0).
     """
     center = check_real("center", center)
-    width = check_real("width", width, positive=True)
+    width = check_real("width", width, minimum=1e-6)
     import pydicom
 
     ds = pydicom.dcmread(_dicom_path("CT_small.dcm"))
