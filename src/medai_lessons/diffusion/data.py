@@ -63,7 +63,9 @@ def load_ct_slice(*, center: float = 40.0, width: float = 400.0) -> torch.Tensor
         width: window width in HU, at least 1e-6 (a narrower window divides by ~0).
     """
     center = check_real("center", center)
-    width = check_real("width", width, minimum=1e-6)
+    width = check_real("width", width, positive=True)
+    if width < 1e-6:  # width / 2 would underflow and the window would divide by ~0
+        raise ValueError(f"`width` must be at least 1e-06 HU, got {width}.")
     import pydicom
 
     ds = pydicom.dcmread(_dicom_path("CT_small.dcm"))
