@@ -586,7 +586,7 @@ def _returns_nan(*_a: Any, **_k: Any) -> Any:
 
 
 def _tensor_nan_like(x: Any) -> Any:
-    y = x.clone()
+    y = x.clone() if x.is_floating_point() else x.double()
     y.view(-1)[0] = float("nan")
     return y
 

@@ -128,8 +128,12 @@ def run_command(func: Callable[[argparse.Namespace], int | None], args: argparse
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``medai-lessons``; returns the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the lesson modules are still being imported
+        print("medai-lessons: interrupted before the command started; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
     missing = getattr(args, "_missing", None)
     if missing is not None:
         extra = "sd" if args.group == "sd" else "diffusion"
