@@ -347,4 +347,7 @@ def encode_image(pipeline: Any, image: torch.Tensor) -> torch.Tensor:
     vae = pipeline.vae
     with torch.no_grad():
         posterior = vae.encode(image.to(device=vae.device, dtype=vae.dtype)).latent_dist
-    return posterior.mean * vae.config.scaling_factor
+    latent = posterior.mean * vae.config.scaling_factor
+    if not bool(torch.isfinite(latent).all()):
+        raise ValueError("`image` encodes to NaN or infinity: its values are too large (pixels belong in [-1, 1]).")
+    return latent
