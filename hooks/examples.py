@@ -3,9 +3,11 @@
 After each rebuild, every page whose text has no stored outcome yet is queued; a background
 thread runs its examples through Sybil (:mod:`site_tools.examples`, the reader the tests use)
 in a fresh interpreter and stores the outcome by a hash of the page's text, so an unchanged
-page is never run again. When an outcome arrives, the page's built file is removed and a
-watched stamp file is touched: the server rebuilds that page (also under ``--dirty``), and a
-failing page carries a banner naming the line and the error. The build itself never waits
+page is never run again. The runs are debounced (a page saved again within a second is run
+once, in its newest text) and niced, so the preview's rebuilds keep the CPU. When a failure
+arrives, the page's built file is removed and the outcome is written to the watched folder
+``.cache/examples``: the server rebuilds that page (also under ``--dirty``), and it carries a
+banner naming the line and the error. The build itself never waits
 for the examples, so an edit still shows at once. ``mkdocs build`` (and so the published
 site and the tests) is untouched.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import html
 import queue
 import threading
+import time
 from pathlib import Path
 
 import _root  # noqa: F401  (site_tools on sys.path)
@@ -22,9 +25,8 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.pages import Page
 
 from site_tools.env import page_language
-from site_tools.examples import CACHE, cached, run_and_store
+from site_tools.examples import CACHE, cached, run_isolated, store
 
-STAMP = CACHE / "last-outcome.stamp"
 _TEXT = {
     "ja": ("このページの例が失敗しています", "{line} 行目", "修正するまで公開の検査(pytest)も失敗します。"),
     "en": ("An example on this page fails", "line {line}", "pytest fails on it too until it is fixed."),
@@ -33,7 +35,9 @@ _TEXT = {
 _serving = False
 _queue: queue.Queue[tuple[Path, str, Path]] = queue.Queue()
 _pending: set[str] = set()
+_latest: dict[Path, str] = {}  # the newest text seen of each page
 _worker: threading.Thread | None = None
+DEBOUNCE_S = 1.0  # an author saving again within this time supersedes the older text
 
 
 def on_startup(command: str, dirty: bool) -> None:
@@ -43,25 +47,27 @@ def on_startup(command: str, dirty: bool) -> None:
 
 def on_serve(server, config: MkDocsConfig, builder):
     CACHE.mkdir(parents=True, exist_ok=True)
-    STAMP.touch()
-    server.watch(str(STAMP))
+    server.watch(str(CACHE))  # a stored outcome rebuilds the pages whose built file is gone
     return server
 
 
 def _work() -> None:
     while True:
         path, text, built = _queue.get()
+        time.sleep(DEBOUNCE_S)
         try:
-            if not run_and_store(path, text).ok:
-                built.unlink(missing_ok=True)  # so that a --dirty rebuild renders it again
+            if _latest.get(path) == text:
+                outcome = run_isolated(path)
+                if not outcome.ok:
+                    built.unlink(missing_ok=True)  # so that a --dirty rebuild renders it again
+                store(text, outcome)  # the watched folder changes: the server rebuilds
         finally:
             _pending.discard(text)
-        if _queue.empty():
-            STAMP.touch()  # one rebuild shows every finished outcome
 
 
 def _schedule(path: Path, text: str, built: Path) -> None:
     global _worker
+    _latest[path] = text
     if text in _pending:
         return
     _pending.add(text)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import unittest
@@ -67,23 +68,42 @@ def cached(text: str, cache: Path = CACHE) -> Outcome | None:
         return None
 
 
-def run_and_store(path: Path, text: str, *, timeout: float = 300, cache: Path = CACHE) -> Outcome:
-    """Run ``path`` in a fresh interpreter (so one page cannot disturb the server) and store the outcome."""
+def _lower_priority() -> None:
+    """In the child: yield the CPU to the preview's rebuilds (the examples are not urgent)."""
+    if hasattr(os, "nice"):
+        os.nice(10)
+
+
+def run_isolated(path: Path, *, timeout: float = 300) -> Outcome:
+    """Run ``path``'s examples in a fresh interpreter at low priority (one page cannot disturb the server)."""
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "site_tools.examples", str(path)],
             cwd=ROOT, env=offline_env(), capture_output=True, text=True, timeout=timeout,
-        )
-        lines = proc.stdout.strip().splitlines()
-        outcome = Outcome(**json.loads(lines[-1])) if proc.returncode == 0 and lines else Outcome(
-            False, 0, None, (proc.stderr or proc.stdout).strip()[-1500:] or f"exit status {proc.returncode}"
+            preexec_fn=_lower_priority,
         )
     except subprocess.TimeoutExpired:
-        outcome = Outcome(False, 0, None, f"the examples did not finish within {timeout:.0f} s")
+        return Outcome(False, 0, None, f"the examples did not finish within {timeout:.0f} s")
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode == 0 and lines:
+        return Outcome(**json.loads(lines[-1]))
+    return Outcome(False, 0, None, (proc.stderr or proc.stdout).strip()[-1500:] or f"exit status {proc.returncode}")
+
+
+def store(text: str, outcome: Outcome, cache: Path = CACHE) -> Path:
+    """Remember ``outcome`` for a page with this text (atomic write)."""
     cache.mkdir(parents=True, exist_ok=True)
-    tmp = cache / f"{content_key(text)}.json.tmp"
+    target = cache / f"{content_key(text)}.json"
+    tmp = target.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(asdict(outcome), ensure_ascii=False), encoding="utf-8")
-    tmp.replace(cache / f"{content_key(text)}.json")
+    tmp.replace(target)
+    return target
+
+
+def run_and_store(path: Path, text: str, *, timeout: float = 300, cache: Path = CACHE) -> Outcome:
+    """:func:`run_isolated` then :func:`store`."""
+    outcome = run_isolated(path, timeout=timeout)
+    store(text, outcome, cache)
     return outcome
 
 

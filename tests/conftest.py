@@ -13,7 +13,7 @@ from types import ModuleType
 
 import pytest
 
-from site_tools.env import ROOT, offline_env
+from site_tools.env import DOCS, ROOT, offline_env  # noqa: F401  (DOCS and ROOT: for the test modules)
 
 
 @dataclass(frozen=True)

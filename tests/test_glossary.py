@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from site_tools.env import LANGUAGES
 from site_tools.glossary import DATA, Glossary, glossary, load, page_title, render_glossary
 
 from .conftest import DOCS, ROOT, load_hook
@@ -78,7 +79,7 @@ def test_the_glossary_never_spells_a_term_the_wrong_way():
                 assert right in t.definition_ja or right == t.ja, t.ja
 
 
-@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("term", TERMS, ids=lambda t: t.en)
 def test_term_is_used_in_its_language_and_on_its_first_page(term, lang):
     """The term (or a listed variant) appears on the pages of that language, first_page included."""
@@ -104,7 +105,7 @@ def test_known_misprints_appear_only_where_they_are_explained(page):
                 assert right in line, f"{page.name}:{number}: {wrong} used without {right}"
 
 
-@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_glossary_page_exists_with_intro_and_marker(lang):
     """Each glossary page has a title, an introduction of its own, and the table marker."""
     text = (DOCS / f"glossary.{lang}.md").read_text(encoding="utf-8")
@@ -113,7 +114,7 @@ def test_glossary_page_exists_with_intro_and_marker(lang):
     assert len(intro) > 300
 
 
-@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_rendered_glossary_lists_every_term_and_links_only_existing_pages(lang):
     """Every term gets a row; existing lessons are linked, missing ones are named but not linked."""
 

@@ -49,7 +49,7 @@ class CommandError(Exception):
 class OneLineParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose usage errors are one line (``prog: error: ...``), exit status 2."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         self.exit(EXIT_ERROR, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
 
 
@@ -268,7 +268,8 @@ def add_flag(parser: argparse.ArgumentParser, new: str, old: str | None, **kwarg
     parser.add_argument(new, **kwargs)
     if old is not None:
         dest = kwargs.get("dest", new.lstrip("-").replace("-", "_"))
-        parser.add_argument(old, dest=dest, type=kwargs.get("type"), action=_DeprecatedFlag, new=new,
+        typed = {"type": kwargs["type"]} if "type" in kwargs else {}
+        parser.add_argument(old, dest=dest, **typed, action=_DeprecatedFlag, new=new,
                             default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 

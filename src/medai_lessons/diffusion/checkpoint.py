@@ -34,6 +34,7 @@ from typing import Any
 import torch
 
 from medai_lessons._checks import check_output_path, check_path
+from medai_lessons.diffusion._validate import check_device
 from medai_lessons.diffusion.schedule import NoiseSchedule
 from medai_lessons.diffusion.unet import UNet
 
@@ -137,30 +138,6 @@ def save_checkpoint(
 
 
 # -- reading and checking, before any model is built ------------------------------------
-def check_device(device: Any, name: str = "device") -> torch.device:
-    """Return ``device`` as a ``torch.device`` that exists on this machine."""
-    if isinstance(device, str):
-        try:
-            out = torch.device(device)
-        except RuntimeError as exc:
-            raise ValueError(f"`{name}` must be 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}.") from exc
-    elif isinstance(device, torch.device):
-        out = device
-    else:
-        raise TypeError(f"`{name}` must be a string or torch.device, got {type(device).__name__}.")
-    if out.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"`{name}` is {device!r} but no CUDA device is available.")
-        if out.index is not None and out.index >= torch.cuda.device_count():
-            raise ValueError(f"`{name}` is {device!r} but there are only {torch.cuda.device_count()} CUDA device(s).")
-    elif out.type == "mps":
-        if not torch.backends.mps.is_available():
-            raise ValueError(f"`{name}` is {device!r} but MPS is not available.")
-    elif out.type != "cpu":
-        raise ValueError(f"`{name}` must be 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}.")
-    return out
-
-
 def _json_field(metadata: dict[str, str], key: str, path: Path) -> Any:
     if key not in metadata:
         raise ValueError(f"`path` {path} is not a complete DDPM checkpoint: its metadata lacks `{key}`.")

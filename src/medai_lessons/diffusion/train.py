@@ -128,7 +128,7 @@ class TrainConfig:
         train_steps = _renamed("steps", steps, "train_steps", train_steps, 2000)
         num_train_timesteps = _renamed("num_train_steps", num_train_steps, "num_train_timesteps",
                                        num_train_timesteps, 1000)
-        values = {
+        values: dict[str, Any] = {
             "train_steps": _bounded_int("train_steps", train_steps, 1, MAX_TRAIN_STEPS),
             "batch_size": _bounded_int("batch_size", batch_size, 1, MAX_BATCH_SIZE),
             "lr": check_real("lr", lr, positive=True),
@@ -452,16 +452,16 @@ def train_ddpm(
     losses: list[float] = []
     step = 0
     ema_weights: UNet | None = None
-    if resume is not None:
+    if resume is not None and resume_from is not None:
         meta, tensors = resume
         raw_model, _, _ = load_checkpoint(Path(resume_from) / RAW_FILE)
         ema_weights, _, _ = load_checkpoint(Path(resume_from) / EMA_FILE)
         model.load_state_dict(raw_model.state_dict())
         opt_state: dict[int, dict[str, torch.Tensor]] = {}
-        for key, value in tensors.items():
+        for key, tensor in tensors.items():
             if key.startswith("optimizer."):
                 _, index, name = key.split(".", 2)
-                opt_state.setdefault(int(index), {})[name] = value
+                opt_state.setdefault(int(index), {})[name] = tensor
         optimizer.load_state_dict({"state": opt_state, "param_groups": json.loads(meta["optimizer_param_groups"])})
         lr_scheduler.load_state_dict(json.loads(meta["lr_scheduler"]))
         sampler["data_rng"].set_state(tensors["sampler.data_rng"])
@@ -532,7 +532,8 @@ def train_ddpm(
             bar.update(1)
             if step % 50 == 0:
                 bar.set_postfix(loss=f"{sum(losses[-50:]) / 50:.4f}")
-            if checkpoint_every and step % checkpoint_every == 0 and accelerator.is_main_process:
+            if (checkpoint_every and checkpoint_dir is not None and step % checkpoint_every == 0
+                    and accelerator.is_main_process):
                 raw, ema_model = cpu_copies()
                 last_checkpoint = _save_train_state(
                     Path(checkpoint_dir), step, raw, ema_model, schedule, config,
