@@ -558,8 +558,25 @@ NOT_CALLED: dict[str, str] = {
     "medai_lessons.diffusion.train.TrainingInterrupted": "exception type raised by train_ddpm on Ctrl-C",
 }
 
-#: Rows known to fail, with the reason; the lead decides what to do with them.
-XFAIL_FOR_NOW: dict[str, str] = {}
+#: Rows known to fail, with the reason; the lead decides what to do with them. A listed row
+#: still runs: it passes when the call is clean and is reported as XFAIL (with the call
+#: that failed) otherwise.
+_MINISD = "miniature SD (branch minisd) not hardened yet: "
+XFAIL_FOR_NOW: dict[str, str] = {
+    "DigitSDConfig": _MINISD + "num_train_timesteps, beta_*, channels, sizes are not checked",
+    "bpe_split": _MINISD + "`word`/`merges` not checked (AttributeError on None)",
+    "build_digit_components": _MINISD + "`tokenizer` not checked (TypeError naming no argument)",
+    "digit_pipeline_path": _MINISD + "the shipped weights are not committed yet",
+    "load_digit_pipeline": _MINISD + "the shipped weights are not committed yet",
+    "drop_prompts": _MINISD + "`prompts` as a string is read as characters",
+    "faithfulness": _MINISD + "NaN images reach scikit-learn (ValueError naming no argument)",
+    "to_classifier_pixels": _MINISD + "NaN images are not refused",
+    "upsample": _MINISD + "NaN images are not refused",
+    "variety": _MINISD + "NaN images give a NaN variety",
+    "training_words": _MINISD + "`prompts` not checked (a string is read as characters)",
+    "word_merges": _MINISD + "`words` as a string is read as characters",
+    "load_medmnist_npz": _MINISD + "a missing path raises a plain FileNotFoundError",
+}
 
 CASES = _cases()
 
@@ -909,16 +926,14 @@ def _run_row(row: str, data: Any) -> None:
     if REPORT:
         _record(row, arg, label, outcome, detail)
         return
-    if row in XFAIL_FOR_NOW:
-        return
+    if row in XFAIL_FOR_NOW and outcome not in PASSING:
+        pytest.xfail(f"{XFAIL_FOR_NOW[row]} ({arg}={label} -> {outcome}: {detail[:120]})")
     assert outcome in PASSING, f"{row}({arg}={label}) -> {outcome}: {detail}"
 
 
 @pytest.mark.parametrize("row", sorted(CASES))
 def test_bad_input_is_refused_by_name(row):
     """One argument at a time gets a hostile value; the call refuses it by name or stays finite."""
-    if row in XFAIL_FOR_NOW and not REPORT:
-        pytest.xfail(XFAIL_FOR_NOW[row])
     examples = CASES[row].examples or EXAMPLES  # expensive rows set a share of EXAMPLES
 
     @settings(
