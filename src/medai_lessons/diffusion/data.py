@@ -60,12 +60,12 @@ def load_ct_slice(*, center: float = 40.0, width: float = 400.0) -> torch.Tensor
 
     Args:
         center: window level in HU.
-        width: window width in HU, at least 1e-6 (a narrower window divides by ~0).
+        width: window width in HU, >= 1.
     """
     center = check_real("center", center)
     width = check_real("width", width, positive=True)
-    if width < 1e-6:  # width / 2 would underflow and the window would divide by ~0
-        raise ValueError(f"`width` must be at least 1e-06 HU, got {width}.")
+    if width < 1:  # CT numbers are whole Hounsfield units; a narrower window divides by ~0
+        raise ValueError(f"`width` must be >= 1 HU, got {width}.")
     import pydicom
 
     ds = pydicom.dcmread(_dicom_path("CT_small.dcm"))

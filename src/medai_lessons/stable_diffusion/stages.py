@@ -46,7 +46,6 @@ from tqdm.auto import tqdm
 
 from .._checks import check_bool
 from .._deprecation import renamed_kwargs
-from ..diffusion._validate import check_finite_result
 from ._validate import (
     check_dtype,
     check_generator,
@@ -348,6 +347,7 @@ def encode_image(pipeline: Any, image: torch.Tensor) -> torch.Tensor:
     vae = pipeline.vae
     with torch.no_grad():
         posterior = vae.encode(image.to(device=vae.device, dtype=vae.dtype)).latent_dist
-    return check_finite_result(
-        posterior.mean * vae.config.scaling_factor, "`image` is too large: pixel values belong in [-1, 1]"
-    )
+    latent = posterior.mean * vae.config.scaling_factor
+    if not bool(torch.isfinite(latent).all()):
+        raise ValueError("`image` encodes to NaN or infinity: its values are too large (pixels belong in [-1, 1]).")
+    return latent
