@@ -564,6 +564,8 @@ NOT_CALLED: dict[str, str] = {
 #: that failed) otherwise.
 _MINISD = "miniature SD (branch minisd) not hardened yet: "
 XFAIL_FOR_NOW: dict[str, str] = {
+    "ddpm_loss": "returns an inf loss when `x0` is huge (1e30): by design since 2db164b, train_ddpm judges a "
+    "non-finite loss on all processes at once; refusing huge `x0` (images belong in [-1, 1]) would fix it",
     "DigitSDConfig": _MINISD + "num_train_timesteps, beta_*, channels, sizes are not checked",
     "bpe_split": _MINISD + "`word`/`merges` not checked (AttributeError on None)",
     "build_digit_components": _MINISD + "`tokenizer` not checked (TypeError naming no argument)",
