@@ -216,11 +216,17 @@ def adapt(fn: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
     params = param_names(fn)
     if not params:
         return kwargs
+    try:
+        target = fn.__init__ if inspect.isclass(fn) else fn
+        open_ended = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(target).parameters.values())
+    except (TypeError, ValueError):
+        open_ended = True
     out = {}
     for key, value in kwargs.items():
         if key not in params:
             key = next((old for old in RENAMED.get(key, ()) if old in params), key)
-        out[key] = value
+        if key in params or open_ended:  # an argument an older version lacks is left out
+            out[key] = value
     return out
 
 
