@@ -82,6 +82,7 @@ def generate(
     width: int = 512,
     output_type: str = "pil",
     progress: bool = True,
+    num_inference_steps: int | None = None,
 ) -> list[Any] | np.ndarray:
     r"""Generate one image with diffusers' ``StableDiffusionPipeline``, seeded.
 
@@ -96,10 +97,13 @@ def generate(
         width: image width in pixels, a multiple of 8.
         output_type: ``"pil"`` (list of images) or ``"np"`` (array in [0, 1]).
         progress: show a tqdm progress bar.
+        num_inference_steps: diffusers' name for ``steps``; when given, it wins.
 
     Returns:
         A list with one PIL image, or an array ``(1, height, width, 3)``.
     """
+    if num_inference_steps is not None:  # diffusers' name for `steps`
+        steps = check_steps(num_inference_steps, "num_inference_steps")
     steps, guidance_scale, seed, height, width, output_type = _check_call(
         pipeline, prompt, negative_prompt, steps, guidance_scale, seed, height, width, output_type
     )
@@ -129,6 +133,7 @@ def generate_stepwise(
     width: int = 512,
     output_type: str = "pil",
     progress: bool = True,
+    num_inference_steps: int | None = None,
 ) -> list[Any] | np.ndarray:
     r"""The same generation as :func:`generate`, written out as the lesson's stages.
 
@@ -137,6 +142,8 @@ def generate_stepwise(
     change on its own.
     """
     # 1. Check inputs, before any heavy work
+    if num_inference_steps is not None:  # diffusers' name for `steps`
+        steps = check_steps(num_inference_steps, "num_inference_steps")
     steps, guidance_scale, seed, height, width, output_type = _check_call(
         pipeline, prompt, negative_prompt, steps, guidance_scale, seed, height, width, output_type
     )

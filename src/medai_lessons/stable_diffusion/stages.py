@@ -212,6 +212,7 @@ def denoise(
     guidance_scale: float = 7.5,
     generator: torch.Generator | None = None,
     progress: bool = True,
+    num_inference_steps: int | None = None,
 ) -> torch.Tensor:
     r"""The denoising loop in latent space: $z_T \to z_{T-1} \to \dots \to z_0$.
 
@@ -228,7 +229,10 @@ def denoise(
         The clean latent $z_0$, same shape as ``latents``.
     """
     check_pipeline(pipeline)
-    steps = check_steps(steps)
+    if num_inference_steps is None:
+        steps = check_steps(steps)
+    else:  # diffusers' name for `steps`
+        steps = check_steps(num_inference_steps, "num_inference_steps")
     guided = uses_guidance(guidance_scale)
     if guided and negative_prompt_embeds is None:
         raise ValueError(

@@ -51,7 +51,7 @@ from tqdm.auto import tqdm
 from .._checks import check_int, check_real
 from .digits import Dataset, drop_prompts, load_dataset, training_words
 
-__all__ = ["DigitSDConfig", "build_digit_components", "train_digit_pipeline"]
+__all__ = ["DigitSDConfig", "build_digit_components", "check_out", "train_digit_pipeline"]
 
 
 @dataclass(frozen=True)
@@ -231,7 +231,8 @@ def _train_unet(
     return ema, history
 
 
-def _check_out(out: Any) -> Path:
+def check_out(out: Any) -> Path:
+    """Return ``out`` as a Path if it is new (or an empty directory) in an existing folder."""
     if not isinstance(out, str | os.PathLike):
         raise TypeError(f"`out` must be a path, got {type(out).__name__}.")
     out = Path(out).expanduser()
@@ -270,7 +271,7 @@ def train_digit_pipeline(
         raise ValueError(f"`device` must be 'cpu' or 'cuda', got {device!r}.")
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("`device` is 'cuda' but no CUDA device is available.")
-    out = _check_out(out)
+    out = check_out(out)
     data = load_dataset(config.data) if data is None else data
 
     from accelerate import Accelerator
