@@ -237,7 +237,9 @@ def test_diffusers_draws_a_readable_seven_from_the_shipped_model():
 
 def test_generate_and_stepwise_agree_on_the_shipped_model(pipe):
     """generate (diffusers) and generate_stepwise (the lesson's stages) give the same pixels."""
-    kwargs = dict(num_inference_steps=5, guidance_scale=3.0, seed=1, height=32, width=32, output_type="np", progress=False)
+    kwargs = dict(
+        num_inference_steps=5, guidance_scale=3.0, seed=1, height=32, width=32, output_type="np", progress=False
+    )
     a = generate(pipe, "a handwritten three", **kwargs)
     b = generate_stepwise(pipe, "a handwritten three", **kwargs)
     assert np.abs(a - b).max() < 1e-5
@@ -280,7 +282,7 @@ def test_partial_model_directory_is_refused(tmp_path):
     target = tmp_path / "partial"
     shutil.copytree(digit_pipeline_path(), target)
     shutil.rmtree(target / "unet")
-    with pytest.raises(ValueError, match="`model_dir`.*unet"):
+    with pytest.raises(ValueError, match=r"`model_dir`.*unet"):
         load_pipeline(target)
 
 

@@ -332,7 +332,6 @@ def guidance_grid(lang: str) -> Any:
     from medai_lessons.stable_diffusion.guidance import GUIDANCE_SCALES, sample_digits
 
     plt = _plt(lang)
-    lab = _MINI[lang]
     pipe = _pipe()
     columns = [sample_digits(pipe, list(range(10)), [0], guidance_scale=s) for s in GUIDANCE_SCALES]
     fig, axes = plt.subplots(10, len(columns), figsize=(0.75 * len(columns) + 0.6, 7.8))

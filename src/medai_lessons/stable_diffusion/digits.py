@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: N812
 
 from .._checks import check_int, check_real
 
@@ -171,7 +171,9 @@ def load_medmnist_npz(path: str | os.PathLike[str], *, flag: str, split: str = "
         images = npz[f"{split}_images"]
         labels = npz[f"{split}_labels"].reshape(-1)
     if images.ndim != 3 or images.shape[0] != labels.shape[0]:
-        raise ValueError(f"`path`: expected greyscale images (N, H, W) and N labels, got {images.shape}, {labels.shape}.")
+        raise ValueError(
+            f"`path`: expected greyscale images (N, H, W) and N labels, got {images.shape}, {labels.shape}."
+        )
     prompts = MEDMNIST_PROMPTS[flag]
     if labels.min() < 0 or labels.max() >= len(prompts):
         raise ValueError(f"`path`: labels must be in 0..{len(prompts) - 1}, got {labels.min()}..{labels.max()}.")

@@ -177,7 +177,8 @@ def guidance_sweep(
             pipeline, digits, seeds, guidance_scale=s, num_inference_steps=num_inference_steps, template=template
         )
         labels = [d for d in digits for _ in seeds]
-        per_digit = [faithfulness(images[i * len(seeds) : (i + 1) * len(seeds)], [d] * len(seeds)) for i, d in enumerate(digits)]
+        n = len(seeds)
+        per_digit = [faithfulness(images[i * n : (i + 1) * n], [d] * n) for i, d in enumerate(digits)]
         rows.append(
             {
                 "guidance_scale": float(s),
@@ -196,8 +197,15 @@ class _CrossAttentionRecorder:
         self.name = name
         self.store = store
 
-    def __call__(self, attn: Any, hidden_states: torch.Tensor, encoder_hidden_states: torch.Tensor | None = None,
-                 attention_mask: torch.Tensor | None = None, temb: torch.Tensor | None = None, **kwargs: Any) -> torch.Tensor:
+    def __call__(
+        self,
+        attn: Any,
+        hidden_states: torch.Tensor,
+        encoder_hidden_states: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        temb: torch.Tensor | None = None,
+        **kwargs: Any,
+    ) -> torch.Tensor:
         context = hidden_states if encoder_hidden_states is None else encoder_hidden_states
         query = attn.head_to_batch_dim(attn.to_q(hidden_states))
         key = attn.head_to_batch_dim(attn.to_k(context))

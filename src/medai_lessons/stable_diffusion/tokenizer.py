@@ -31,6 +31,7 @@ Notation (code name ↔ meaning ↔ transformers name):
 from __future__ import annotations
 
 import gzip
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -41,8 +42,8 @@ __all__ = [
     "BOS",
     "CLIP_VOCAB_SIZE",
     "EOS",
-    "byte_pieces",
     "bpe_split",
+    "byte_pieces",
     "clip_tokenizer",
     "word_merges",
     "word_tokenizer",
@@ -100,7 +101,7 @@ def bpe_split(word: str, merges: Sequence[tuple[str, str]]) -> list[str]:
     rank = {pair: i for i, pair in enumerate(merges)}
     pieces = _symbols(word)
     while len(pieces) > 1:
-        pairs = [(rank.get((a, b), len(rank)), i) for i, (a, b) in enumerate(zip(pieces, pieces[1:], strict=False))]
+        pairs = [(rank.get(pair, len(rank)), i) for i, pair in enumerate(itertools.pairwise(pieces))]
         best, _ = min(pairs)
         if best == len(rank):
             break

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
+import torch.nn.functional as F  # noqa: N812
 from tqdm.auto import tqdm
 
 from .._checks import check_int, check_real
@@ -192,7 +192,8 @@ def _train_unet(
     accelerator: Any,
     generator: torch.Generator,
 ) -> tuple[Any, list]:
-    unet, text_encoder, tokenizer, scheduler = (components[k] for k in ("unet", "text_encoder", "tokenizer", "scheduler"))
+    unet, text_encoder = components["unet"], components["text_encoder"]
+    tokenizer, scheduler = components["tokenizer"], components["scheduler"]
     ema = copy.deepcopy(unet).requires_grad_(False)
     params = list(unet.parameters()) + list(text_encoder.parameters())
     optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
@@ -208,9 +209,14 @@ def _train_unet(
         z0 = z0_all[idx].to(device)
         # one random template per image, then Algorithm 1's prompt dropout
         pick = torch.rand(len(idx), generator=generator)
-        prompts = [data.prompts[labels[i]][int(u * n_templates[labels[i]])] for i, u in zip(idx.tolist(), pick.tolist(), strict=True)]
+        prompts = [
+            data.prompts[labels[i]][int(u * n_templates[labels[i]])]
+            for i, u in zip(idx.tolist(), pick.tolist(), strict=True)
+        ]
         prompts = drop_prompts(prompts, config.p_uncond, generator)
-        ids = tokenizer(prompts, padding="max_length", max_length=config.model_max_length, truncation=True, return_tensors="pt").input_ids
+        ids = tokenizer(
+            prompts, padding="max_length", max_length=config.model_max_length, truncation=True, return_tensors="pt"
+        ).input_ids
         t = torch.randint(0, config.num_train_timesteps, (len(idx),), generator=generator)
         eps = torch.randn(z0.shape, generator=generator)
         t, eps = t.to(device), eps.to(device)
