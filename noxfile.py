@@ -20,15 +20,12 @@ nox.options.error_on_external_run = True
 nox.options.sessions = ["lint", "tests"]
 
 ROOT = Path(__file__).parent
+sys.path.insert(0, str(ROOT))
+from site_tools.env import OFFLINE_ENV  # noqa: E402  (standard library only)
+
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 CONSTRAINTS = ("-c", "constraints.txt")
-OFFLINE = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_DATASETS_OFFLINE": "1",
-    "NO_MKDOCS_2_WARNING": "1",
-    "MPLBACKEND": "Agg",
-}
+OFFLINE = dict(OFFLINE_ENV)
 
 
 def install(session: nox.Session, *groups: str, extras: str = "all") -> None:
@@ -56,8 +53,22 @@ def tests(session: nox.Session) -> None:
     install(session, "test", "docs", "browser", "notebooks")
     if os.environ.get("MEDAI_SKIP_BROWSER") != "1":
         ensure_browser(session)
-    args = session.posargs or ["-m", "not gpu", "-q"]
+    # Both cores; a file's tests stay on one worker (module fixtures are built once), and the
+    # strict site build runs once per run (a file lock in tests/conftest.py).
+    args = session.posargs or ["-m", "not gpu", "-q", "-n", "2", "--dist", "loadfile"]
     session.run("pytest", *args, env=OFFLINE)
+
+
+@nox.session
+def contract(session: nox.Session) -> None:
+    """The bad-input contract test with many examples per public callable, then the
+    outcome counts in issue 10's categories (``nox -s contract -- 200`` for 200 examples)."""
+    install(session, "test")
+    examples = session.posargs[0] if session.posargs else "100"
+    session.run("pytest", "tests/test_contract.py", "-q", "-p", "no:xdist",
+                env=OFFLINE | {"MEDAI_CONTRACT_EXAMPLES": examples})
+    session.run("python", "scripts/contract_report.py", "--examples", examples,
+                "--out", "build/contract-report.json", env=OFFLINE)
 
 
 @nox.session
@@ -69,10 +80,20 @@ def docs(session: nox.Session) -> None:
 
 @nox.session
 def serve(session: nox.Session) -> None:
-    """Build and serve the site at http://127.0.0.1:8000 with live reload."""
+    """Build and serve the site at http://127.0.0.1:8000 with live reload.
+
+    Not strict: a broken link is a warning in the log, and the preview keeps serving
+    (``nox -s docs`` and the tests stay strict). Examples that fail get a banner on their page.
+    ``--dirty``: after the first full build, an edit rebuilds only the pages whose files
+    changed, so it shows within about a second; the preview's navigation and search may lag
+    until the next full build (``nox -s serve -- --full`` rebuilds everything on each edit).
+    """
     install(session, "docs")
+    args = [a for a in session.posargs if a != "--full"]
+    if "--full" not in session.posargs:
+        args.insert(0, "--dirty")
     session.run(
-        "mkdocs", "serve", "--dev-addr", "127.0.0.1:8000", "--livereload", *session.posargs,
+        "mkdocs", "serve", "--dev-addr", "127.0.0.1:8000", "--livereload", "--no-strict", *args,
         env=OFFLINE | {"SITE_URL": "http://127.0.0.1:8000/"},
     )
 
@@ -96,14 +117,23 @@ def gpu(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff check over the package, tests, hooks, benchmarks and scripts."""
     session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
-    session.run("ruff", "check", "src", "tests", "hooks", "benchmarks", "scripts", "noxfile.py", "conftest.py")
+    session.run(
+        "ruff", "check", "src", "tests", "hooks", "site_tools", "benchmarks", "scripts", "noxfile.py", "conftest.py"
+    )
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy on the package (``src/``), with the optional dependencies installed for their types."""
+    install(session, "typecheck")
+    session.run("mypy", *(session.posargs or ["src"]))
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
     """Run every benchmark and record results in ``benchmarks/results/``
     (``nox -s bench -- ddpm`` runs only the scripts whose name contains ``ddpm``)."""
-    install(session, "docs", "browser")
+    install(session, "test", "docs", "browser", "notebooks")  # bench_suite runs the tests
     ensure_browser(session)
     scripts = sorted((ROOT / "benchmarks").glob("bench_*.py"))
     if session.posargs:
@@ -128,7 +158,7 @@ def figures(session: nox.Session) -> None:
         shutil.rmtree(out)
     session.run(
         "python", "-c",
-        "import sys, pathlib; from medai_lessons.figures import write_all; "
+        "import sys, pathlib; from site_tools.figures import write_all; "
         "paths = write_all(pathlib.Path(sys.argv[1])); print(len(paths), 'files in', sys.argv[1])",
         str(out), env=OFFLINE,
     )

@@ -115,7 +115,7 @@ def main() -> None:
     x = torch.randn(1, 1, 32, 32)
     with torch.no_grad():
         pixel_eval = _best_of(lambda: pixel_unet(x, torch.tensor([500])))
-        pixel_image = _best_of(lambda: ddim_sample(pixel_unet, schedule, (1, 1, 32, 32), num_steps=25,
+        pixel_image = _best_of(lambda: ddim_sample(pixel_unet, schedule, (1, 1, 32, 32), num_inference_steps=25,
                                                    generator=torch.Generator().manual_seed(0), progress=False),
                                repeats=3)
     rows += [
@@ -130,7 +130,7 @@ def main() -> None:
     # quality with one metric: the classifier's confident share and class coverage
     sd_images = sample_digits(pipe, list(range(10)), SEEDS, guidance_scale=RECOMMENDED_S)
     sd_q = quality_report(to_classifier_pixels(sd_images))
-    px = ddim_sample(ddpm, schedule, (80, 1, 8, 8), num_steps=25, generator=torch.Generator().manual_seed(0),
+    px = ddim_sample(ddpm, schedule, (80, 1, 8, 8), num_inference_steps=25, generator=torch.Generator().manual_seed(0),
                      progress=False)
     px_q = quality_report(px)
     rows += [

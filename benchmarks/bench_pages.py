@@ -13,10 +13,12 @@ both languages in Debian's Chromium through Playwright, each in a fresh browser 
   so text bodies are counted gzip-compressed (level 6) and fonts/images as they are.
   Target at most 1 MB (1,000,000 bytes), shown in kB (1 kB = 1000 bytes). The name also
   gives the request count and the uncompressed total, for a host that does not compress;
-* ``<lang> lessons/gradient-descent: widget first frame``: ``performance.now()`` in the
-  first animation frame after the learning-rate explorer's first drawing, milliseconds
-  after navigation start on localhost (median of ``--runs`` fresh loads); a record,
-  no target.
+* ``<lang> <page>: <explorer> first frame``: ``performance.now()`` in the first animation
+  frame after an explorer's first drawing (``firstFrameAt``, recorded by explorer-kit.js),
+  milliseconds after navigation start on localhost (median of ``--runs`` fresh loads); a
+  record, no target. The explorers: the learning-rate explorer (lesson 1), and the
+  forward-process explorer and reverse-process scrubber of the DDPM lesson, whose first
+  frame also waits for their data files.
 
 Nothing is fetched from another host: such requests are aborted and would be reported.
 """
@@ -41,6 +43,9 @@ from urllib.parse import urlsplit
 from results_file import machine, row, write
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from site_tools.env import offline_env  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -48,14 +53,26 @@ CHROMIUM_ARGS = [
 ]
 HOST = "127.0.0.1"
 BUDGET_BYTES = 1_000_000
-LESSON = "lessons/gradient-descent/"
+#: explorer -> (name in the results, its registry on window)
+EXPLORERS = {
+    "lr": ("learning-rate explorer", "medaiLrExplorer"),
+    "forward": ("forward-process explorer", "medaiForwardExplorer"),
+    "reverse": ("reverse-process scrubber", "medaiReverseExplorer"),
+}
+FIRST_FRAMES_JS = """(apis) => {
+  const out = {};
+  for (const [key, api] of Object.entries(apis)) {
+    const reg = window[api];
+    out[key] = reg && reg.instances.length ? reg.instances[0].firstFrameAt : null;
+  }
+  return out;
+}"""
 
 
 def build(out: Path) -> None:
-    env = os.environ | {"NO_MKDOCS_2_WARNING": "1", "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg"}
     subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(out)],
-        cwd=ROOT, env=env, check=True,
+        cwd=ROOT, env=offline_env(), check=True,
     )
 
 
@@ -118,19 +135,16 @@ def measure(browser, url: str) -> dict:
     context.on("response", on_response)
     page = context.new_page()
     page.goto(url, wait_until="networkidle")
-    first = page.evaluate(
-        "() => (window.medaiLrExplorer && window.medaiLrExplorer.instances.length)"
-        " ? window.medaiLrExplorer.instances[0].firstFrameAt : null"
-    )
+    first = page.evaluate(FIRST_FRAMES_JS, {k: api for k, (_, api) in EXPLORERS.items()})
     context.close()
     return {"bytes": sum(sizes), "gzip": sum(gzipped), "requests": len(sizes), "off_host": off_host,
-            "first_frame_ms": first}
+            "first_frame_ms": {k: v for k, v in first.items() if v is not None}}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--site", type=Path, help="an already built site (default: build one)")
-    parser.add_argument("--runs", type=int, default=5, help="loads of lesson 1 for the first-frame median")
+    parser.add_argument("--runs", type=int, default=5, help="loads of a page with explorers for the first-frame median")
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -156,23 +170,29 @@ def main() -> None:
                 rows.append(row(f"{lang} {name}: transferred ({result['requests']} requests; "
                                 f"uncompressed {round(kb)} kB)", gz, "kB",
                                 "≤ 1000 kB", result["gzip"] <= BUDGET_BYTES))
-                if rel.removeprefix("en/") == LESSON:
-                    frames = [result["first_frame_ms"]]
-                    frames += [measure(browser, base + rel)["first_frame_ms"] for _ in range(args.runs - 1)]
-                    if all(f is not None for f in frames):
-                        rows.append(row(f"{lang} {name}: widget first frame (median of {len(frames)})",
+                if result["first_frame_ms"]:
+                    runs = [result["first_frame_ms"]]
+                    runs += [measure(browser, base + rel)["first_frame_ms"] for _ in range(args.runs - 1)]
+                    for key, (label, _) in EXPLORERS.items():
+                        frames = [r.get(key) for r in runs]
+                        if frames[0] is None:
+                            continue
+                        if any(f is None for f in frames):
+                            print(f"{lang} {name}: the {label} did not always draw; first frame not recorded")
+                            continue
+                        rows.append(row(f"{lang} {name}: {label} first frame (median of {len(frames)})",
                                         round(statistics.median(frames), 1), "ms"))
-                    else:
-                        print(f"{lang}: no learning-rate explorer on {rel}; first frame not measured")
             browser.close()
         server.shutdown()
+        load = os.getloadavg()[0]
         rows.append(row("requests to other hosts (all pages)", len(off_host), "requests", "= 0", not off_host))
 
     write(
         "pages",
         "Site pages in Chromium: bytes transferred per page (fonts included, gzip as GitHub Pages "
-        "sends) and the lesson-1 widget's first frame",
-        machine(f"Chromium {version} headless", "localhost"),
+        "sends) and the first frame of each explorer",
+        # the load average says how busy the shared CPU was: the first frames move with it
+        machine(f"Chromium {version} headless", "localhost", f"1-min load average {load:.1f} at the end"),
         rows,
     )
 

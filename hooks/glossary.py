@@ -1,11 +1,8 @@
 """MkDocs hook: the line ``<!-- glossary-table -->`` becomes the glossary in the page's language.
 
-The terms live in :mod:`medai_lessons.glossary` (one tuple, both languages); this hook
-only renders them, one table per lesson, linking each term to the lesson that first
-teaches it. A lesson that does not exist yet is named but not linked, so the strict
-build never sees a broken link.
-
-Register in mkdocs.yml: ``hooks: [..., hooks/glossary.py]``.
+The terms live in ``site_tools/glossary.toml``; :mod:`site_tools.glossary` renders one table
+per lesson, linking each term to the lesson that first teaches it. A lesson that does not
+exist yet is named but not linked, so the strict build never sees a broken link.
 """
 
 from __future__ import annotations
@@ -13,29 +10,24 @@ from __future__ import annotations
 import posixpath
 from pathlib import Path
 
+import _root  # noqa: F401  (site_tools on sys.path)
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 
-from medai_lessons.glossary import page_title, render_glossary
+from site_tools.env import build_language, page_language
+from site_tools.glossary import page_title, render_glossary
 
 MARKER = "<!-- glossary-table -->"
-LANGUAGES = ("ja", "en")
-
-
-def _page_language(page: Page, config: MkDocsConfig) -> str:
-    name = page.file.src_uri
-    for lang in LANGUAGES:
-        if name.endswith(f".{lang}.md"):
-            return lang
-    lang = config.theme.get("language", "ja")
-    return lang if lang in LANGUAGES else "ja"
 
 
 def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
     if MARKER not in markdown:
         return markdown
-    lang = _page_language(page, config)
+    try:
+        lang = page_language(page.file.src_uri)
+    except ValueError:
+        lang = build_language(config)
     docs = Path(config.docs_dir)
 
     def title_of(target: str) -> str | None:
@@ -44,5 +36,4 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
 
     prefix = posixpath.relpath(".", posixpath.dirname(page.file.src_uri) or ".")
     prefix = "" if prefix == "." else prefix + "/"
-    table = render_glossary(lang, title_of=title_of, link_prefix=prefix)
-    return markdown.replace(MARKER, table)
+    return markdown.replace(MARKER, render_glossary(lang, title_of=title_of, link_prefix=prefix))

@@ -6,7 +6,7 @@ Usage::
     python scripts/run_notebooks.py gradient-descent --lang ja
     python scripts/run_notebooks.py --out build/notebooks --timeout 300
 
-The conversion is the one the site uses (``medai_lessons.notebooks``), so a notebook that
+The conversion is the one the site uses (``site_tools.notebooks``), so a notebook that
 runs here is the notebook a reader downloads. Each notebook runs in a fresh ``python3``
 kernel; a cell tagged ``raises-exception`` may raise (the page expects it to), any other
 error fails the run. The executed notebooks are written to ``--out`` for inspection, and the
@@ -16,13 +16,14 @@ time per notebook is printed. Exit status 1 if any notebook failed.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs"
+sys.path.insert(0, str(ROOT))
+
+from site_tools.env import DOCS, LANGUAGES, apply_offline_env  # noqa: E402
 
 
 def run_notebook(nb, *, timeout: int, cwd: Path) -> None:
@@ -40,25 +41,19 @@ def run_notebook(nb, *, timeout: int, cwd: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("lessons", nargs="*", help="lesson slugs (default: every lesson)")
-    parser.add_argument("--lang", choices=["ja", "en"], action="append", help="default: both")
+    parser.add_argument("--lang", choices=LANGUAGES, action="append", help="default: every language")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "notebooks")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     args = parser.parse_args(argv)
 
     # The same environment the doc tests run in: offline, no GUI backend.
-    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
-        os.environ.setdefault(var, "1")
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    apply_offline_env()
 
-    from medai_lessons.notebooks import (
-        convert_page,
-        lesson_pages,
-        page_language,
-        site_url_from_config,
-        write_notebook,
-    )
+    from site_tools.config import site_url as configured_site_url
+    from site_tools.env import page_language
+    from site_tools.notebooks import convert_page, lesson_pages, write_notebook
 
-    site_url = site_url_from_config(ROOT / "mkdocs.yml")
+    site_url = configured_site_url()
     pages = [
         p
         for p in lesson_pages(DOCS)

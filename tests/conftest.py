@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import os
+import fcntl
+import importlib.util
+import json
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-DOCS = ROOT / "docs"
+from site_tools.env import DOCS, ROOT, offline_env  # noqa: F401  (DOCS and ROOT: for the test modules)
 
 
 @dataclass(frozen=True)
@@ -22,19 +24,48 @@ class BuiltSite:
 
 
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory) -> BuiltSite:
-    """``mkdocs build --strict`` once per test session, into a temporary folder."""
-    out = tmp_path_factory.mktemp("site")
-    env = os.environ | {"NO_MKDOCS_2_WARNING": "1", "HF_HUB_OFFLINE": "1", "MPLBACKEND": "Agg"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    return BuiltSite(path=out, log=proc.stdout + proc.stderr, returncode=proc.returncode)
+def built_site(tmp_path_factory, worker_id) -> BuiltSite:
+    """``mkdocs build --strict`` once per test run, into a temporary folder.
+
+    Under pytest-xdist every worker asks for it; the first one builds under a file lock in
+    the run's shared temporary folder and the others read its result, so the strict build
+    runs once, not once per worker.
+    """
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        shared = shared.parent  # the folder all workers of this run share
+    out, record = shared / "built-site", shared / "built-site.json"
+    with (shared / "built-site.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not record.is_file():
+            proc = subprocess.run(
+                [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+                cwd=ROOT, env=offline_env(), capture_output=True, text=True, timeout=600,
+            )
+            data = {"log": proc.stdout + proc.stderr, "returncode": proc.returncode}
+            record.write_text(json.dumps(data), encoding="utf-8")
+        data = json.loads(record.read_text(encoding="utf-8"))
+    return BuiltSite(path=out, log=data["log"], returncode=data["returncode"])
+
+
+@pytest.fixture(scope="session")
+def worker_id(request) -> str:
+    """pytest-xdist's worker name (``gw0``...), or ``master`` without xdist."""
+    return getattr(request.config, "workerinput", {}).get("workerid", "master")
+
+
+def load_hook(name: str) -> ModuleType:
+    """Import ``hooks/<name>.py`` the way MkDocs does (its folder on sys.path while it loads)."""
+    path = ROOT / "hooks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_hook_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    old = sys.path.copy()
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path[:] = old
+    return module
 
 
 def diffusers_ddpm_scheduler():

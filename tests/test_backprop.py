@@ -14,13 +14,23 @@ torch = pytest.importorskip("torch")
 small = st.floats(min_value=-2, max_value=2, allow_nan=False)
 
 
+def _autograd_slope(fn, at: float) -> float:
+    """d fn / d v at ``at``, computed by torch.autograd in float64 (independent of the module)."""
+    v = torch.tensor(at, dtype=torch.float64, requires_grad=True)
+    fn(v).backward()
+    return v.grad.item()
+
+
+@settings(deadline=None)  # the first autograd call may warm torch up
 @given(x=st.floats(-10, 10))
 def test_chain_rule_gives_24_x_squared(x):
-    """dy/dx of y = (2x)³ is 24x², and equals dy/du · du/dx."""
+    """Each factor of the chain rule is the slope autograd finds for its own step, and dy/dx = 24x²."""
     r = backprop.chain_rule_example(x)
-    assert r.dy_dx == pytest.approx(24 * x * x)
-    assert r.dy_dx == pytest.approx(r.dy_du * r.du_dx)
-    assert r.u == 2 * x and r.y == pytest.approx((2 * x) ** 3)
+    assert (r.u, r.y) == (2 * x, pytest.approx((2 * x) ** 3))
+    assert r.du_dx == pytest.approx(_autograd_slope(lambda v: 2 * v, x))  # inner step u = 2x
+    assert r.dy_du == pytest.approx(_autograd_slope(lambda v: v**3, r.u))  # outer step y = u³
+    assert r.dy_dx == pytest.approx(_autograd_slope(lambda v: (2 * v) ** 3, x))  # the whole composition
+    assert r.dy_dx == pytest.approx(24 * x * x)  # by hand: 3(2x)²·2
 
 
 @given(x=st.floats(-5, 5))
@@ -49,10 +59,33 @@ def test_backprop_chain_equals_autograd(x, target, w1, w2, w3):
     assert [r.dloss_dw1, r.dloss_dw2, r.dloss_dw3] == pytest.approx(grads, rel=1e-9, abs=1e-12)
 
 
-def test_dloss_dw1_is_the_product_of_the_four_local_derivatives():
-    """∂L/∂w₁ = ∂L/∂p · ∂p/∂b · ∂b/∂a · ∂a/∂w₁, written out."""
-    r = backprop.backprop_chain(0.8, 1.0, 0.5, -1.2, 2.0)
-    assert r.dloss_dw1 == pytest.approx(r.dloss_dp * r.dp_db * r.db_da * r.da_dw1, rel=1e-15)
+@settings(max_examples=40, deadline=None)
+@given(x=small, target=small, w1=small, w2=small, w3=small)
+def test_every_local_derivative_is_the_slope_of_its_own_stage(x, target, w1, w2, w3):
+    """Each local derivative equals autograd's slope of that one stage, with the other inputs held fixed."""
+    r = backprop.backprop_chain(x, target, w1, w2, w3)
+    a, b, p = r.a, r.b, r.p
+    expected = {
+        "dloss_dp": _autograd_slope(lambda v: (v - target) ** 2, p),
+        "dp_db": _autograd_slope(lambda v: w3 * v, b),
+        "dp_dw3": _autograd_slope(lambda v: v * b, w3),
+        "db_da": _autograd_slope(lambda v: torch.tanh(w2 * v), a),
+        "db_dw2": _autograd_slope(lambda v: torch.tanh(v * a), w2),
+        "da_dw1": _autograd_slope(lambda v: torch.tanh(v * x), w1),
+    }
+    assert {name: getattr(r, name) for name in expected} == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+def test_backprop_chain_at_the_lesson_s_point_matches_finite_differences():
+    """At the page's example point, every weight gradient agrees with a central difference of the loss."""
+    point = {"x": 0.8, "target": 1.0, "w1": 0.5, "w2": -1.2, "w3": 2.0}
+    r = backprop.backprop_chain(**point)
+    for weight, grad in (("w1", r.dloss_dw1), ("w2", r.dloss_dw2), ("w3", r.dloss_dw3)):
+
+        def loss(v, weight=weight):
+            return backprop.backprop_chain(**(point | {weight: v})).loss
+
+        assert grad == pytest.approx(central_difference(loss, point[weight], h=1e-5), rel=1e-7)
 
 
 @pytest.mark.parametrize(
@@ -70,3 +103,11 @@ def test_bad_input_names_the_argument(kwargs, error, match):
         backprop.backprop_chain(**args)
     with pytest.raises(TypeError, match="`x` must be a real number"):
         backprop.chain_rule_example("2")
+
+
+def test_overflow_names_the_argument():
+    """(2·1e103)³ and a loss of (1e308)² overflow float64: a ValueError naming the arguments, not OverflowError."""
+    with pytest.raises(ValueError, match=r"`x` is too large.*2\.8e102"):
+        backprop.chain_rule_example(1e103)
+    with pytest.raises(ValueError, match="`target`"):
+        backprop.backprop_chain(0.8, -1e308, 0.5, -1.2, 2.0)

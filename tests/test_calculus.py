@@ -111,3 +111,29 @@ def test_partial_derivative_of_a_weighted_sum_is_its_weight(p, data):
     i = data.draw(st.integers(0, len(p) - 1))
     f = lambda v: float(np.dot(c, v))  # noqa: E731
     assert calculus.partial_derivative(f, p, i) == pytest.approx(c[i], abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: calculus.dose_response(10**400), "`dose` is too large to be a float"),
+        (lambda: calculus.dose_response(1e308, e_max=10.0), "`dose` or `e_max` is too large"),
+        (lambda: calculus.dose_response_slope(0.0, ed50=1e-200), "`ed50` is too small"),
+        (lambda: calculus.central_difference(math.sin, 1e308, h=1e308), "`x` or `h` is too large"),
+        (lambda: calculus.secant_slope(math.sin, -1e308, 1e308), "`a` or `b` is too large"),
+        (lambda: calculus.secant_slope(lambda v: float("nan"), 0.0, 1.0), "`f` returned a non-finite value"),
+    ],
+)
+def test_overflowing_formulas_name_the_argument(call, match):
+    """Issue 10's reproducers: no OverflowError, ZeroDivisionError or inf, a ValueError naming the argument."""
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_the_caller_s_function_is_blamed_only_for_what_it_returns():
+    """f raising passes through unchanged; f returning a string is a TypeError naming `f`."""
+    with pytest.raises(ZeroDivisionError):
+        calculus.central_difference(lambda v: 1 / 0, 1.0)
+    with pytest.raises(TypeError, match="`f` must return a real number, got str"):
+        calculus.gradient(lambda v: "x", [1.0, 2.0])
+    assert calculus.central_difference(lambda v: np.float32(v) * 2, 1.0, h=1e-2) == pytest.approx(2.0, rel=1e-4)

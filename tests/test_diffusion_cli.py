@@ -2,146 +2,340 @@
 
 from __future__ import annotations
 
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
+import torch
 
 from medai_lessons.cli import main
 
+TINY = ["--batch-size", "32", "--channels", "8,8", "--time-dim", "8", "--warmup-steps", "1",
+        "--num-train-timesteps", "20", "--cpu", "--no-progress"]
+PRETRAINED = Path(__file__).parents[1] / "src/medai_lessons/diffusion/data/digits-ddpm.safetensors"
+
+
+def _err_line(capsys) -> str:
+    """The one line a failing command printed on stderr (a deprecated flag's warning aside)."""
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip() and ": warning: " not in line]
+    assert len(lines) == 1, lines
+    return lines[0]
+
 
 def test_cli_train_then_sample(tmp_path, capsys):
-    """`ddpm train` on a tiny config writes checkpoints and a grid; `ddpm sample` reads them."""
+    """`ddpm train` on a tiny config writes checkpoints, a history and a grid; `ddpm sample` reads them."""
     out = tmp_path / "run"
-    code = main(
-        [
-            "ddpm",
-            "train",
-            "--steps",
-            "3",
-            "--batch-size",
-            "32",
-            "--channels",
-            "8,8",
-            "--time-dim",
-            "8",
-            "--warmup-steps",
-            "1",
-            "--num-train-steps",
-            "20",
-            "--cpu",
-            "--no-progress",
-            "--out",
-            str(out),
-        ]
-    )
-    assert code == 0
+    assert main(["ddpm", "train", "--train-steps", "6", "--checkpoint-every", "3", *TINY, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "wrote ema:" in printed and "wrote grid:" in printed
-    for name in [
-        "digits-ddpm.safetensors",
-        "digits-ddpm-raw.safetensors",
-        "digits-ddpm-history.json",
-        "samples-ddim.png",
-    ]:
+    assert "wrote ema:" in printed and "wrote grid:" in printed and "wrote checkpoint:" in printed
+    for name in ["digits-ddpm.safetensors", "digits-ddpm-raw.safetensors", "digits-ddpm-history.json",
+                 "samples-ddim.png", "checkpoints/step-0000006/train-state.safetensors"]:
         assert (out / name).is_file(), name
-    code = main(
-        [
-            "ddpm",
-            "sample",
-            "--checkpoint",
-            str(out / "digits-ddpm.safetensors"),
-            "--sampler",
-            "ddim",
-            "--num-steps",
-            "4",
-            "--num-images",
-            "4",
-            "--no-progress",
-            "--out",
-            str(tmp_path / "s"),
-        ]
-    )
-    assert code == 0
+    assert not (tmp_path / "run.partial").exists()  # the staging folder became --out
+    history = json.loads((out / "digits-ddpm-history.json").read_text())
+    assert history["config"]["train_steps"] == 6 and len(history["losses"]) == 6
+    sample = ["ddpm", "sample", "--checkpoint", str(out / "digits-ddpm.safetensors"), "--num-images", "4",
+              "--no-progress", "--out", str(tmp_path / "s")]
+    assert main([*sample, "--sampler", "ddim", "--num-inference-steps", "4"]) == 0
     assert (tmp_path / "s" / "samples-ddim4.png").read_bytes()[:4] == b"\x89PNG"
     assert "quality:" in capsys.readouterr().out
-    code = main(
-        [
-            "ddpm",
-            "sample",
-            "--checkpoint",
-            str(out / "digits-ddpm.safetensors"),
-            "--sampler",
-            "ddpm",
-            "--num-images",
-            "4",
-            "--no-progress",
-            "--out",
-            str(tmp_path / "s"),
-        ]
-    )
-    assert code == 0
+    assert main([*sample, "--sampler", "ddpm"]) == 0  # a second sampler's files sit beside the first's
     assert (tmp_path / "s" / "samples-ddpm20.png").is_file()
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [
+        "samples-ddim4.png", "samples-ddim4.safetensors", "samples-ddpm20.png", "samples-ddpm20.safetensors"]
 
 
 def test_cli_sample_pretrained(tmp_path, capsys):
     """`ddpm sample --checkpoint pretrained` uses the packaged model and writes a grid."""
-    code = main(
-        [
-            "ddpm",
-            "sample",
-            "--checkpoint",
-            "pretrained",
-            "--num-steps",
-            "5",
-            "--num-images",
-            "4",
-            "--no-progress",
-            "--out",
-            str(tmp_path),
-        ]
-    )
-    assert code == 0
+    argv = ["ddpm", "sample", "--checkpoint", "pretrained", "--num-inference-steps", "5", "--num-images", "4",
+            "--no-progress", "--out", str(tmp_path)]
+    assert main(argv) == 0
     assert (tmp_path / "samples-ddim5.png").is_file()
     assert "samples-ddim5.safetensors" in capsys.readouterr().out
 
 
+def test_cli_old_flag_names_still_work_and_warn(tmp_path, capsys):
+    """`--num-steps` (old name of `--num-inference-steps`) still works and says what replaced it."""
+    argv = ["ddpm", "sample", "--checkpoint", "pretrained", "--num-steps", "3", "--num-images", "2",
+            "--no-progress", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    assert "--num-steps is deprecated; use --num-inference-steps" in capsys.readouterr().err
+    assert (tmp_path / "samples-ddim3.png").is_file()
+
+
 def test_cli_missing_checkpoint_exits_2(tmp_path, capsys):
     """A missing checkpoint file is reported in one line with exit status 2."""
-    code = main(
-        [
-            "ddpm",
-            "sample",
-            "--checkpoint",
-            str(tmp_path / "none.safetensors"),
-            "--out",
-            str(tmp_path),
-        ]
-    )
-    assert code == 2
-    assert "checkpoint file not found" in capsys.readouterr().err
+    assert main(["ddpm", "sample", "--checkpoint", str(tmp_path / "none.safetensors"), "--out", str(tmp_path)]) == 2
+    assert "checkpoint file not found" in _err_line(capsys)
+
+
+def _crafted(tmp_path: Path, name: str, **changes: str | None) -> Path:
+    """The packaged checkpoint with some metadata entries replaced (None deletes one)."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    with safe_open(str(PRETRAINED), "pt") as f:
+        meta = dict(f.metadata())
+    for key, value in changes.items():
+        if value is None:
+            meta.pop(key)
+        else:
+            meta[key] = value
+    path = tmp_path / name
+    save_file(load_file(str(PRETRAINED)), str(path), metadata=meta)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"model_config": json.dumps({"channels": [4096, 4096], "groups": 8, "in_channels": 1, "time_dim": 32})},
+         "claims 2,181,957,697 weights, more than the limit"),
+        ({"model_config": json.dumps({"channels": [64, 64], "groups": 8, "in_channels": 1, "time_dim": 32})},
+         "the weights do not match `model_config` (conv_in.bias is (32,)"),
+        ({"model_config": None}, "its metadata lacks `model_config`"),
+        ({"schedule": json.dumps({"kind": "linear", "num_steps": 0, "beta_start": 1e-4, "beta_end": 0.02})},
+         "`num_train_timesteps` in the metadata must lie in [1, 100000], got 0"),
+        ({"schedule": json.dumps({"kind": "linear", "num_train_timesteps": 0})},
+         "`num_train_timesteps` in the metadata must lie in [1, 100000], got 0"),
+    ],
+)
+def test_cli_refuses_bad_checkpoint_metadata_in_one_line(tmp_path, capsys, changes, match):
+    """Metadata that lies about the weights is refused before a model is built, naming `--checkpoint`."""
+    path = _crafted(tmp_path, "c.safetensors", **changes)
+    argv = ["ddpm", "sample", "--checkpoint", str(path), "--no-progress", "--out", str(tmp_path / "s")]
+    assert main(argv) == 2
+    line = _err_line(capsys)
+    assert line.startswith("medai-lessons ddpm sample: error: `--checkpoint`") and match in line
+    assert not (tmp_path / "s").exists()
+
+
+def test_huge_claimed_checkpoint_fails_without_allocating(tmp_path):
+    """A 575 kB file claiming channels [4096, 4096] fails in the header check: the meta device allocates nothing."""
+    import resource
+
+    from medai_lessons.diffusion import load_checkpoint
+
+    config = {"channels": [4096, 4096], "groups": 8, "in_channels": 1, "time_dim": 32}
+    path = _crafted(tmp_path, "huge.safetensors", model_config=json.dumps(config))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(ValueError, match="more than the limit"):
+        load_checkpoint(path)
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kb < 200_000  # the model it claims would need 8.7 GB of float32 weights
+
+
+def test_truncated_checkpoint_is_one_line(tmp_path, capsys):
+    """Half a safetensors file is reported as not a safetensors file, naming `--checkpoint`."""
+    path = tmp_path / "half.safetensors"
+    data = PRETRAINED.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    assert main(["ddpm", "sample", "--checkpoint", str(path), "--out", str(tmp_path / "s")]) == 2
+    assert "`--checkpoint` is not a safetensors file" in _err_line(capsys)
 
 
 @pytest.mark.parametrize(
     ("argv", "match"),
     [
-        (["ddpm", "train", "--steps", "0"], "`steps` must be >= 1"),
-        (["ddpm", "train", "--lr", "-1"], "`lr` must be > 0"),
-        (
-            ["ddpm", "sample", "--checkpoint", "pretrained", "--num-images", "0"],
-            "`num_images` must be >= 1",
-        ),
-        (
-            ["ddpm", "sample", "--checkpoint", "pretrained", "--num-steps", "2000"],
-            "`num_steps` must be <= ",
-        ),
+        (["ddpm", "train", "--train-steps", "0"], "`--train-steps` must be >= 1"),
+        (["ddpm", "train", "--steps", "0"], "`--train-steps` must be >= 1"),
+        (["ddpm", "train", "--lr", "-1"], "`--lr` must be > 0"),
+        (["ddpm", "train", "--num-train-timesteps", "0"], "`--num-train-timesteps` must be >= 1"),
+        (["ddpm", "train", "--channels", "32,x"], "`--channels` must be comma-separated integers"),
+        (["ddpm", "train", "--channels", "32,32,32,32,32", "--cpu"],
+         "`--channels` has 5 levels, so the image sides must be divisible by 16; the data are 8x8, which allows at "
+         "most 4 levels"),
+        (["ddpm", "train", "--checkpoint-every", "-1"], "`--checkpoint-every` must be >= 0"),
+        (["ddpm", "sample", "--checkpoint", "pretrained", "--num-images", "0"], "`--num-images` must be >= 1"),
+        (["ddpm", "sample", "--checkpoint", "pretrained", "--num-inference-steps", "2000"],
+         "`--num-inference-steps` must be <= 1000 (the checkpoint's num_train_timesteps), got 2000"),
+        (["ddpm", "sample", "--checkpoint", "pretrained", "--eta", "1e300"], "`--eta` must lie in [0, 1]"),
+        (["ddpm", "sample", "--checkpoint", "pretrained", "--eta", "nan"], "`--eta` must be finite"),
     ],
 )
-def test_cli_bad_values_exit_2(argv, match, capsys, tmp_path):
-    """Bad numbers are refused with exit status 2 and a message naming the option."""
-    assert main([*argv, "--out", str(tmp_path)]) == 2
-    assert match in capsys.readouterr().err
+def test_cli_bad_values_exit_2_naming_the_flag(argv, match, capsys, tmp_path):
+    """Bad numbers are refused with exit status 2 and one line naming the flag."""
+    assert main([*argv, "--out", str(tmp_path / "o")]) == 2
+    assert match in _err_line(capsys)
 
 
-def test_cli_unknown_sampler_is_an_argparse_error(capsys):
-    """An unknown sampler name is rejected by argparse (exit status 2)."""
-    with pytest.raises(SystemExit) as exc:
-        main(["ddpm", "sample", "--checkpoint", "x", "--sampler", "euler"])
-    assert exc.value.code == 2
+@pytest.mark.parametrize("command", [["ddpm", "train"], ["ddpm", "sample", "--checkpoint", "pretrained"]])
+def test_cli_seed_beyond_64_bits_is_a_usage_error(command, capsys):
+    """`--seed 2**64` is refused by the parser in one line naming --seed (not "Overflow when unpacking")."""
+    with pytest.raises(SystemExit) as caught:
+        main([*command, "--seed", str(2**64)])
+    assert caught.value.code == 2
+    assert "argument --seed: must lie in [0, 2**64 - 1], got 18446744073709551616" in _err_line(capsys)
+
+
+@pytest.mark.parametrize("command", ["train", "sample"])
+def test_cli_refuses_bad_output_places_before_work(tmp_path, capsys, command):
+    """`--out` naming a file, a path inside a file, or an unwritable place is refused before any work."""
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    head = ["ddpm", "train", *TINY] if command == "train" else ["ddpm", "sample", "--checkpoint", "pretrained"]
+    cases = [(afile, "is a file; name a folder"), (afile / "inside", f"lies inside the file {afile}")]
+    if Path("/proc/self").is_dir():  # Linux: /proc accepts no new files, even for root
+        cases.append((Path("/proc/medai-lessons-out"), "cannot write in /proc"))
+    for out, match in cases:
+        start = time.perf_counter()
+        assert main([*head, "--out", str(out)]) == 2
+        assert match in _err_line(capsys)
+        assert time.perf_counter() - start < 5  # refused up front, not after a training run
+
+
+def test_cli_train_refuses_a_used_out_unless_overwrite(tmp_path, capsys):
+    """A second run into the same --out is refused; with --overwrite it replaces the old run entirely."""
+    out = tmp_path / "run"
+    assert main(["ddpm", "train", "--train-steps", "2", "--checkpoint-every", "0", *TINY, "--out", str(out)]) == 0
+    capsys.readouterr()
+    (out / "stray.txt").write_text("from an older run")
+    assert main(["ddpm", "train", "--train-steps", "3", *TINY, "--out", str(out)]) == 2
+    assert "already holds files" in _err_line(capsys) and (out / "stray.txt").exists()
+    assert main(["ddpm", "train", "--train-steps", "3", "--checkpoint-every", "0", *TINY, "--overwrite",
+                 "--out", str(out)]) == 0
+    assert not (out / "stray.txt").exists()  # runs never mix
+    assert json.loads((out / "digits-ddpm-history.json").read_text())["config"]["train_steps"] == 3
+
+
+def test_cli_diverging_run_stops_with_a_hint_and_strict_history(tmp_path, capsys):
+    """`--lr 1e30` stops at the first non-finite loss, suggests a smaller --lr, and writes no bare NaN."""
+    out = tmp_path / "run"
+    assert main(["ddpm", "train", "--train-steps", "8", "--lr", "1e30", *TINY, "--out", str(out)]) == 2
+    line = _err_line(capsys)
+    assert "so training stopped; try a smaller `--lr` (got 1e+30)" in line
+    assert not out.exists() and not (tmp_path / "run.partial").exists()  # nothing half-written is left
+
+
+def test_history_file_is_strict_json(tmp_path):
+    """The history is parsed by a strict reader that rejects NaN and Infinity."""
+    out = tmp_path / "run"
+    assert main(["ddpm", "train", "--train-steps", "3", "--checkpoint-every", "0", *TINY, "--out", str(out)]) == 0
+
+    def refuse(token: str) -> float:
+        raise ValueError(f"non-standard JSON constant {token}")
+
+    history = json.loads((out / "digits-ddpm-history.json").read_text(), parse_constant=refuse)
+    assert all(math.isfinite(v) for v in history["losses"])
+
+
+def test_cli_interrupt_then_resume_matches_an_uninterrupted_run(tmp_path, capsys, monkeypatch):
+    """Ctrl-C at step 5 keeps step 3; --resume from it ends bit-identical (CPU) to a run never interrupted."""
+    from safetensors.torch import load_file
+
+    import medai_lessons.diffusion.train as train
+
+    argv = ["ddpm", "train", "--train-steps", "6", "--checkpoint-every", "3", *TINY]
+    assert main([*argv, "--out", str(tmp_path / "full")]) == 0
+    real_loss, calls = train.ddpm_loss, []
+
+    def interrupted_loss(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return real_loss(*args, **kwargs)
+
+    out = tmp_path / "run"
+    monkeypatch.setattr(train, "ddpm_loss", interrupted_loss)
+    capsys.readouterr()
+    assert main([*argv, "--out", str(out)]) == 130
+    checkpoint = tmp_path / "run.partial" / "checkpoints" / "step-0000003"
+    line = _err_line(capsys)
+    assert f"interrupted at step 4; the last complete checkpoint is {checkpoint}" in line
+    monkeypatch.setattr(train, "ddpm_loss", real_loss)
+    assert main(["ddpm", "train", *TINY, "--out", str(out)]) == 2
+    assert f"continue it with --resume {checkpoint}" in _err_line(capsys)
+    assert main(["ddpm", "train", "--lr", "0.5", "--resume", str(checkpoint), "--out", str(out)]) == 2
+    assert "`--lr` 0.5 differs from the run being resumed (0.002)" in _err_line(capsys)
+    assert main(["ddpm", "train", "--resume", str(checkpoint), "--no-progress", "--cpu", "--out", str(out)]) == 0
+    for name in ["digits-ddpm.safetensors", "digits-ddpm-raw.safetensors"]:
+        a, b = load_file(str(out / name)), load_file(str(tmp_path / "full" / name))
+        assert all(torch.equal(a[k], b[k]) for k in a), name
+    history = json.loads((out / "digits-ddpm-history.json").read_text())
+    assert history["losses"] == json.loads((tmp_path / "full" / "digits-ddpm-history.json").read_text())["losses"]
+    assert not (tmp_path / "run.partial").exists()
+
+
+def _wait_for(path_glob: Path, pattern: str, proc: subprocess.Popen, timeout: float) -> list[Path]:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        found = sorted(path_glob.glob(pattern))
+        if found or proc.poll() is not None:
+            return found
+        time.sleep(0.2)
+    return []
+
+
+def test_sigint_during_training_keeps_the_last_checkpoint(tmp_path):
+    """Ctrl-C in a real `medai-lessons ddpm train` exits 130, names the last checkpoint, and that checkpoint loads."""
+    from medai_lessons.diffusion import load_checkpoint
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "medai_lessons.cli", "ddpm", "train", "--train-steps", "100000",
+           "--checkpoint-every", "5", *TINY, "--out", str(out)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        found = _wait_for(tmp_path / "run.partial" / "checkpoints", "step-*", proc, timeout=120)
+        assert found, proc.communicate()[1] if proc.poll() is not None else "no checkpoint within 120 s"
+        time.sleep(0.5)  # let it train on past the checkpoint
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert "interrupted at step" in lines[0] and "the last complete checkpoint is" in lines[0]
+    named = Path(lines[0].split("the last complete checkpoint is ")[1].split(" ")[0])
+    assert named.parent == tmp_path / "run.partial" / "checkpoints" and named.is_dir()
+    assert [p for p in named.parent.iterdir()] == [named]  # only complete checkpoints, no temporary folder
+    model, schedule, config = load_checkpoint(named / "digits-ddpm.safetensors")
+    assert model.config["channels"] == [8, 8] and len(schedule) == 20
+    assert config["train_steps"] == 100000
+    assert f"--resume {named} --out {out}" in lines[0] and not out.exists()
+
+
+def test_ddpm_sample_refuses_to_clobber_then_overwrites(tmp_path, capsys):
+    """Samples of the same name are not replaced silently; --overwrite replaces them."""
+    argv = ["ddpm", "sample", "--checkpoint", "pretrained", "--num-inference-steps", "2", "--num-images", "2",
+            "--no-progress", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    first = (tmp_path / "samples-ddim2.png").read_bytes()
+    capsys.readouterr()
+    assert main([*argv, "--seed", "1"]) == 2
+    assert "already holds samples-ddim2.png" in _err_line(capsys)
+    assert main([*argv, "--seed", "1", "--overwrite"]) == 0
+    assert (tmp_path / "samples-ddim2.png").read_bytes() != first  # seed 1 draws other digits
+
+
+def test_sigint_during_sampling_exits_130_and_writes_nothing(tmp_path):
+    """Ctrl-C in a real `medai-lessons ddpm sample` exits 130 with one line, and leaves no partial files."""
+    out = tmp_path / "s"
+    cmd = [sys.executable, "-m", "medai_lessons.cli", "ddpm", "sample", "--checkpoint", "pretrained",
+           "--sampler", "ddpm", "--num-images", "512", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ,
+                            "PYTHONUNBUFFERED": "1"})
+    try:
+        seen = b""
+        end = time.monotonic() + 120
+        while b"DDPM:" not in seen and time.monotonic() < end and proc.poll() is None:
+            seen += os.read(proc.stderr.fileno(), 256)  # the progress bar shows that sampling has begun
+        assert b"DDPM:" in seen, seen[-500:]
+        proc.send_signal(signal.SIGINT)
+        _, rest = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = (seen + rest).decode(errors="replace")
+    assert proc.returncode == 130, err[-2000:]
+    assert "Traceback" not in err
+    assert err.rstrip().splitlines()[-1].endswith("interrupted while sampling; nothing was written")
+    assert not out.exists() or not any(out.iterdir())

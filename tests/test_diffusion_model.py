@@ -24,7 +24,7 @@ from medai_lessons.diffusion import (
     train_ddpm,
 )
 
-SMALL = NoiseSchedule.linear(num_steps=20)
+SMALL = NoiseSchedule.linear(num_train_timesteps=20)
 
 
 def _model(seed: int = 0, **kw) -> UNet:
@@ -97,7 +97,7 @@ def test_ddim_eta0_is_deterministic_given_the_start_noise():
         model,
         SMALL,
         (2, 1, 8, 8),
-        num_steps=5,
+        num_inference_steps=5,
         x_T=x_T,
         progress=False,
         generator=torch.Generator().manual_seed(1),
@@ -106,7 +106,7 @@ def test_ddim_eta0_is_deterministic_given_the_start_noise():
         model,
         SMALL,
         (2, 1, 8, 8),
-        num_steps=5,
+        num_inference_steps=5,
         x_T=x_T,
         progress=False,
         generator=torch.Generator().manual_seed(2),
@@ -139,7 +139,7 @@ def test_ddim_matches_diffusers_ddim_scheduler():
     assert ref.timesteps.tolist() == ddim_timesteps(1000, 10)
     model = _model()
     x_T = torch.randn(4, 1, 8, 8, generator=torch.Generator().manual_seed(0))
-    ours = ddim_sample(model, schedule, (4, 1, 8, 8), num_steps=10, x_T=x_T, progress=False)
+    ours = ddim_sample(model, schedule, (4, 1, 8, 8), num_inference_steps=10, x_T=x_T, progress=False)
     x = x_T.clone()
     with torch.no_grad():
         for t in ref.timesteps:
@@ -179,8 +179,8 @@ def test_ddpm_sample_is_reproducible_with_a_generator():
 @pytest.mark.parametrize(
     ("call", "error", "match"),
     [
-        (lambda: ddim_timesteps(10, 20), ValueError, r"`num_steps` must be <= the schedule's 10"),
-        (lambda: ddim_timesteps(10, 0), ValueError, r"`num_steps` must be >= 1"),
+        (lambda: ddim_timesteps(10, 20), ValueError, r"`num_inference_steps` must be <= the schedule's 10"),
+        (lambda: ddim_timesteps(10, 0), ValueError, r"`num_inference_steps` must be >= 1"),
         (
             lambda: ddim_step(SMALL, torch.zeros(1, 1), torch.zeros(1, 1), 5, 5),
             ValueError,
@@ -199,7 +199,7 @@ def test_ddpm_sample_is_reproducible_with_a_generator():
         (lambda: ddpm_sample(_model(), SMALL, "2,1,8,8"), TypeError, r"`shape` must be a sequence"),
         (lambda: ddpm_sample(None, SMALL, (1, 1, 8, 8)), TypeError, r"`model` must be callable"),
         (
-            lambda: ddim_sample(_model(), SMALL, (1, 1, 8, 8), num_steps=5, x_T=torch.zeros(2, 1, 8, 8)),
+            lambda: ddim_sample(_model(), SMALL, (1, 1, 8, 8), num_inference_steps=5, x_T=torch.zeros(2, 1, 8, 8)),
             ValueError,
             r"`x_T` must have shape",
         ),
@@ -219,7 +219,13 @@ def test_checkpoint_round_trip(tmp_path):
     for (k, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
         assert torch.equal(a, b), k
     assert schedule.config == NoiseSchedule.cosine(50).config and cfg == {"steps": 3}
-    assert path.read_bytes()[:8] != b"\x80\x04\x95"[:8]  # not a pickle
+    # The safetensors layout: an 8-byte little-endian header length N, then N bytes of JSON.
+    # A pickle would start with the PROTO opcode 0x80, torch.save's zip with b"PK".
+    raw = path.read_bytes()
+    header_len = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + header_len])
+    assert raw[:1] != b"\x80" and raw[:2] != b"PK"
+    assert header["__metadata__"]["format"] == "medai-lessons-ddpm/1" and "conv_in.weight" in header
 
 
 def test_checkpoint_errors(tmp_path):
@@ -242,8 +248,8 @@ def test_pretrained_digits_loads_with_history():
     """The packaged EMA checkpoint loads and its history records the training command's config."""
     model, schedule = load_pretrained_digits()
     history = load_pretrained_history()
-    assert schedule.num_steps == 1000 and model.config["channels"] == [32, 32]
-    assert len(history["losses"]) == history["config"]["steps"]
+    assert schedule.num_train_timesteps == 1000 and model.config["channels"] == [32, 32]
+    assert len(history["losses"]) == history["config"]["train_steps"]
 
 
 def test_ema_update_moves_toward_weights():
@@ -260,12 +266,12 @@ def test_training_few_steps_lowers_loss_and_writes_files(tmp_path):
     """Thirty steps on digits run, return thirty losses, and write checkpoints and history."""
     from medai_lessons.diffusion import load_digits_images
 
-    cfg = TrainConfig(steps=30, batch_size=64, channels=(8, 8), time_dim=8, warmup_steps=5)
+    cfg = TrainConfig(train_steps=30, batch_size=64, channels=(8, 8), time_dim=8, warmup_steps=5)
     result = train_ddpm(load_digits_images()[:256], cfg, out_dir=tmp_path, progress=False, cpu=True)
     assert len(result.losses) == 30
     assert sum(result.losses[-10:]) < sum(result.losses[:10])
     hist = json.loads((tmp_path / "digits-ddpm-history.json").read_text())
-    assert hist["config"]["steps"] == 30
+    assert hist["config"]["train_steps"] == 30
     _, _, cfg_json = load_checkpoint(tmp_path / "digits-ddpm.safetensors")
     assert cfg_json["channels"] == [8, 8]
 
@@ -274,7 +280,7 @@ def test_training_is_reproducible_with_a_seed():
     """Two runs with one seed give identical loss histories."""
     from medai_lessons.diffusion import load_digits_images
 
-    cfg = TrainConfig(steps=5, batch_size=32, channels=(8, 8), time_dim=8, warmup_steps=1, seed=3)
+    cfg = TrainConfig(train_steps=5, batch_size=32, channels=(8, 8), time_dim=8, warmup_steps=1, seed=3)
     data = load_digits_images()[:128]
     a = train_ddpm(data, cfg, progress=False, cpu=True).losses
     b = train_ddpm(data, cfg, progress=False, cpu=True).losses
@@ -284,7 +290,7 @@ def test_training_is_reproducible_with_a_seed():
 @pytest.mark.parametrize(
     ("kw", "error", "match"),
     [
-        ({"steps": 0}, ValueError, r"`steps` must be >= 1"),
+        ({"train_steps": 0}, ValueError, r"`train_steps` must be >= 1"),
         ({"lr": -1.0}, ValueError, r"`lr` must be > 0"),
         ({"ema_decay": 1.0}, ValueError, r"`ema_decay` must lie in \[0, 1\)"),
         ({"schedule": "quadratic"}, ValueError, r"`schedule` must be 'linear' or 'cosine'"),
@@ -300,9 +306,9 @@ def test_train_config_validation(kw, error, match):
 def test_train_ddpm_rejects_bad_data():
     """Data must be a 4-D floating tensor."""
     with pytest.raises(ValueError, match=r"`data` must be shaped \(n, channels"):
-        train_ddpm(torch.zeros(4, 8, 8), TrainConfig(steps=1))
+        train_ddpm(torch.zeros(4, 8, 8), TrainConfig(train_steps=1))
     with pytest.raises(TypeError, match="`config` must be a TrainConfig"):
-        train_ddpm(torch.zeros(4, 1, 8, 8), {"steps": 1})
+        train_ddpm(torch.zeros(4, 1, 8, 8), {"train_steps": 1})
 
 
 @pytest.mark.gpu
@@ -312,7 +318,7 @@ def test_training_on_cuda_reaches_cpu_loss_band():
         pytest.skip("needs a CUDA device (torch.cuda.is_available() is False)")
     from medai_lessons.diffusion import load_digits_images
 
-    cfg = TrainConfig(steps=300, seed=0)
+    cfg = TrainConfig(train_steps=300, seed=0)
     result = train_ddpm(load_digits_images(), cfg, progress=False)
     band = sum(result.losses[-100:]) / 100
     assert 0.07 < band < 0.16, band  # CPU value 0.108, measured with the same config and seed

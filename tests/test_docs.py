@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 
 import pytest
-from sybil import Sybil
+from sybil import Document
+
+from site_tools.env import LANGUAGES
+from site_tools.pages import executable_parts, parsers, read_file, read_page, strip_comments
 
 from .conftest import DOCS, ROOT
 
@@ -16,24 +20,11 @@ JA_PAGES = sorted(p for p in DOCS.rglob("*.ja.md"))
 EN_PAGES = sorted(p for p in DOCS.rglob("*.en.md"))
 LESSONS = sorted(p for p in (DOCS / "lessons").glob("*.ja.md"))
 
-# A fenced ```python block, or one of Sybil's directives written as HTML comments.
-EXECUTABLE = re.compile(
-    r"^(?P<indent>[ \t]*)```python[ \t]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$"
-    r"|<!--\s*(?:invisible-code-block: python|skip:[^>]*|clear-namespace)\s*-->",
-    re.M | re.S,
-)
 
-
-def executable_parts(page: Path) -> list[str]:
-    """Every code block and Sybil directive of a page, dedented, in order."""
-    out = []
-    for m in EXECUTABLE.finditer(page.read_text(encoding="utf-8")):
-        if m.group("body") is None:
-            out.append(re.sub(r"\s+", " ", m.group(0)))
-        else:
-            indent = len(m.group("indent"))
-            out.append("\n".join(line[indent:] for line in m.group("body").splitlines()))
-    return out
+@cache
+def blocks(page: Path):
+    """The page as the one reader (Sybil's parsers) sees it; read once per test process."""
+    return read_file(page)
 
 
 def twin(page: Path) -> Path:
@@ -45,51 +36,49 @@ def test_every_page_has_its_twin():
     ja = {p.relative_to(DOCS).as_posix().replace(".ja.md", "") for p in JA_PAGES}
     en = {p.relative_to(DOCS).as_posix().replace(".en.md", "") for p in EN_PAGES}
     assert ja == en
-    untagged = [p for p in DOCS.rglob("*.md") if not re.search(r"\.(ja|en)\.md$", p.name)]
+    untagged = [p for p in DOCS.rglob("*.md") if not any(p.name.endswith(f".{lang}.md") for lang in LANGUAGES)]
     assert untagged == []
 
 
 @pytest.mark.parametrize("page", JA_PAGES, ids=lambda p: p.relative_to(DOCS).as_posix())
 def test_both_languages_carry_the_same_examples(page):
-    """Code blocks, expected outputs and Sybil directives are identical in ja and en."""
-    ja, en = executable_parts(page), executable_parts(twin(page))
+    """Code (comments aside), expected outputs and Sybil directives are identical in ja and en."""
+    ja, en = executable_parts(blocks(page)), executable_parts(blocks(twin(page)))
     assert len(ja) == len(en), f"{page.name}: {len(ja)} executable parts in ja, {len(en)} in en"
     for i, (a, b) in enumerate(zip(ja, en, strict=True)):
         assert a == b, f"{page.name}: part {i + 1} differs between languages"
 
 
-def _sybil_examples(page: Path) -> list:
-    from sybil.parsers.markdown import ClearNamespaceParser, PythonCodeBlockParser, SkipParser
-
-    from conftest import DOCTEST_FLAGS  # the root conftest that wires Sybil
-
-    sybil = Sybil(
-        parsers=[PythonCodeBlockParser(doctest_optionflags=DOCTEST_FLAGS), SkipParser(), ClearNamespaceParser()],
-        path=str(page.parent),
-    )
-    return list(sybil.parse(page))
+def test_the_twin_comparison_ignores_comments_only():
+    """A Japanese comment may replace an English one; a changed value or output still differs."""
+    en = "```python\n# the slope\nx = 2  # metres\n```\n\n```python\n>>> x + 1  # add one\n3\n```\n"
+    ja = "```python\n# 傾き\nx = 2  # メートル\n```\n\n```python\n>>> x + 1  # 1を足す\n3\n```\n"
+    assert executable_parts(read_page(en)) == executable_parts(read_page(ja))
+    assert executable_parts(read_page(en)) != executable_parts(read_page(en.replace("x = 2", "x = 3")))
+    assert executable_parts(read_page(en)) != executable_parts(read_page(en.replace("\n3\n", "\n4\n")))
+    assert strip_comments("s = '# not a comment'  # a comment") == "s = '# not a comment'"
 
 
 @pytest.mark.parametrize(
     "page", [*JA_PAGES, *EN_PAGES], ids=lambda p: p.relative_to(DOCS).as_posix()
 )
 def test_sybil_collects_every_code_block(page):
-    """No ```python block silently escapes Sybil (e.g. a fence with a title)."""
-    text = page.read_text(encoding="utf-8")
-    odd = re.findall(r"^[ \t]*```(?:py|python3|pycon|python .+)[ \t]*$", text, re.M)
+    """No python-looking fence silently escapes Sybil, and the reader sees every example Sybil runs."""
+    odd = [b.info for b in blocks(page) if b.kind == "text" and re.fullmatch(r"py|python3|pycon|python\s.+", b.info)]
     assert odd == [], f"fences Sybil would not run: {odd}"
-    starts = sorted(example.start for example in _sybil_examples(page))
-    missed = []
-    for m in re.finditer(r"^[ \t]*```python[ \t]*\n.*?^[ \t]*```[ \t]*$", text, re.M | re.S):
-        if not any(m.start() <= s < m.end() for s in starts):
-            missed.append(text.count("\n", 0, m.start()) + 1)
-    assert missed == [], f"python fences at lines {missed} yield no Sybil example"
+    spans = [(b.start, b.end) for b in blocks(page) if b.kind != "text"]
+    regions = Document.parse(str(page), *parsers()).regions
+    missed = [start for start, _ in regions if not any(s <= start < e for s, e in spans)]
+    assert missed == [], f"Sybil examples the reader does not see, at offsets {missed}"
+    python = [b for b in blocks(page) if b.kind in {"code", "doctest"}]
+    assert all(any(b.start <= start < b.end for start, _ in regions) for b in python)
 
 
 @pytest.mark.parametrize("page", LESSONS, ids=lambda p: p.name)
 def test_every_lesson_is_mostly_proven_by_code(page):
     """A lesson page carries many executable examples, not a token few."""
-    assert sum(1 for part in executable_parts(page) if "\n" in part or ">>>" in part) >= 10
+    examples = [b for b in blocks(page) if b.kind == "doctest" or (b.kind == "code" and "\n" in b.source.strip())]
+    assert len(examples) >= 10
 
 
 @pytest.mark.parametrize("page", JA_PAGES, ids=lambda p: p.relative_to(DOCS).as_posix())

@@ -10,6 +10,7 @@ import pytest
 
 from medai_lessons import figures
 from medai_lessons.figures import diagrams
+from site_tools.figures import render
 
 SVG = "{http://www.w3.org/2000/svg}"
 NAMES = ("forward-reverse", "ddpm-training-step")
@@ -28,7 +29,7 @@ EN_LABELS = {
 
 def _render(name: str, lang: str) -> str:
     spec = next(s for s in figures.discover() if s.module == "diagrams" and s.name == name)
-    return figures.render(spec, lang).decode("utf-8")
+    return render(spec, lang).decode("utf-8")
 
 
 def _all_text(root: ET.Element) -> str:
@@ -85,7 +86,7 @@ def test_diagrams_are_registered_and_deterministic():
     for spec in specs.values():
         assert spec.fmt == "svg"
         assert spec.path("ja") == f"assets/figures/diagrams/{spec.name}-ja.svg"
-        assert figures.render(spec, "ja") == figures.render(spec, "ja")
+        assert render(spec, "ja") == render(spec, "ja")
 
 
 def test_diagram_sits_on_a_white_card_for_dark_mode():
@@ -98,7 +99,8 @@ def test_diagram_sits_on_a_white_card_for_dark_mode():
 
 
 def test_forward_images_follow_the_closed_form_schedule():
-    """ᾱ_t of the drawing is the linear schedule's (diffusers' alphas_cumprod, FIELD-NOTES values)."""
+    """ᾱ_t of the drawing is the linear schedule's (values computed in test_diffusion_schedule.py's
+    test_linear_alpha_bar_golden_values from Ho et al. 2020, Sec. 4)."""
     abar = diagrams.alpha_bar()
     # DDPMScheduler(linear, 1e-4..0.02).alphas_cumprod at t = 0, 499, 999 (index + 1 here)
     assert abar[1] == pytest.approx(0.9998999834, rel=1e-7)

@@ -7,8 +7,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from medai_lessons.figures import LANGUAGES, FigureSpec, discover, render
+from medai_lessons.figures import LANGUAGES, FigureSpec, discover
 from medai_lessons.figures.lesson1 import FIGURES
+from site_tools.figures import render
 
 SPECS = [spec for spec in discover() if spec.module == "lesson1"]
 IDS = [spec.name for spec in SPECS]
@@ -21,6 +22,8 @@ EXPECTED = {
     "roadmap",
     "dose-response",
     "tangents",
+    "gradient-arrows",
+    "chain-rule",
     "backprop",
     "learning-cycle",
     "learning-rates",

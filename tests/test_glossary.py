@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
+import tomllib
 from types import SimpleNamespace
 
 import pytest
 
-from medai_lessons.glossary import LESSON_ORDER, TERMS, WRONG_VARIANTS, page_title, render_glossary
+from site_tools.env import LANGUAGES
+from site_tools.glossary import DATA, Glossary, glossary, load, page_title, render_glossary
 
-from .conftest import DOCS, ROOT
+from .conftest import DOCS, ROOT, load_hook
+
+GLOSSARY = glossary()
+TERMS = GLOSSARY.terms
+LESSON_ORDER = GLOSSARY.lesson_order
+WRONG_VARIANTS = GLOSSARY.wrong_variants
 
 GLOSSARY_PAGES = {DOCS / "glossary.ja.md", DOCS / "glossary.en.md"}
 
@@ -73,7 +79,7 @@ def test_the_glossary_never_spells_a_term_the_wrong_way():
                 assert right in t.definition_ja or right == t.ja, t.ja
 
 
-@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("term", TERMS, ids=lambda t: t.en)
 def test_term_is_used_in_its_language_and_on_its_first_page(term, lang):
     """The term (or a listed variant) appears on the pages of that language, first_page included."""
@@ -99,7 +105,7 @@ def test_known_misprints_appear_only_where_they_are_explained(page):
                 assert right in line, f"{page.name}:{number}: {wrong} used without {right}"
 
 
-@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_glossary_page_exists_with_intro_and_marker(lang):
     """Each glossary page has a title, an introduction of its own, and the table marker."""
     text = (DOCS / f"glossary.{lang}.md").read_text(encoding="utf-8")
@@ -108,7 +114,7 @@ def test_glossary_page_exists_with_intro_and_marker(lang):
     assert len(intro) > 300
 
 
-@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_rendered_glossary_lists_every_term_and_links_only_existing_pages(lang):
     """Every term gets a row; existing lessons are linked, missing ones are named but not linked."""
 
@@ -129,18 +135,40 @@ def test_rendered_glossary_lists_every_term_and_links_only_existing_pages(lang):
 
 def test_render_rejects_an_unknown_language():
     """Only ja and en are rendered."""
-    with pytest.raises(ValueError, match="`lang` must be 'ja' or 'en'"):
+    with pytest.raises(ValueError, match="`lang` must be one of"):
         render_glossary("fr")
-    with pytest.raises(ValueError, match="`lang` must be 'ja' or 'en'"):
+    with pytest.raises(ValueError, match="`lang` must be one of"):
         TERMS[0].forms("de")
+
+
+def test_the_data_file_is_plain_toml_with_every_field():
+    """glossary.toml reads with the standard library; every entry has the six required fields."""
+    data = tomllib.loads(DATA.read_text(encoding="utf-8"))
+    required = {"ja", "en", "symbol", "definition_ja", "definition_en", "first_page"}
+    assert len(data["term"]) == len(TERMS) >= len(REQUIRED)
+    for entry in data["term"]:
+        assert required <= set(entry) <= required | {"ja_variants", "en_variants"}, entry.get("ja")
+
+
+def test_load_reads_another_file_of_the_same_shape(tmp_path):
+    """load() builds the Term tuple, the lesson order and the misprint map from any such file."""
+    f = tmp_path / "g.toml"
+    f.write_text(
+        'lesson_order = ["a.md"]\n[wrong_variants]\n"x" = "y"\n'
+        '[[term]]\nja = "項"\nen = "term"\nsymbol = \'\\alpha\'\ndefinition_ja = "定義"\n'
+        'definition_en = "def"\nfirst_page = "a.md"\nen_variants = ["terms"]\n',
+        encoding="utf-8",
+    )
+    g = load(f)
+    assert isinstance(g, Glossary) and g.lesson_order == ("a.md",) and g.wrong_variants == {"x": "y"}
+    assert g.terms[0].symbol == "\\alpha" and g.terms[0].forms("en") == ("term", "terms")
+    assert g.terms_on_page("a.md") == list(g.terms)
 
 
 def test_hook_replaces_the_marker_with_the_table_for_the_page_language():
     """hooks/glossary.py renders the Japanese table on the ja page and the English one on en."""
     pytest.importorskip("mkdocs")
-    spec = importlib.util.spec_from_file_location("_hook_glossary", ROOT / "hooks" / "glossary.py")
-    hook = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(hook)
+    hook = load_hook("glossary")
     config = SimpleNamespace(docs_dir=str(DOCS), theme={"language": "ja"})
     for lang, header in [("ja", "| 用語 | English |"), ("en", "| Term | 日本語 |")]:
         page = SimpleNamespace(file=SimpleNamespace(src_uri=f"glossary.{lang}.md"))

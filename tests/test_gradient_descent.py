@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from medai_lessons import gradient_descent as gd
@@ -59,12 +59,44 @@ def test_trajectory_follows_the_closed_form(a, lr, start, n):
     np.testing.assert_allclose(run.losses, a * run.trajectory**2)
 
 
+def _plain_python_descent(x, y, lr, epochs, init):
+    """(loss before the update, w after, b after) per epoch, with no NumPy and no package code."""
+    w, b = init
+    n, log = len(x), []
+    for _ in range(epochs):
+        residuals = [w * xi + b - yi for xi, yi in zip(x, y, strict=True)]
+        loss = sum(r * r for r in residuals) / n
+        grad_w = sum(2 * r * xi for r, xi in zip(residuals, x, strict=True)) / n
+        grad_b = sum(2 * r for r in residuals) / n
+        w, b = w - lr * grad_w, b - lr * grad_b
+        log.append((loss, w, b))
+    return log
+
+
+def test_fit_line_trains_with_line_fit_gradients(monkeypatch):
+    """The gradient the tests verify is the one that trains: fit_line calls line_fit_gradients each epoch."""
+    calls = []
+    original = gd.line_fit_gradients
+
+    def spy(*args):
+        calls.append(args)
+        return original(*args)
+
+    monkeypatch.setattr(gd, "line_fit_gradients", spy)
+    gd.fit_line(X, Y, learning_rate=0.01, epochs=7, init=START)
+    assert len(calls) == 7
+
+
 def test_fit_line_reproduces_the_corrected_training_log():
-    """From the reference's start, epochs 100 and 1000 give the values the issue verified."""
+    """From the reference's start, epochs 100 and 1000 give the values a plain-Python loop gives."""
     fit = gd.fit_line(X, Y, learning_rate=0.01, epochs=1000, init=START)
-    # values checked independently (issue #2): loss, w, b after epochs 100 and 1000
+    # the golden values are recomputed here by a plain-Python loop written from the update rule
+    log = _plain_python_descent(X, Y, 0.01, 1000, START)
+    assert [round(v, 4) for v in log[99]] == [0.0742, 1.7925, 0.7186]
+    assert [round(v, 4) for v in log[999]] == [0.0151, 1.9425, 0.177]
     assert [round(v, 4) for v in (fit.losses[99], fit.ws[99], fit.bs[99])] == [0.0742, 1.7925, 0.7186]
     assert [round(v, 4) for v in (fit.losses[-1], fit.w, fit.b)] == [0.0151, 1.9425, 0.177]
+    np.testing.assert_allclose(np.c_[fit.losses, fit.ws, fit.bs], log, rtol=1e-12)
     assert round(fit.predict(6.0), 4) == 11.8321
     assert np.all(np.diff(fit.losses) < 0)
 
@@ -174,14 +206,31 @@ def test_least_squares_recovers_an_exact_line(wb, x):
     assert gd.line_fit_gradients(x, y, w_fit, b_fit) == pytest.approx((0, 0), abs=1e-6)
 
 
+@settings(max_examples=50, deadline=None)
 @given(x=xs, shift=st.floats(-5, 5))
 def test_max_stable_learning_rate_is_two_over_the_largest_curvature(x, shift):
-    """2/λ_max of the MSE's Hessian; numerically, λ_max bounds the second difference of the loss."""
+    """2/λ_max of the MSE's Hessian; numerically, λ_max bounds the second difference of the loss.
+
+    The MSE is quadratic, so its second difference along a unit direction d is dᵀHd at any
+    point: never above λ_max, and equal to it along the steepest direction. The point
+    (w, b) = (shift, −shift) is arbitrary; the sweep of directions finds the maximum.
+    """
     limit = gd.max_stable_learning_rate(x)
     n, sx, sxx = len(x), sum(x), sum(v * v for v in x)
     trace, det = 2 * (sxx + n) / n, 4 * (sxx * n - sx * sx) / n**2
-    lam_max = trace / 2 + ((trace / 2) ** 2 - det) ** 0.5
+    lam_max = trace / 2 + ((trace / 2) ** 2 - det) ** 0.5  # larger root of λ² − trace·λ + det
     assert limit == pytest.approx(2 / lam_max, rel=1e-6)
+    y = [0.5 * v for v in x]
+    w0, b0, h = shift, -shift, 1e-3
+    curvatures = []
+    for angle in np.linspace(0, np.pi, 181):  # every degree
+        dw, db = np.cos(angle), np.sin(angle)
+        second = (
+            gd.mse(x, y, w0 + h * dw, b0 + h * db) - 2 * gd.mse(x, y, w0, b0) + gd.mse(x, y, w0 - h * dw, b0 - h * db)
+        ) / h**2
+        curvatures.append(second)
+    assert max(curvatures) <= lam_max * (1 + 1e-4) + 1e-4
+    assert max(curvatures) == pytest.approx(lam_max, rel=1e-3)
 
 
 @given(x=xs, y_noise=st.lists(st.floats(-1, 1), min_size=8, max_size=8), frac=st.floats(0.05, 0.45))
@@ -191,3 +240,22 @@ def test_fit_line_loss_never_rises_below_the_monotone_rate(x, y_noise, frac):
     lr = frac * gd.max_stable_learning_rate(x)  # = 2·frac/λ_max < 1/λ_max
     fit = gd.fit_line(x, y, learning_rate=lr, epochs=50)
     assert np.all(np.diff(fit.losses) <= 1e-9 * (1 + fit.losses[:-1]))
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: gd.learning_rate_thresholds(5e-324), "`a` is too small"),
+        (lambda: gd.least_squares_line([1e200, -1e200], [1e200, -1e200]), "`x` or `y` is too large"),
+        (lambda: gd.fit_line(X, Y, learning_rate=1e200, epochs=1), r"`learning_rate`=1e\+200 made the fit diverge"),
+        (lambda: gd.fit_line(X, Y, epochs=10**12), r"`epochs` must be <= 1000000"),
+        (lambda: gd.descend_quadratic(0.35, 0.5, 1e200, 3), r"`start` must satisfy \|start\| <= 1e\+150"),
+        (lambda: gd.mse(X, Y, 1e308, 0.0), "`x`, `y`, `w` or `b` is too large"),
+        (lambda: gd.max_stable_learning_rate([1e200, 1.0]), "`x` is too large"),
+        (lambda: gd.fit_line(["1", "2"], ["3", "4"]), "`x` must contain only real numbers, got strings"),
+    ],
+)
+def test_overflow_and_bad_values_name_the_argument(call, match):
+    """Issue 10's reproducers: each is a ValueError/TypeError naming the argument, never inf, NaN or OverflowError."""
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()

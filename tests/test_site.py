@@ -8,6 +8,9 @@ from html.parser import HTMLParser
 
 import pytest
 
+from site_tools.config import i18n_languages
+from site_tools.env import LANGUAGES
+
 from .conftest import DOCS
 
 
@@ -28,6 +31,12 @@ class _Refs(HTMLParser):
 
 def _pages(site):
     return sorted(site.rglob("*.html"))
+
+
+def test_the_site_languages_are_defined_once_and_match_mkdocs_yml():
+    """site_tools.env.LANGUAGES (default first) is what the i18n plugin builds, read by MkDocs' loader."""
+    pytest.importorskip("mkdocs_static_i18n")
+    assert i18n_languages() == LANGUAGES
 
 
 def test_site_builds_strictly_without_warnings(built_site):

@@ -66,18 +66,18 @@ def _write(rows):
 def test_sd15_architecture_generates_512px_in_30_fp16_steps():
     """Full-size SD 1.x (random weights) makes a 512x512 image in 30 fp16 steps; time, memory saved."""
     pipeline = build_sd15_architecture(device="cuda", dtype=torch.float16)
-    generate(pipeline, "warm up", steps=2, progress=False)  # cuDNN autotuning, allocations
+    generate(pipeline, "warm up", num_inference_steps=2, progress=False)  # cuDNN autotuning, allocations
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
-    (image,) = generate(pipeline, "a chest x-ray", steps=30, guidance_scale=7.5, seed=0)
+    (image,) = generate(pipeline, "a chest x-ray", num_inference_steps=30, guidance_scale=7.5, seed=0)
     torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     peak = torch.cuda.max_memory_allocated() / GiB
     assert image.size == (512, 512)
     # stepwise on the GPU agrees with diffusers (fp16, so a loose tolerance)
-    a = generate(pipeline, "a chest x-ray", steps=4, output_type="np", progress=False)
-    b = generate_stepwise(pipeline, "a chest x-ray", steps=4, output_type="np", progress=False)
+    a = generate(pipeline, "a chest x-ray", num_inference_steps=4, output_type="np", progress=False)
+    b = generate_stepwise(pipeline, "a chest x-ray", num_inference_steps=4, output_type="np", progress=False)
     diff = float(np.abs(a - b).max())
     assert diff < 1e-2
     print(f"\nSD 1.x 512x512, 30 steps fp16: {seconds:.2f} s, peak {peak:.2f} GiB, stepwise diff {diff:.2e}")
@@ -132,8 +132,8 @@ def test_real_weights_from_a_local_directory():
     if not model_dir:
         pytest.skip("set MEDAI_SD_MODEL to a local diffusers Stable Diffusion directory to run")
     pipeline = load_pipeline(model_dir)
-    a = generate(pipeline, "an axial chest CT slice", steps=20, seed=0, output_type="np")
-    b = generate_stepwise(pipeline, "an axial chest CT slice", steps=20, seed=0, output_type="np")
+    a = generate(pipeline, "an axial chest CT slice", num_inference_steps=20, seed=0, output_type="np")
+    b = generate_stepwise(pipeline, "an axial chest CT slice", num_inference_steps=20, seed=0, output_type="np")
     assert a.shape == (1, 512, 512, 3)
     assert float(np.abs(a - b).max()) < 1e-2
     assert a.std() > 0.05  # a real model draws something, not a flat image

@@ -1,6 +1,8 @@
 // Learning-rate explorer of lesson 1: gradient descent on f(theta) = a * theta^2.
 //
-// Our own code, no libraries (KaTeX is used for the formula when the page has it).
+// Our own code, no libraries (KaTeX is used for the formula when the page has it). The parts
+// every explorer shares (labels in the page's language, sliders, play/pause with reduced
+// motion, first-frame timing, start-up) come from explorer-kit.js, loaded before this file.
 // Every <div class="lr-explorer" data-a="0.35"></div> becomes a widget with
 //   * sliders for the learning rate alpha (0.01 to 3.0) and the start theta_0 (-6 to 6),
 //   * step / play-pause / reset buttons and four presets,
@@ -15,7 +17,6 @@
 (function () {
   "use strict";
 
-  var SVG_NS = "http://www.w3.org/2000/svg";
   var MAX_ABS = 1e150;      // descend_quadratic stops here too
   var PLAY_MAX_STEPS = 1000; // play stops after this many steps ...
   var SETTLED = 1e-3;        // ... or when |theta| is this close to the minimum ...
@@ -111,51 +112,10 @@
     return theta - alpha * (2.0 * a * theta);
   }
 
-  // ------------------------------------------------------------------ small helpers
+  // ------------------------------------------------------------------ shared helpers
 
-  var uid = 0;
-
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      if (k === "text") node.textContent = attrs[k];
-      else node.setAttribute(k, attrs[k]);
-    });
-    (children || []).forEach(function (c) { node.appendChild(c); });
-    return node;
-  }
-
-  function svg(tag, attrs) {
-    var node = document.createElementNS(SVG_NS, tag);
-    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    return node;
-  }
-
-  function fmt(x, digits) {
-    if (!isFinite(x)) return String(x);
-    var ax = Math.abs(x);
-    if (ax !== 0 && (ax >= 1e5 || ax < 1e-3)) return x.toExponential(2);
-    return x.toFixed(digits === undefined ? 4 : digits);
-  }
-
-  function langOf(root) {
-    var lang = (root.getAttribute("data-lang") || document.documentElement.lang || "en").toLowerCase();
-    return lang.indexOf("ja") === 0 ? "ja" : "en";
-  }
-
-  function reducedMotion() {
-    return !!(window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches);
-  }
-
-  function renderTex(node, tex, fallback) {
-    if (typeof katex !== "undefined") {
-      try {
-        katex.render(tex, node, { throwOnError: false, output: "htmlAndMathml" });
-        return;
-      } catch (e) { /* fall through to plain text */ }
-    }
-    node.textContent = fallback;
-  }
+  var kit = window.medaiExplorerKit;
+  var el = kit.el, svg = kit.svg, fmt = kit.fmt, renderTex = kit.renderTex;
 
   // ------------------------------------------------------------------ one widget
 
@@ -163,9 +123,9 @@
     var self = this;
     var a = parseFloat(root.getAttribute("data-a") || "0.35");
     if (!(a > 0)) a = 0.35;
-    var lang = langOf(root);
+    var lang = kit.lang(root);
     var t = TEXT[lang];
-    var id = "lrx-" + (++uid);
+    var id = kit.uid("lrx");
 
     this.root = root;
     this.a = a;
@@ -173,11 +133,9 @@
     this.alpha = 0.5;
     this.start = 5.0;
     this.path = [this.start];
-    this.playing = false;
     this.blownUp = false;
     this.firstDrawAt = null;
     this.firstFrameAt = null;
-    this._timer = null;
 
     root.textContent = "";
     root.classList.add("lr-explorer--ready");
@@ -198,36 +156,31 @@
     ]);
 
     // --- sliders
-    function slider(name, label, min, max, step, value) {
-      var input = el("input", {
-        type: "range", id: id + "-" + name, min: String(min), max: String(max),
-        step: String(step), value: String(value), "class": "lr-explorer__range"
+    function slider(name, label, min, max, step, value, key) {
+      return kit.slider({
+        id: id + "-" + name, label: label, min: min, max: max, step: step, value: value,
+        classPrefix: "lr-explorer",
+        onInput: function (v) { var o = {}; o[key] = v; self.set(o, true); }
       });
-      var out = el("output", { "for": id + "-" + name, "class": "lr-explorer__value" });
-      var lab = el("label", { "for": id + "-" + name, text: label });
-      var row = el("div", { "class": "lr-explorer__slider" }, [lab, input, out]);
-      return { row: row, input: input, out: out };
     }
-    this.alphaCtl = slider("alpha", t.alpha, 0.01, 3.0, 0.01, this.alpha);
-    this.startCtl = slider("start", t.start, -6, 6, 0.1, this.start);
-    this.alphaCtl.input.addEventListener("input", function () {
-      self.set({ alpha: parseFloat(self.alphaCtl.input.value) }, true);
-    });
-    this.startCtl.input.addEventListener("input", function () {
-      self.set({ start: parseFloat(self.startCtl.input.value) }, true);
-    });
+    this.alphaCtl = slider("alpha", t.alpha, 0.01, 3.0, 0.01, this.alpha, "alpha");
+    this.startCtl = slider("start", t.start, -6, 6, 0.1, this.start, "start");
 
     // --- buttons
     function button(cls, label, onClick) {
-      var b = el("button", { type: "button", "class": "lr-explorer__button " + cls, text: label });
-      b.addEventListener("click", onClick);
-      return b;
+      return kit.button("lr-explorer__button " + cls, label, onClick);
     }
     this.stepBtn = button("lr-explorer__step", t.step, function () { self.pause(); self.step(1); });
-    this.playBtn = button("lr-explorer__play", reducedMotion() ? t.runToEnd : t.play, function () {
-      self.togglePlay();
+    this.playBtn = button("lr-explorer__play", t.play, function () { /* wired by the player */ });
+    this.player = new kit.Player({
+      button: this.playBtn,
+      labels: { play: t.play, pause: t.pause, runToEnd: t.runToEnd },
+      perSecond: STEPS_PER_SECOND,
+      advance: function () { self.step(1); },
+      done: function () { return self._done(); },
+      restart: function () { self.reset(); },
+      isConnected: function () { return self.root.isConnected; }
     });
-    this.playBtn.setAttribute("aria-pressed", "false");
     this.resetBtn = button("lr-explorer__reset", t.reset, function () { self.pause(); self.reset(); });
     var controls = el("div", { "class": "lr-explorer__buttons" }, [this.stepBtn, this.playBtn, this.resetBtn]);
 
@@ -380,55 +333,15 @@
     return this.blownUp || k >= PLAY_MAX_STEPS || Math.abs(theta) < SETTLED || Math.abs(theta) > OFF_CHART;
   };
 
-  Explorer.prototype.play = function () {
-    var self = this;
-    if (this._done()) this.reset();
-    if (reducedMotion()) {
-      // No animation: jump straight to where playing would have stopped.
-      while (!this._done()) this.step(1);
-      return this;
-    }
-    if (this.playing) return this;
-    this.playing = true;
-    this._syncPlay();
-    var last = null;
-    var tick = function (now) {
-      if (!self.playing) return;
-      if (!self.root.isConnected) { self.pause(); return; }
-      if (last === null || now - last >= 1000 / STEPS_PER_SECOND) {
-        last = now;
-        self.step(1);
-        if (self._done()) { self.pause(); return; }
-      }
-      self._timer = window.requestAnimationFrame(tick);
-    };
-    this._timer = window.requestAnimationFrame(tick);
-    return this;
-  };
+  Explorer.prototype.play = function () { this.player.play(); return this; };
 
-  Explorer.prototype.pause = function () {
-    if (this._timer !== null) window.cancelAnimationFrame(this._timer);
-    this._timer = null;
-    if (this.playing) {
-      this.playing = false;
-      this._syncPlay();
-    }
-    return this;
-  };
+  Explorer.prototype.pause = function () { this.player.pause(); return this; };
 
-  Explorer.prototype.togglePlay = function () {
-    return this.playing ? this.pause() : this.play();
-  };
+  Explorer.prototype.togglePlay = function () { this.player.toggle(); return this; };
 
   Explorer.prototype.destroy = function () { this.pause(); };
 
   // ------------------------------------------------------------------ drawing
-
-  Explorer.prototype._syncPlay = function () {
-    var t = TEXT[this.lang];
-    this.playBtn.textContent = reducedMotion() ? t.runToEnd : (this.playing ? t.pause : t.play);
-    this.playBtn.setAttribute("aria-pressed", this.playing ? "true" : "false");
-  };
 
   Explorer.prototype._sync = function (fromSlider) {
     if (!fromSlider) {
@@ -474,47 +387,14 @@
     this.counter.textContent = t.stepCount + " k = " + k + " · θ = " + fmt(theta) + " · f(θ) = " +
       fmt(loss) + (this.blownUp ? " · " + t.blewUp : "");
     c.title.textContent = t.chart({ k: k, theta: fmt(theta), loss: fmt(loss) });
-    if (this.firstDrawAt === null) {
-      // firstDrawAt: the chart's DOM is complete; firstFrameAt: the next animation frame,
-      // i.e. the first frame that can show it (both ms after navigation start).
-      var self = this;
-      this.firstDrawAt = performance.now();
-      window.requestAnimationFrame(function () {
-        self.firstFrameAt = performance.now();
-        if (performance.mark) performance.mark("lr-explorer-first-frame");
-      });
-    }
+    // firstDrawAt: the chart's DOM is complete; firstFrameAt: the next animation frame,
+    // i.e. the first frame that can show it (both ms after navigation start).
+    kit.firstFrame(this, "lr-explorer-first-frame");
   };
 
   // ------------------------------------------------------------------ wiring
 
-  var api = window.medaiLrExplorer = window.medaiLrExplorer || { instances: [] };
+  var api = kit.register({ api: "medaiLrExplorer", selector: ".lr-explorer", create: Explorer });
   api.regimeOf = regimeOf;
   api.Explorer = Explorer;
-
-  api.init = function (scope) {
-    // Drop widgets that left the document (a page swap by navigation.instant).
-    api.instances = api.instances.filter(function (inst) {
-      if (inst.root.isConnected) return true;
-      inst.destroy();
-      return false;
-    });
-    (scope || document).querySelectorAll(".lr-explorer").forEach(function (root) {
-      if (root.__lrExplorer && api.instances.indexOf(root.__lrExplorer) >= 0) return;
-      root.__lrExplorer = new Explorer(root);
-      api.instances.push(root.__lrExplorer);
-    });
-    return api.instances;
-  };
-
-  // Start at once: the script is loaded at the end of <body>, so the widget's element is
-  // already parsed, and drawing now shows the widget before the page's maths is typeset
-  // (KaTeX renders on DOMContentLoaded). init() is idempotent, so the later calls only pick
-  // up widgets of a new page (document$ emits again after an instant-navigation swap).
-  if (document.body) api.init(document);
-  if (typeof document$ !== "undefined" && document$ && typeof document$.subscribe === "function") {
-    document$.subscribe(function () { api.init(document); });
-  } else if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () { api.init(document); });
-  }
 })();

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ._checks import check_real
+from ._checks import check_finite_result, check_real, guard_overflow
 
 __all__ = ["BackpropChain", "ChainRuleExample", "backprop_chain", "chain_rule_example"]
 
@@ -51,11 +51,15 @@ def chain_rule_example(x: float) -> ChainRuleExample:
     $dy/du = 3u^2$. Their product is $dy/dx$, which equals $24x^2$.
     """
     x = check_real("x", x)
-    u = 2.0 * x
-    y = u**3
-    du_dx = 2.0
-    dy_du = 3.0 * u**2
-    return ChainRuleExample(x=x, u=u, y=y, du_dx=du_dx, dy_du=dy_du, dy_dx=dy_du * du_dx)
+    fits = "|x| must be below 2.8e102 so that (2x)³ fits in a float64."
+    with guard_overflow("x", detail=fits):
+        u = 2.0 * x
+        y = u**3
+        du_dx = 2.0
+        dy_du = 3.0 * u**2
+        dy_dx = dy_du * du_dx
+    check_finite_result((u, y, dy_du, dy_dx), argument="x", detail=fits)
+    return ChainRuleExample(x=x, u=u, y=y, du_dx=du_dx, dy_du=dy_du, dy_dx=dy_dx)
 
 
 @dataclass(frozen=True)
@@ -101,22 +105,25 @@ def backprop_chain(
     w1 = check_real("w1", w1)
     w2 = check_real("w2", w2)
     w3 = check_real("w3", w3)
-    # forward
-    a = math.tanh(w1 * x)
-    b = math.tanh(w2 * a)
-    p = w3 * b
-    loss = (p - target) ** 2
-    # local derivatives; d tanh(z)/dz = 1 - tanh(z)^2
-    dloss_dp = 2.0 * (p - target)
-    dp_db = w3
-    dp_dw3 = b
-    db_da = (1.0 - b**2) * w2
-    db_dw2 = (1.0 - b**2) * a
-    da_dw1 = (1.0 - a**2) * x
-    # backward: multiply from the loss towards the input
-    dloss_db = dloss_dp * dp_db
-    dloss_da = dloss_db * db_da
-    return BackpropChain(
+    culprits = ("x", "target", "w1", "w2", "w3")
+    fits = "The loss and every gradient must fit in a float64; use values of smaller magnitude."
+    with guard_overflow(culprits, detail=fits):
+        # forward
+        a = math.tanh(w1 * x)
+        b = math.tanh(w2 * a)
+        p = w3 * b
+        loss = (p - target) ** 2
+        # local derivatives; d tanh(z)/dz = 1 - tanh(z)^2
+        dloss_dp = 2.0 * (p - target)
+        dp_db = w3
+        dp_dw3 = b
+        db_da = (1.0 - b**2) * w2
+        db_dw2 = (1.0 - b**2) * a
+        da_dw1 = (1.0 - a**2) * x
+        # backward: multiply from the loss towards the input
+        dloss_db = dloss_dp * dp_db
+        dloss_da = dloss_db * db_da
+    result = BackpropChain(
         a=a,
         b=b,
         p=p,
@@ -131,3 +138,5 @@ def backprop_chain(
         dloss_dw2=dloss_db * db_dw2,
         dloss_dw3=dloss_dp * dp_dw3,
     )
+    check_finite_result(list(vars(result).values()), argument=culprits, detail=fits)
+    return result

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ._checks import check_callable, check_int, check_real, check_vector
+from ._checks import call_real, check_callable, check_finite_result, check_int, check_real, check_vector
 
 __all__ = [
     "DEFAULT_STEP",
@@ -33,6 +33,8 @@ __all__ = [
     "partial_derivative",
     "secant_slope",
 ]
+
+_SMALLEST_NORMAL = float(np.finfo(np.float64).tiny)
 
 #: Default step size ``h``. With float64 (about 16 significant digits) a central
 #: difference has truncation error ~ h² |f'''| / 6 and rounding error ~ ε |f| / h;
@@ -59,10 +61,18 @@ def central_difference(f: Callable[[float], float], x: float, *, h: float = DEFA
     check_callable("f", f)
     x = check_real("x", x)
     h = check_real("h", h, positive=True)
-    slope = (float(f(x + h)) - float(f(x - h))) / (2.0 * h)
+    _check_step_fits(x, h, "x")
+    slope = (call_real("f", f, x + h) - call_real("f", f, x - h)) / (2.0 * h)
     if not np.isfinite(slope):
         raise ValueError(f"`f` returned a non-finite value near x={x}.")
     return slope
+
+
+def _check_step_fits(x: float, h: float, name: str) -> None:
+    """``x ± h`` and ``2h`` must stay finite, or the difference quotient is meaningless."""
+    check_finite_result(
+        (x + h, x - h, 2.0 * h), argument=(name, "h"), detail=f"`{name}` ± `h` and 2·`h` must fit in a float64."
+    )
 
 
 def secant_slope(f: Callable[[float], float], a: float, b: float) -> float:
@@ -72,7 +82,11 @@ def secant_slope(f: Callable[[float], float], a: float, b: float) -> float:
     b = check_real("b", b)
     if a == b:
         raise ValueError(f"`a` and `b` must differ, got a = b = {a}.")
-    return (float(f(b)) - float(f(a))) / (b - a)
+    check_finite_result(b - a, argument=("a", "b"), detail="`b` − `a` must fit in a float64.")
+    slope = (call_real("f", f, b) - call_real("f", f, a)) / (b - a)
+    if not np.isfinite(slope):
+        raise ValueError(f"`f` returned a non-finite value between a={a} and b={b}.")
+    return slope
 
 
 def partial_derivative(
@@ -94,9 +108,10 @@ def partial_derivative(
     if index >= p.size:
         raise ValueError(f"`index` must be < {p.size} (the length of `point`), got {index}.")
     h = check_real("h", h, positive=True)
+    _check_step_fits(float(p[index]), h, "point")
     step = np.zeros_like(p)
     step[index] = h
-    slope = (float(f(p + step)) - float(f(p - step))) / (2.0 * h)
+    slope = (call_real("f", f, p + step) - call_real("f", f, p - step)) / (2.0 * h)
     if not np.isfinite(slope):
         raise ValueError(f"`f` returned a non-finite value near point={p.tolist()}.")
     return slope
@@ -129,7 +144,8 @@ def dose_response(dose: float, *, e_max: float = 100.0, ed50: float = 2.0) -> fl
     dose = check_real("dose", dose, non_negative=True)
     e_max = check_real("e_max", e_max, positive=True)
     ed50 = check_real("ed50", ed50, positive=True)
-    return e_max * dose / (ed50 + dose)
+    effect = e_max * dose / (ed50 + dose)
+    return check_finite_result(effect, argument=("dose", "e_max"), detail="E_max·d must fit in a float64.")
 
 
 def dose_response_slope(dose: float, *, e_max: float = 100.0, ed50: float = 2.0) -> float:
@@ -137,4 +153,14 @@ def dose_response_slope(dose: float, *, e_max: float = 100.0, ed50: float = 2.0)
     dose = check_real("dose", dose, non_negative=True)
     e_max = check_real("e_max", e_max, positive=True)
     ed50 = check_real("ed50", ed50, positive=True)
-    return e_max * ed50 / (ed50 + dose) ** 2
+    denominator = (ed50 + dose) * (ed50 + dose)
+    if denominator < _SMALLEST_NORMAL:  # (ED50 + d)² underflows: digits lost, or a division by 0
+        raise ValueError(
+            f"`ed50` is too small: (ED50 + d)² underflows float64 (ed50={ed50}, dose={dose}); "
+            "`ed50` + `dose` must be at least 1.5e-154."
+        )
+    slope = e_max * ed50 / denominator
+    return check_finite_result(
+        slope, argument=("ed50", "e_max"), problem="out of range",
+        detail="E_max·ED50 / (ED50 + d)² must fit in a float64.",
+    )

@@ -24,13 +24,14 @@ Notation:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
-from ._checks import check_int, check_real, check_vector
+from ._checks import check_count, check_finite_result, check_real, check_vector, guard_overflow
 
 __all__ = [
     "LineFit",
@@ -50,6 +51,10 @@ Regime = Literal["converges", "oscillates", "diverges"]
 
 #: A loss above this is treated as a run that has blown up.
 _DIVERGED = 1e100
+#: A position beyond this is treated as divergence (θ² must still fit in a float64).
+_MAX_THETA = 1e150
+#: Upper bound on the epochs of :func:`fit_line` (each is one pass over the data).
+_MAX_EPOCHS = 1_000_000
 
 
 # --------------------------------------------------------------------------------------
@@ -71,7 +76,10 @@ def learning_rate_thresholds(a: float) -> tuple[float, float]:
         ``(1 / (2a), 1 / a)``.
     """
     a = check_real("a", a, positive=True)
-    return 1.0 / (2.0 * a), 1.0 / a
+    thresholds = (1.0 / (2.0 * a), 1.0 / a)
+    return check_finite_result(
+        thresholds, argument="a", problem="too small", detail="1/(2a) must fit in a float64: use a >= 2.8e-308."
+    )
 
 
 def quadratic_regime(a: float, learning_rate: float) -> Regime:
@@ -121,24 +129,29 @@ def descend_quadratic(
     a = check_real("a", a, positive=True)
     learning_rate = check_real("learning_rate", learning_rate, positive=True)
     start = check_real("start", start)
-    num_steps = check_int("num_steps", num_steps, minimum=0)
+    num_steps = check_count("num_steps", num_steps, minimum=0)
+    if abs(start) > _MAX_THETA:
+        raise ValueError(f"`start` must satisfy |start| <= {_MAX_THETA:.0e} so that θ² fits in a float64, got {start}.")
     theta = start
     path = [theta]
     for step in range(num_steps):
         grad = 2.0 * a * theta  # f'(theta)
         theta = theta - learning_rate * grad
-        if not abs(theta) < 1e150:
+        if not abs(theta) <= _MAX_THETA:
             raise ValueError(
                 f"`learning_rate`={learning_rate} diverged after {step + 1} steps "
-                f"(|theta| > 1e150); use fewer `num_steps` to watch it blow up."
+                f"(|theta| > {_MAX_THETA:.0e}); use fewer `num_steps` to watch it blow up."
             )
         path.append(theta)
     trajectory = np.array(path)
+    losses = check_finite_result(
+        a * trajectory**2, argument=("a", "start"), detail="The loss a·θ² must fit in a float64."
+    )
     return QuadraticDescent(
         a=a,
         learning_rate=learning_rate,
         trajectory=trajectory,
-        losses=a * trajectory**2,
+        losses=losses,
         regime=quadratic_regime(a, learning_rate),
     )
 
@@ -146,6 +159,10 @@ def descend_quadratic(
 # --------------------------------------------------------------------------------------
 # Straight-line fit by gradient descent on the mean squared error
 # --------------------------------------------------------------------------------------
+
+
+_XYWB = ("x", "y", "w", "b")
+_XYWB_TEXT = "`x`, `y`, `w` or `b`"
 
 
 def _check_xy(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray):
@@ -163,7 +180,8 @@ def mse(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, w: flo
     x_arr, y_arr = _check_xy(x, y)
     w = check_real("w", w)
     b = check_real("b", b)
-    return float(np.mean((w * x_arr + b - y_arr) ** 2))
+    with guard_overflow(_XYWB, detail="The squared errors must fit in a float64."):
+        return float(np.mean((w * x_arr + b - y_arr) ** 2))
 
 
 def line_fit_gradients(
@@ -183,7 +201,12 @@ def line_fit_gradients(
     w = check_real("w", w)
     b = check_real("b", b)
     residual = w * x_arr + b - y_arr  # y_hat - y
-    return float(np.mean(2.0 * residual * x_arr)), float(np.mean(2.0 * residual))
+    grads = float(np.mean(2.0 * residual * x_arr)), float(np.mean(2.0 * residual))
+    if not (math.isfinite(grads[0]) and math.isfinite(grads[1])):
+        raise ValueError(
+            f"{_XYWB_TEXT} is too large: the residuals and gradients must fit in a float64, got {grads}."
+        )
+    return grads
 
 
 def least_squares_line(
@@ -197,12 +220,14 @@ def least_squares_line(
     x_arr, y_arr = _check_xy(x, y)
     if x_arr.size < 2:
         raise ValueError(f"`x` must hold at least 2 values to fit a line, got {x_arr.size}.")
-    dx = x_arr - x_arr.mean()
-    sxx = float(np.sum(dx**2))
-    if sxx == 0.0:
-        raise ValueError("`x` must not be constant: at least two different doses are needed to fit a slope.")
-    w = float(np.sum(dx * (y_arr - y_arr.mean())) / sxx)
-    return w, float(y_arr.mean() - w * x_arr.mean())
+    with guard_overflow(("x", "y"), detail="Sums of squares and products of `x` and `y` must fit in a float64."):
+        dx = x_arr - x_arr.mean()
+        sxx = float(np.sum(dx**2))
+        if sxx == 0.0:
+            raise ValueError("`x` must not be constant: at least two different doses are needed to fit a slope.")
+        w = float(np.sum(dx * (y_arr - y_arr.mean())) / sxx)
+        b = float(y_arr.mean() - w * x_arr.mean())
+    return check_finite_result((w, b), argument=("x", "y"), detail="The slope and intercept must fit in a float64.")
 
 
 def max_stable_learning_rate(x: Sequence[float] | np.ndarray) -> float:
@@ -216,7 +241,8 @@ def max_stable_learning_rate(x: Sequence[float] | np.ndarray) -> float:
     """
     x_arr = check_vector("x", x)
     n = x_arr.size
-    hessian = (2.0 / n) * np.array([[np.sum(x_arr**2), np.sum(x_arr)], [np.sum(x_arr), n]])
+    with guard_overflow("x", detail="Σx² must fit in a float64."):
+        hessian = (2.0 / n) * np.array([[np.sum(x_arr**2), np.sum(x_arr)], [np.sum(x_arr), n]])
     return float(2.0 / np.linalg.eigvalsh(hessian).max())
 
 
@@ -237,9 +263,11 @@ class LineFit:
 
     def predict(self, x: float | Sequence[float] | np.ndarray) -> float | np.ndarray:
         """The fitted line's prediction $wx + b$."""
+        detail = "w·x + b must fit in a float64."
         if np.ndim(x) == 0:
-            return self.w * check_real("x", x) + self.b
-        return self.w * check_vector("x", x) + self.b
+            return check_finite_result(self.w * check_real("x", x) + self.b, argument="x", detail=detail)
+        with guard_overflow("x", detail=detail):
+            return self.w * check_vector("x", x) + self.b
 
 
 def fit_line(
@@ -269,7 +297,8 @@ def fit_line(
     """
     x_arr, y_arr = _check_xy(x, y)
     learning_rate = check_real("learning_rate", learning_rate, positive=True)
-    epochs = check_int("epochs", epochs, minimum=1)
+    epochs = check_count("epochs", epochs, minimum=1, maximum=_MAX_EPOCHS,
+                         why="each epoch is a pass over the data; more would run for minutes")
     if not isinstance(init, tuple | list) or len(init) != 2:
         raise TypeError(f"`init` must be a pair (w0, b0), got {init!r}.")
     w = check_real("init[0]", init[0])
@@ -278,18 +307,22 @@ def fit_line(
     ws = np.empty(epochs)
     bs = np.empty(epochs)
     for epoch in range(epochs):
-        y_hat = w * x_arr + b  # 1. predict
-        residual = y_hat - y_arr
-        loss = float(np.mean(residual**2))  # 2. loss
-        if not loss < _DIVERGED:
-            limit = max_stable_learning_rate(x_arr)
-            raise ValueError(
-                f"`learning_rate`={learning_rate} made the fit diverge by epoch {epoch + 1} "
-                f"(loss > {_DIVERGED:.0e}); for this `x` it must be < {limit:.4g}."
-            )
-        grad_w = float(np.mean(2.0 * residual * x_arr))  # 3. gradient
-        grad_b = float(np.mean(2.0 * residual))
+        loss = _loss_or_diverged(x_arr, y_arr, w, b, learning_rate, f"by epoch {epoch + 1}")  # 1. predict, 2. loss
+        grad_w, grad_b = line_fit_gradients(x_arr, y_arr, w, b)  # 3. gradient
         w -= learning_rate * grad_w  # 4. update
         b -= learning_rate * grad_b
         losses[epoch], ws[epoch], bs[epoch] = loss, w, b
+    _loss_or_diverged(x_arr, y_arr, w, b, learning_rate, f"after the last epoch ({epochs})")  # the last update too
     return LineFit(w=w, b=b, losses=losses, ws=ws, bs=bs)
+
+
+def _loss_or_diverged(x: np.ndarray, y: np.ndarray, w: float, b: float, learning_rate: float, when: str) -> float:
+    """The MSE at ``(w, b)``, or a ValueError blaming ``learning_rate`` if the fit has blown up."""
+    loss = float(np.mean((w * x + b - y) ** 2))
+    if not loss < _DIVERGED:
+        limit = max_stable_learning_rate(x)
+        raise ValueError(
+            f"`learning_rate`={learning_rate} made the fit diverge {when} "
+            f"(loss > {_DIVERGED:.0e}); for this `x` it must be < {limit:.4g}."
+        )
+    return loss

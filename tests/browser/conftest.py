@@ -26,14 +26,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-DOCS = ROOT / "docs"
+from site_tools.env import DOCS, LANGUAGES, ROOT
+
 HERE = Path(__file__).resolve().parent
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "build" / "screenshots"
 HOST = "127.0.0.1"
-LANGS = ("ja", "en")
+LANGS = LANGUAGES
 
 
 def site_prefix(site: Path) -> str:

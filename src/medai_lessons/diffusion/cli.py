@@ -1,142 +1,257 @@
 """The ``medai-lessons ddpm`` command group: ``train`` and ``sample``.
 
-``medai-lessons ddpm train --steps 2000 --seed 0 --out runs/digits`` trains the U-Net on
-scikit-learn's digits and writes the checkpoints, the loss history and a PNG grid of
-DDIM samples; ``medai-lessons ddpm sample --checkpoint FILE`` draws new images from a
-checkpoint (the packaged one with ``--checkpoint pretrained``).
+``medai-lessons ddpm train --train-steps 2000 --seed 0 --out runs/digits`` trains the
+U-Net on scikit-learn's digits and writes the checkpoints, the loss history and a PNG
+grid of DDIM samples; ``medai-lessons ddpm sample --checkpoint FILE`` draws new images
+from a checkpoint (the packaged one with ``--checkpoint pretrained``).
+
+Runs never mix: ``train`` refuses a non-empty ``--out`` unless ``--overwrite``, works in
+``<out>.partial`` and renames it to ``--out`` only when everything is written. Every
+``--checkpoint-every`` steps it writes ``<out>.partial/checkpoints/step-NNNNNNN/``; Ctrl-C
+keeps the last of those and prints how to ``--resume`` from it (exit status 130).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import shutil
 from pathlib import Path
+from typing import Any
 
 import torch
 
-from medai_lessons._checks import check_int, check_real
+from medai_lessons._checks import check_real
+from medai_lessons.cli import (
+    CommandError,
+    add_command,
+    add_flag,
+    check_output_dir,
+    publish_dir,
+    publish_files,
+    seed_type,
+    staging_dir,
+)
+from medai_lessons.diffusion.grid import save_grid
 
 __all__ = ["add_parser", "save_grid"]
 
+#: most images one ``ddpm sample`` call draws (64 fill the default 8x8 grid)
+MAX_IMAGES = 4096
+#: the defaults of ``ddpm train`` (those of :class:`TrainConfig`, repeated for --help)
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "train_steps": 2000,
+    "batch_size": 128,
+    "lr": 2e-3,
+    "warmup_steps": 100,
+    "ema_decay": 0.995,
+    "seed": 0,
+    "channels": "32,32",
+    "time_dim": 32,
+    "schedule": "linear",
+    "num_train_timesteps": 1000,
+}
 
-def save_grid(images: torch.Tensor, path: str | Path, *, nrow: int | None = None) -> Path:
-    """Tile ``(n, 1, h, w)`` images in $[-1, 1]$ into one grey-scale PNG; return the path."""
-    import math
 
-    from matplotlib import image as mpimg
+def _parse_channels(text: str) -> tuple[int, ...]:
+    try:
+        channels = tuple(int(c) for c in text.split(","))
+    except ValueError:
+        raise CommandError(f"`--channels` must be comma-separated integers such as 32,32, got {text!r}.") from None
+    return channels
 
-    if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 1:
-        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise ValueError(f"`images` must be shaped (n, 1, height, width), got {shape}.")
-    n, _, h, w = images.shape
-    nrow = nrow or math.ceil(math.sqrt(n))
-    ncol = math.ceil(n / nrow)
-    pad = 1
-    grid = torch.ones(ncol * (h + pad) + pad, nrow * (w + pad) + pad)
-    x = ((images.detach().cpu().float().clamp(-1, 1) + 1) / 2)[:, 0]
-    for i in range(n):
-        r, c = divmod(i, nrow)
-        grid[
-            pad + r * (h + pad) : pad + r * (h + pad) + h,
-            pad + c * (w + pad) : pad + c * (w + pad) + w,
-        ] = x[i]
-    scale = max(1, 160 // max(h, w))  # upscale tiny digits so the PNG is viewable
-    big = grid.repeat_interleave(scale, 0).repeat_interleave(scale, 1)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mpimg.imsave(path, big.numpy(), cmap="gray", vmin=0.0, vmax=1.0)
-    return path
+
+# -- ddpm train ----------------------------------------------------------------------------
+def _train_config(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The :class:`TrainConfig` of this run (from the flags, or from the checkpoint being resumed)."""
+    from medai_lessons.diffusion.train import TrainConfig, read_train_state
+
+    given = {k: getattr(args, k) for k in TRAIN_DEFAULTS if getattr(args, k, None) is not None}
+    if "channels" in given:
+        given["channels"] = _parse_channels(given["channels"])
+    if args.resume is None:
+        values = {**TRAIN_DEFAULTS, "channels": _parse_channels(TRAIN_DEFAULTS["channels"]), **given}
+        if "warmup_steps" not in given:
+            values["warmup_steps"] = min(values["warmup_steps"], values["train_steps"])
+        return TrainConfig(**values), None
+    meta, _ = read_train_state(args.resume)
+    saved = TrainConfig.from_dict(json.loads(meta["train_config"]))
+    for key, value in given.items():
+        if key != "train_steps" and value != getattr(saved, key):
+            flag = "--" + key.replace("_", "-")
+            raise CommandError(
+                f"`{flag}` {value} differs from the run being resumed ({getattr(saved, key)}); "
+                "a resumed run keeps its settings (only --train-steps may change)."
+            )
+    values = {f: getattr(saved, f) for f in TRAIN_DEFAULTS}
+    values["train_steps"] = given.get("train_steps", saved.train_steps)
+    return TrainConfig(**values), Path(args.resume)
+
+
+def _discard_empty(stage: Path, main: bool) -> None:
+    """Remove a run's staging folder when it holds no checkpoint worth keeping."""
+    if main and stage.is_dir() and not any((stage / "checkpoints").glob("step-*")):
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def _train(args: argparse.Namespace) -> int:
+    from accelerate import PartialState
+
+    from medai_lessons._checks import check_int
     from medai_lessons.diffusion.data import load_digits_images
     from medai_lessons.diffusion.samplers import ddim_sample
-    from medai_lessons.diffusion.train import TrainConfig, train_ddpm
+    from medai_lessons.diffusion.train import TrainingInterrupted, train_ddpm
 
-    channels = tuple(int(c) for c in args.channels.split(","))
-    config = TrainConfig(
-        steps=args.steps,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        seed=args.seed,
-        ema_decay=args.ema_decay,
-        channels=channels,
-        time_dim=args.time_dim,
-        schedule=args.schedule,
-        warmup_steps=min(args.warmup_steps, args.steps),
-        num_train_steps=args.num_train_steps,
-    )
+    # 1. Everything is checked before any work: settings, output folder, resume point
+    config, resume = _train_config(args)
+    every = check_int("checkpoint_every", args.checkpoint_every, minimum=0)
     out = Path(args.out)
-    result = train_ddpm(load_digits_images(), config, out_dir=out, progress=not args.no_progress, cpu=args.cpu)
-    if not result.paths:  # a non-main process under `accelerate launch`: nothing to write
+    stage = out.with_name(out.name + ".partial")
+    check_output_dir("--out", out, overwrite=args.overwrite)
+    continuing = resume is not None and stage.absolute() in resume.absolute().parents
+    if stage.exists() and not continuing and not args.overwrite:
+        found = sorted((stage / "checkpoints").glob("step-*"))
+        hint = f"continue it with --resume {found[-1]}" if found else "it has no checkpoint to continue from"
+        raise CommandError(f"`--out` {out}: {stage} holds an unfinished run ({hint}), or pass --overwrite.")
+    check_output_dir("--out", stage, overwrite=True)
+    state = PartialState(cpu=args.cpu)
+    data = load_digits_images()
+    state.wait_for_everyone()
+    if state.is_main_process:
+        if stage.exists() and not continuing:
+            shutil.rmtree(stage)
+        stage.mkdir(parents=True, exist_ok=True)
+    state.wait_for_everyone()
+
+    # 2. Train; checkpoints go to <out>.partial/checkpoints
+    try:
+        result = train_ddpm(
+            data, config, out_dir=stage, progress=not args.no_progress, cpu=args.cpu,
+            checkpoint_every=every, checkpoint_dir=stage / "checkpoints", resume_from=resume,
+        )
+    except (ValueError, TypeError, OSError):  # e.g. the loss diverged: keep the folder only if it holds a checkpoint
+        _discard_empty(stage, state.is_main_process)
+        raise
+    except TrainingInterrupted as exc:
+        if exc.checkpoint is None:
+            _discard_empty(stage, state.is_main_process)
+        if exc.checkpoint is not None:
+            message = (
+                f"interrupted at step {exc.step}; the last complete checkpoint is {exc.checkpoint} "
+                f"(continue with: medai-lessons ddpm train --resume {exc.checkpoint} --out {out})"
+            )
+        else:
+            message = f"interrupted at step {exc.step}, before the first checkpoint (every {every} steps); nothing kept"
+        raise KeyboardInterrupt(message) from None
+    if not state.is_main_process:  # another process under `accelerate launch`: the main one writes
         return 0
-    gen = torch.Generator().manual_seed(args.seed)
-    samples = ddim_sample(
-        result.ema_model,
-        result.schedule,
-        (64, 1, 8, 8),
-        num_steps=min(50, result.schedule.num_steps),
-        generator=gen,
-        progress=False,
-    )
-    grid = save_grid(samples, out / "samples-ddim.png", nrow=8)
-    print(
-        f"trained {args.steps} steps in {result.seconds:.1f} s; "
-        f"mean loss of the last 100 steps {sum(result.losses[-100:]) / len(result.losses[-100:]):.4f}"
-    )
-    for key, path in {**result.paths, "grid": grid}.items():
-        print(f"wrote {key}: {path}")
+
+    # 3. A grid of samples, then the whole folder becomes visible at once
+    try:
+        gen = torch.Generator().manual_seed(config.seed)
+        steps = min(50, len(result.schedule))
+        samples = ddim_sample(result.ema_model, result.schedule, (64, 1, 8, 8), num_inference_steps=steps,
+                              generator=gen, progress=False)
+        save_grid(samples, stage / "samples-ddim.png", nrow=8)
+        publish_dir(stage, out)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f"interrupted while writing; the finished run is in {stage}") from None
+    tail = result.losses[-100:]
+    print(f"trained {config.train_steps} steps in {result.seconds:.1f} s; "
+          f"mean loss of the last {len(tail)} steps {sum(tail) / len(tail):.4f}")
+    names = {"ema": "digits-ddpm.safetensors", "raw": "digits-ddpm-raw.safetensors",
+             "history": "digits-ddpm-history.json", "grid": "samples-ddim.png"}
+    for key, name in names.items():
+        print(f"wrote {key}: {out / name}")
+    if "checkpoint" in result.paths:
+        print(f"wrote checkpoint: {out / 'checkpoints' / Path(result.paths['checkpoint']).name}")
     return 0
 
 
+# -- ddpm sample ---------------------------------------------------------------------------
 def _sample(args: argparse.Namespace) -> int:
     from safetensors.torch import save_file
 
-    from medai_lessons.diffusion.checkpoint import load_checkpoint, load_pretrained_digits
+    from medai_lessons._checks import check_int
+    from medai_lessons.diffusion.checkpoint import (
+        PRETRAINED_DIGITS,
+        _data_file,
+        load_checkpoint,
+        read_checkpoint_header,
+    )
     from medai_lessons.diffusion.samplers import ddim_sample, ddpm_sample
 
+    # 1. Check every flag, the checkpoint's metadata and the output place before any work
     num_images = check_int("num_images", args.num_images, minimum=1)
+    if num_images > MAX_IMAGES:
+        raise CommandError(f"`--num-images` must be <= {MAX_IMAGES}, got {num_images}.")
     if args.sampler not in ("ddpm", "ddim"):  # argparse already restricts this; keep it explicit
-        raise ValueError(f"`sampler` must be 'ddpm' or 'ddim', got {args.sampler!r}.")
-    if args.checkpoint == "pretrained":
-        model, schedule = load_pretrained_digits()
-    else:
-        model, schedule, _ = load_checkpoint(args.checkpoint)
-    channels = model.config["in_channels"]
-    size = 8  # the digits the checkpoints here are trained on
-    gen = torch.Generator().manual_seed(check_int("seed", args.seed, minimum=0))
-    shape = (num_images, channels, size, size)
+        raise CommandError(f"`--sampler` must be 'ddpm' or 'ddim', got {args.sampler!r}.")
+    eta = check_real("eta", args.eta, non_negative=True)
+    if eta > 1.0:
+        raise CommandError(f"`--eta` must lie in [0, 1] (0 = deterministic DDIM, 1 = DDPM-like), got {eta:g}.")
+    path = _data_file(PRETRAINED_DIGITS) if args.checkpoint == "pretrained" else Path(args.checkpoint)
+    model_config, schedule, _, _ = read_checkpoint_header(path)
+    T = len(schedule)
     if args.sampler == "ddpm":
-        samples = ddpm_sample(model, schedule, shape, generator=gen, progress=not args.no_progress)
-        label = f"ddpm{schedule.num_steps}"
+        label = f"ddpm{T}"
     else:
-        steps = check_int("num_steps", args.num_steps, minimum=1)
-        eta = check_real("eta", args.eta, non_negative=True)
-        samples = ddim_sample(
-            model,
-            schedule,
-            shape,
-            num_steps=steps,
-            eta=eta,
-            generator=gen,
-            progress=not args.no_progress,
-        )
+        steps = check_int("num_inference_steps", args.num_inference_steps, minimum=1)
+        if steps > T:
+            raise CommandError(
+                f"`--num-inference-steps` must be <= {T} (the checkpoint's num_train_timesteps), got {steps}."
+            )
         label = f"ddim{steps}"
-    out = Path(args.out)
-    grid = save_grid(samples, out / f"samples-{label}.png")
-    tensors = out / f"samples-{label}.safetensors"
-    save_file(
-        {"samples": samples.contiguous()},
-        str(tensors),
-        metadata={"sampler": label, "seed": str(args.seed), "checkpoint": str(args.checkpoint)},
-    )
-    print(f"wrote grid: {grid}")
-    print(f"wrote samples: {tensors}")
+    out = check_output_dir("--out", args.out, overwrite=True)
+    targets = [out / f"samples-{label}.png", out / f"samples-{label}.safetensors"]
+    clash = [p for p in targets if p.exists()]
+    if clash and not args.overwrite:
+        raise CommandError(f"`--out` {out} already holds {clash[0].name}; choose a new folder or pass --overwrite.")
+
+    # 2. Sample
+    model, schedule, _ = load_checkpoint(path)
+    channels = model_config.get("in_channels", 1)
+    size = 8  # the digits the checkpoints here are trained on
+    gen = torch.Generator().manual_seed(args.seed)
+    shape = (num_images, channels, size, size)
+    try:
+        if args.sampler == "ddpm":
+            samples = ddpm_sample(model, schedule, shape, generator=gen, progress=not args.no_progress)
+        else:
+            samples = ddim_sample(model, schedule, shape, num_inference_steps=steps, eta=eta, generator=gen,
+                                  progress=not args.no_progress)
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt("interrupted while sampling; nothing was written") from None
+    if not torch.isfinite(samples).all():
+        raise CommandError(f"`--checkpoint` {path}: the samples contain NaN or infinity; nothing was written.")
+
+    # 3. Both files appear together
+    with staging_dir(out / f"samples-{label}") as stage:
+        save_grid(samples, stage / targets[0].name)
+        save_file(
+            {"samples": samples.contiguous()},
+            str(stage / targets[1].name),
+            metadata={"sampler": label, "seed": str(args.seed), "checkpoint": str(args.checkpoint)},
+        )
+        publish_files(stage, out)
+    print(f"wrote grid: {targets[0]}")
+    print(f"wrote samples: {targets[1]}")
     if channels == 1:
         from medai_lessons.diffusion.quality import quality_report
 
         print("quality:", json.dumps(quality_report(samples).as_dict()))
     return 0
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be finite, got {text}")
+    return value
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -145,35 +260,40 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     sub = parser.add_subparsers(dest="ddpm_command", metavar="{train,sample}")
     sub.required = True
 
-    tr = sub.add_parser("train", help="train the U-Net on scikit-learn's digits")
-    tr.add_argument("--steps", type=int, default=2000, help="optimizer steps (default 2000)")
-    tr.add_argument("--batch-size", type=int, default=128)
-    tr.add_argument("--lr", type=float, default=2e-3, help="peak AdamW learning rate")
-    tr.add_argument("--warmup-steps", type=int, default=100)
-    tr.add_argument("--ema-decay", type=float, default=0.995)
-    tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--channels", default="32,32", help="U-Net widths per level, e.g. 32,32")
-    tr.add_argument("--time-dim", type=int, default=32)
-    tr.add_argument("--schedule", choices=["linear", "cosine"], default="linear")
-    tr.add_argument(
-        "--num-train-steps",
-        type=int,
-        default=1000,
-        help="T, the number of diffusion steps (default 1000)",
-    )
+    d = TRAIN_DEFAULTS
+    tr = add_command(sub, "train", _train, help="train the U-Net on scikit-learn's digits",
+                     flag_aliases={"path": "--resume", "resume_from": "--resume"})
+    add_flag(tr, "--train-steps", "--steps", type=int, default=None,
+         help=f"optimizer steps (default {d['train_steps']}; --steps is the old name)")
+    tr.add_argument("--batch-size", type=int, default=None, help=f"global batch (default {d['batch_size']})")
+    tr.add_argument("--lr", type=_positive_float, default=None, help=f"peak AdamW learning rate ({d['lr']})")
+    tr.add_argument("--warmup-steps", type=int, default=None, help=f"linear warm-up steps ({d['warmup_steps']})")
+    tr.add_argument("--ema-decay", type=_positive_float, default=None, help=f"EMA decay d ({d['ema_decay']})")
+    tr.add_argument("--seed", type=seed_type, default=None, help=f"seed of everything random ({d['seed']})")
+    tr.add_argument("--channels", default=None, help=f"U-Net widths per level (default {d['channels']})")
+    tr.add_argument("--time-dim", type=int, default=None, help=f"step-embedding size ({d['time_dim']})")
+    tr.add_argument("--schedule", choices=["linear", "cosine"], default=None, help="noise schedule (linear)")
+    add_flag(tr, "--num-train-timesteps", "--num-train-steps", type=int, default=None,
+         help=f"T, the number of diffusion steps (default {d['num_train_timesteps']})")
+    tr.add_argument("--checkpoint-every", type=int, default=500,
+                    help="write a resumable checkpoint every N steps (default 500; 0 = never)")
+    tr.add_argument("--resume", default=None, metavar="CHECKPOINT",
+                    help="continue from a checkpoint folder (…/checkpoints/step-NNNNNNN)")
     tr.add_argument("--cpu", action="store_true", help="stay on the CPU even with a GPU")
-    tr.add_argument("--out", default="runs/ddpm-digits", help="output folder")
+    tr.add_argument("--out", default="runs/ddpm-digits", help="output folder (must be new or empty)")
+    tr.add_argument("--overwrite", action="store_true", help="replace what --out already holds")
     tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    tr.set_defaults(func=_train)
 
-    sa = sub.add_parser("sample", help="draw images from a checkpoint")
+    sa = add_command(sub, "sample", _sample, help="draw images from a checkpoint",
+                     flag_aliases={"path": "--checkpoint"})
     sa.add_argument("--checkpoint", required=True, help="a .safetensors file from `ddpm train`, or 'pretrained'")
     sa.add_argument("--sampler", choices=["ddpm", "ddim"], default="ddim")
-    sa.add_argument("--num-steps", type=int, default=50, help="DDIM steps (default 50)")
-    sa.add_argument("--eta", type=float, default=0.0, help="DDIM eta (0 = deterministic)")
+    add_flag(sa, "--num-inference-steps", "--num-steps", type=int, default=50,
+         help="DDIM steps S (default 50; --num-steps is the old name)")
+    sa.add_argument("--eta", type=float, default=0.0, help="DDIM eta in [0, 1] (0 = deterministic)")
     sa.add_argument("--num-images", type=int, default=64)
-    sa.add_argument("--seed", type=int, default=0)
+    sa.add_argument("--seed", type=seed_type, default=0)
     sa.add_argument("--out", default="runs/ddpm-samples", help="output folder")
+    sa.add_argument("--overwrite", action="store_true", help="replace samples of the same name in --out")
     sa.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    sa.set_defaults(func=_sample)
     return parser

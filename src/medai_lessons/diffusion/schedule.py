@@ -3,19 +3,21 @@ r"""Noise schedules: how much noise the forward process adds at each step.
 A schedule is the list of variances $\beta_1, \dots, \beta_T$ of Ho et al. (2020);
 everything else is derived from it. Timesteps in code are counted from 0, as in
 diffusers: code index ``t`` is the paper's step $t+1$, so ``alphas_cumprod[0]`` is
-$\bar\alpha_1 = 1-\beta_1$ and ``alphas_cumprod[num_steps - 1]`` is $\bar\alpha_T$.
+$\bar\alpha_1 = 1-\beta_1$ and ``alphas_cumprod[num_train_timesteps - 1]`` is $\bar\alpha_T$.
 
 Notation
 --------
-=====================  ===================================  ==============================
-code                   lesson symbol                        diffusers name
-=====================  ===================================  ==============================
-``num_steps``          $T$                                  ``num_train_timesteps``
-``betas[t]``           $\beta_t$ (noise variance of a step) ``betas``
-``alphas[t]``          $\alpha_t = 1-\beta_t$               ``alphas``
-``alphas_cumprod[t]``  $\bar\alpha_t = \prod_{s\le t}\alpha_s$  ``alphas_cumprod``,
-                                                            ``alpha_prod_t`` in ``step``
-=====================  ===================================  ==============================
+=========================  ===================================  ==============================
+code                       lesson symbol                        diffusers name
+=========================  ===================================  ==============================
+``num_train_timesteps``    $T$                                  ``num_train_timesteps``
+``betas[t]``               $\beta_t$ (noise variance of a step) ``betas``
+``alphas[t]``              $\alpha_t = 1-\beta_t$               ``alphas``
+``alphas_cumprod[t]``      $\bar\alpha_t = \prod_{s\le t}\alpha_s$  ``alphas_cumprod``,
+                                                                ``alpha_prod_t`` in ``step``
+=========================  ===================================  ==============================
+
+The old name ``num_steps`` (keyword and property) still works and warns.
 
 All three tensors are ``torch.float64`` on the CPU: the cumulative product of 1000
 numbers close to 1 loses digits in float32 (diffusers keeps float32, and the two agree
@@ -32,8 +34,20 @@ from typing import Any
 import torch
 
 from medai_lessons._checks import check_int, check_real
+from medai_lessons._deprecation import renamed_kwargs, warn_renamed
 
-__all__ = ["NoiseSchedule"]
+__all__ = ["MAX_TRAIN_TIMESTEPS", "NoiseSchedule"]
+
+#: Longest schedule the constructors build: a hundred times DDPM's T = 1000 (the same bound
+#: as ``TrainConfig`` and checkpoint metadata); a longer request is refused before any allocation.
+MAX_TRAIN_TIMESTEPS = 100_000
+
+
+def _check_num_train_timesteps(value: Any) -> int:
+    T = check_int("num_train_timesteps", value, minimum=1)
+    if T > MAX_TRAIN_TIMESTEPS:
+        raise ValueError(f"`num_train_timesteps` must be <= {MAX_TRAIN_TIMESTEPS:,} (DDPM uses 1,000), got {T:,}.")
+    return T
 
 
 class NoiseSchedule:
@@ -58,11 +72,16 @@ class NoiseSchedule:
     ) -> None:
         if isinstance(betas, str | bytes) or not isinstance(betas, Sequence | torch.Tensor):
             raise TypeError(f"`betas` must be a sequence of numbers or a tensor, got {type(betas).__name__}.")
-        b = torch.as_tensor(betas, dtype=torch.float64).detach().cpu().clone()
+        if isinstance(betas, torch.Tensor) and (betas.is_complex() or betas.device.type == "meta"):
+            raise TypeError(f"`betas` must hold real numbers on a real device, got {betas.dtype} on {betas.device}.")
+        try:
+            b = torch.as_tensor(betas, dtype=torch.float64).detach().cpu().clone()
+        except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
+            raise TypeError("`betas` must contain only real numbers.") from exc
         if b.ndim != 1:
             raise ValueError(f"`betas` must be one-dimensional, got shape {tuple(b.shape)}.")
         if b.numel() < 1:
-            raise ValueError("`num_steps` must be >= 1, got 0.")
+            raise ValueError("`betas` must hold at least one value, got 0.")
         if not torch.isfinite(b).all():
             raise ValueError("`betas` must not contain NaN or infinity.")
         if (b <= 0).any() or (b >= 1).any():
@@ -76,29 +95,33 @@ class NoiseSchedule:
 
     # -- constructors -------------------------------------------------------------------
     @classmethod
-    def linear(cls, num_steps: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02) -> NoiseSchedule:
+    @renamed_kwargs(num_steps="num_train_timesteps")
+    def linear(
+        cls, num_train_timesteps: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02
+    ) -> NoiseSchedule:
         r"""Betas spaced evenly from ``beta_start`` to ``beta_end`` (Ho et al. 2020, Sec. 4).
 
         $\beta_t = \beta_\text{start} + \frac{t}{T-1}(\beta_\text{end}-\beta_\text{start})$,
         the same as diffusers' ``beta_schedule="linear"``.
 
         Args:
-            num_steps: $T$, at least 1.
+            num_train_timesteps: $T$, at least 1 (``num_steps`` is a deprecated alias).
             beta_start: $\beta$ of the first step, in (0, 1).
             beta_end: $\beta$ of the last step, in (0, 1).
         """
-        num_steps = check_int("num_steps", num_steps, minimum=1)
+        T = _check_num_train_timesteps(num_train_timesteps)
         beta_start = check_real("beta_start", beta_start)
         beta_end = check_real("beta_end", beta_end)
         for name, value in (("beta_start", beta_start), ("beta_end", beta_end)):
             if not 0.0 < value < 1.0:
                 raise ValueError(f"`{name}` must lie strictly between 0 and 1, got {value}.")
-        betas = torch.linspace(beta_start, beta_end, num_steps, dtype=torch.float64)
-        params = {"num_steps": num_steps, "beta_start": beta_start, "beta_end": beta_end}
+        betas = torch.linspace(beta_start, beta_end, T, dtype=torch.float64)
+        params = {"num_train_timesteps": T, "beta_start": beta_start, "beta_end": beta_end}
         return cls(betas, kind="linear", params=params)
 
     @classmethod
-    def cosine(cls, num_steps: int = 1000, s: float = 0.008) -> NoiseSchedule:
+    @renamed_kwargs(num_steps="num_train_timesteps")
+    def cosine(cls, num_train_timesteps: int = 1000, s: float = 0.008) -> NoiseSchedule:
         r"""The cosine schedule of Nichol & Dhariwal (2021), Eq. (17).
 
         $\bar\alpha(t) = f(t)/f(0)$ with $f(t) = \cos^2\!\big(\frac{t/T + s}{1+s}\cdot\frac{\pi}{2}\big)$
@@ -106,34 +129,52 @@ class NoiseSchedule:
         the paper (diffusers' ``"squaredcos_cap_v2"``).
 
         Args:
-            num_steps: $T$, at least 1.
+            num_train_timesteps: $T$, at least 1 (``num_steps`` is a deprecated alias).
             s: the small offset that keeps $\beta$ of the first steps from being tiny, >= 0.
         """
-        num_steps = check_int("num_steps", num_steps, minimum=1)
+        T = _check_num_train_timesteps(num_train_timesteps)
         s = check_real("s", s, non_negative=True)
 
         def f(u: torch.Tensor) -> torch.Tensor:
             return torch.cos((u + s) / (1 + s) * math.pi / 2) ** 2
 
-        u = torch.arange(num_steps + 1, dtype=torch.float64) / num_steps
+        u = torch.arange(T + 1, dtype=torch.float64) / T
         alpha_bar = f(u) / f(torch.zeros((), dtype=torch.float64))
         betas = (1 - alpha_bar[1:] / alpha_bar[:-1]).clamp(max=0.999)  # Nichol & Dhariwal, Sec. 3.2
-        return cls(betas, kind="cosine", params={"num_steps": num_steps, "s": s})
+        if not bool(torch.isfinite(betas).all()) or bool((betas <= 0).any()):
+            raise ValueError(f"`s` = {s} is too large: the betas leave (0, 1) (Nichol & Dhariwal use 0.008).")
+        return cls(betas, kind="cosine", params={"num_train_timesteps": T, "s": s})
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> NoiseSchedule:
-        """Rebuild a schedule from :attr:`config` (as stored in a checkpoint)."""
+        """Rebuild a schedule from :attr:`config` (as stored in a checkpoint).
+
+        Checkpoints written before the rename store ``num_steps``; it is read as
+        ``num_train_timesteps`` without a warning, so old files keep loading quietly.
+        """
         if not isinstance(config, dict):
             raise TypeError(f"`config` must be a dict, got {type(config).__name__}.")
         kind = config.get("kind")
         params = {k: v for k, v in config.items() if k != "kind"}
+        if "num_steps" in params and "num_train_timesteps" not in params:
+            params["num_train_timesteps"] = params.pop("num_steps")
+        allowed = {
+            "linear": {"num_train_timesteps", "beta_start", "beta_end"},
+            "cosine": {"num_train_timesteps", "s"},
+            "custom": {"betas"},
+        }
+        if not isinstance(kind, str) or kind not in allowed:
+            raise ValueError(f"`config` must have a `kind` of 'linear', 'cosine' or 'custom', got {kind!r}.")
+        unknown = sorted(set(params) - allowed[kind])
+        if unknown:
+            raise ValueError(f"`config` has keys a {kind} schedule does not take: {unknown}.")
         if kind == "linear":
             return cls.linear(**params)
         if kind == "cosine":
             return cls.cosine(**params)
-        if kind == "custom":
-            return cls(params["betas"])
-        raise ValueError(f"`kind` must be 'linear', 'cosine' or 'custom', got {kind!r}.")
+        if "betas" not in params:
+            raise ValueError("`config` of a custom schedule must hold its `betas`.")
+        return cls(params["betas"])
 
     # -- derived quantities -------------------------------------------------------------
     @property
@@ -142,13 +183,19 @@ class NoiseSchedule:
         return {"kind": self.kind, **self.params}
 
     @property
-    def num_steps(self) -> int:
-        r"""$T$, the number of forward steps."""
+    def num_train_timesteps(self) -> int:
+        r"""$T$, the number of forward steps (diffusers' ``num_train_timesteps``)."""
         return int(self._betas.numel())
 
     @property
+    def num_steps(self) -> int:
+        """Deprecated alias of :attr:`num_train_timesteps`."""
+        warn_renamed("num_steps", "num_train_timesteps", stacklevel=3)
+        return self.num_train_timesteps
+
+    @property
     def betas(self) -> torch.Tensor:
-        r"""$\beta_t$ for ``t = 0 .. num_steps-1`` (float64)."""
+        r"""$\beta_t$ for ``t = 0 .. num_train_timesteps-1`` (float64)."""
         return self._betas
 
     @property
@@ -168,11 +215,11 @@ class NoiseSchedule:
         return torch.cat([one, self._alphas_cumprod[:-1]])
 
     def __len__(self) -> int:
-        return self.num_steps
+        return self.num_train_timesteps
 
     def __repr__(self) -> str:
         if self.kind == "custom":
-            return f"NoiseSchedule(<{self.num_steps} betas>)"
+            return f"NoiseSchedule(<{self.num_train_timesteps} betas>)"
         shown = self.params
         args = ", ".join(f"{k}={v!r}" for k, v in shown.items())
         return f"NoiseSchedule.{self.kind}({args})"

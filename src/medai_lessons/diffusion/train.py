@@ -5,33 +5,49 @@ Algorithm 1, one iteration per optimizer step::
     x0 ~ data;  t ~ Uniform{0..T-1};  eps ~ N(0, I)
     take a gradient step on || eps - eps_theta(sqrt(alpha_bar_t) x0 + sqrt(1-alpha_bar_t) eps, t) ||^2
 
-The loop is written with Hugging Face ``accelerate``: the model, optimizer and data
-loader go through ``Accelerator.prepare`` and the backward pass through
-``accelerator.backward``, so ``accelerate launch`` runs the same file on several GPUs
-(each process sees a shard of every batch) with no change to this code. On a plain
-machine it runs on the GPU when there is one, otherwise on the CPU.
+The loop is written with Hugging Face ``accelerate``: the model and optimizer go
+through ``Accelerator.prepare`` and the backward pass through ``accelerator.backward``,
+so ``accelerate launch`` runs the same code on several processes. ``batch_size`` is the
+*global* batch: every process draws the same batch indices, steps and noise from seeded
+generators and works on its own slice, so ``N`` processes follow the one-process run up
+to floating-point summation order. On a plain machine it runs on the GPU when there is
+one, otherwise on the CPU.
 
-An exponential moving average (EMA) of the weights, $\bar\theta \leftarrow d\,\bar\theta
-+ (1-d)\,\theta$, is kept alongside; samples from the EMA weights are usually cleaner
-(Ho et al. 2020, App. B).
+The learning rate rises linearly for ``warmup_steps`` and then follows a half cosine to
+zero (diffusers' ``get_cosine_schedule_with_warmup``). An exponential moving average
+(EMA) of the weights, $\bar\theta \leftarrow d\,\bar\theta + (1-d)\,\theta$, is kept with
+diffusers' ``EMAModel``, whose decay warms up: it copies the weights after the first step,
+then uses $d_k = \min(d, \frac{1+k}{10+k})$ after step $k+1$; samples from the EMA
+weights are usually cleaner (Ho et al. 2020, App. B).
+:func:`ema_update` is the same update written out for the lesson.
+
+Every ``checkpoint_every`` steps the main process writes a checkpoint folder (EMA and
+raw weights plus the optimizer, schedule and random-number state), and ``resume_from``
+continues from one bit for bit on the CPU.
 
 Notation
 --------
-==================  ==================================  ==============================
-code                lesson symbol                       diffusers / accelerate name
-==================  ==================================  ==============================
-``steps``           number of optimizer steps           ``max_train_steps``
-``ema_decay``       $d$                                 ``EMAModel(decay=...)``
-``losses``          $L_\text{simple}$ per step          ``loss``
-==================  ==================================  ==============================
+=========================  ==================================  ==============================
+code                       lesson symbol                       diffusers / accelerate name
+=========================  ==================================  ==============================
+``train_steps``            number of optimizer steps           ``max_train_steps``
+``num_train_timesteps``    $T$                                 ``num_train_timesteps``
+``ema_decay``              $d$                                 ``EMAModel(decay=...)``
+``losses``                 $L_\text{simple}$ per step          ``loss``
+=========================  ==================================  ==============================
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import math
+import os
+import shutil
+import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+import warnings
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -39,19 +55,50 @@ import torch
 from tqdm.auto import tqdm
 
 from medai_lessons._checks import check_int, check_real
-from medai_lessons.diffusion.checkpoint import save_checkpoint
+from medai_lessons.diffusion.checkpoint import (
+    CheckpointNotFoundError,
+    default_mode,
+    load_checkpoint,
+    normalize_train_config,
+    save_checkpoint,
+    write_atomically,
+)
 from medai_lessons.diffusion.forward import check_images, ddpm_loss
 from medai_lessons.diffusion.schedule import NoiseSchedule
 from medai_lessons.diffusion.unet import UNet
 
-__all__ = ["TrainConfig", "TrainResult", "ema_update", "train_ddpm"]
+__all__ = ["TrainConfig", "TrainResult", "TrainingInterrupted", "ema_update", "train_ddpm"]
+
+#: Largest seed: ``torch.Generator.manual_seed`` takes 64-bit unsigned integers.
+MAX_SEED = 2**64 - 1
+#: Upper bounds that keep a mistyped number from asking for days of work or terabytes.
+MAX_TRAIN_STEPS = 10_000_000
+MAX_BATCH_SIZE = 65_536
+MAX_TRAIN_TIMESTEPS = 100_000
+MAX_WIDTH = 4096
+MAX_TIME_DIM = 8192
+
+STATE_FORMAT = "medai-lessons-ddpm-train-state/1"
+EMA_FILE = "digits-ddpm.safetensors"
+RAW_FILE = "digits-ddpm-raw.safetensors"
+HISTORY_FILE = "digits-ddpm-history.json"
+STATE_FILE = "train-state.safetensors"
 
 
-@dataclass(frozen=True)
+def _bounded_int(name: str, value: Any, minimum: int, maximum: int) -> int:
+    why = "what torch.Generator takes" if maximum == MAX_SEED else "a bound that keeps a typo from running for days"
+    return check_int(name, value, minimum=minimum, maximum=maximum, why=why)
+
+
+@dataclass(frozen=True, init=False)
 class TrainConfig:
-    """Everything that decides a training run; stored in the checkpoint as JSON."""
+    """Everything that decides a training run; stored in the checkpoint as JSON.
 
-    steps: int = 2000
+    ``steps=`` and ``num_train_steps=`` are the old names of ``train_steps`` and
+    ``num_train_timesteps``; they still work and warn (``FutureWarning``).
+    """
+
+    train_steps: int = 2000
     batch_size: int = 128
     lr: float = 2e-3
     warmup_steps: int = 100
@@ -60,32 +107,102 @@ class TrainConfig:
     channels: tuple[int, ...] = (32, 32)
     time_dim: int = 32
     schedule: str = "linear"
-    num_train_steps: int = 1000
+    num_train_timesteps: int = 1000
 
-    def __post_init__(self) -> None:
-        check_int("steps", self.steps, minimum=1)
-        check_int("batch_size", self.batch_size, minimum=1)
-        check_real("lr", self.lr, positive=True)
-        check_int("warmup_steps", self.warmup_steps, minimum=0)
-        decay = check_real("ema_decay", self.ema_decay)
-        if not 0.0 <= decay < 1.0:
-            raise ValueError(f"`ema_decay` must lie in [0, 1), got {decay}.")
-        check_int("seed", self.seed, minimum=0)
-        check_int("time_dim", self.time_dim, minimum=2)
-        check_int("num_train_steps", self.num_train_steps, minimum=1)
-        if self.schedule not in ("linear", "cosine"):
-            raise ValueError(f"`schedule` must be 'linear' or 'cosine', got {self.schedule!r}.")
-        object.__setattr__(self, "channels", tuple(self.channels))
+    def __init__(
+        self,
+        train_steps: int | None = None,
+        batch_size: int = 128,
+        lr: float = 2e-3,
+        warmup_steps: int = 100,
+        ema_decay: float = 0.995,
+        seed: int = 0,
+        channels: tuple[int, ...] | list[int] = (32, 32),
+        time_dim: int = 32,
+        schedule: str = "linear",
+        num_train_timesteps: int | None = None,
+        *,
+        steps: int | None = None,
+        num_train_steps: int | None = None,
+    ) -> None:
+        train_steps = _renamed("steps", steps, "train_steps", train_steps, 2000)
+        num_train_timesteps = _renamed("num_train_steps", num_train_steps, "num_train_timesteps",
+                                       num_train_timesteps, 1000)
+        values: dict[str, Any] = {
+            "train_steps": _bounded_int("train_steps", train_steps, 1, MAX_TRAIN_STEPS),
+            "batch_size": _bounded_int("batch_size", batch_size, 1, MAX_BATCH_SIZE),
+            "lr": check_real("lr", lr, positive=True),
+            "warmup_steps": _bounded_int("warmup_steps", warmup_steps, 0, MAX_TRAIN_STEPS),
+            "ema_decay": check_real("ema_decay", ema_decay),
+            "seed": _bounded_int("seed", seed, 0, MAX_SEED),
+            "channels": _check_channels(channels),
+            "time_dim": _bounded_int("time_dim", time_dim, 2, MAX_TIME_DIM),
+            "schedule": schedule,
+            "num_train_timesteps": _bounded_int("num_train_timesteps", num_train_timesteps, 1, MAX_TRAIN_TIMESTEPS),
+        }
+        if not 0.0 <= values["ema_decay"] < 1.0:
+            raise ValueError(f"`ema_decay` must lie in [0, 1), got {values['ema_decay']}.")
+        if values["time_dim"] % 2:
+            raise ValueError(f"`time_dim` must be even, got {values['time_dim']}.")
+        if not isinstance(schedule, str):
+            raise TypeError(f"`schedule` must be a string, got {type(schedule).__name__}.")
+        if schedule not in ("linear", "cosine"):
+            raise ValueError(f"`schedule` must be 'linear' or 'cosine', got {schedule!r}.")
+        for key, value in values.items():
+            object.__setattr__(self, key, value)
+
+    @classmethod
+    def from_dict(cls, config: dict[str, Any]) -> TrainConfig:
+        """Rebuild a config from :func:`dataclasses.asdict` output; old key names are accepted."""
+        if not isinstance(config, dict):
+            raise TypeError(f"`config` must be a dict, got {type(config).__name__}.")
+        config = normalize_train_config(config)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise ValueError(f"`config` has unknown keys {unknown}.")
+        return cls(**config)
+
+    @property
+    def steps(self) -> int:
+        """Deprecated name of :attr:`train_steps`."""
+        warnings.warn("`TrainConfig.steps` is deprecated; use `train_steps`.", FutureWarning, stacklevel=2)
+        return self.train_steps
+
+    @property
+    def num_train_steps(self) -> int:
+        """Deprecated name of :attr:`num_train_timesteps`."""
+        warnings.warn(
+            "`TrainConfig.num_train_steps` is deprecated; use `num_train_timesteps`.", FutureWarning, stacklevel=2
+        )
+        return self.num_train_timesteps
 
     def make_schedule(self) -> NoiseSchedule:
         """The noise schedule this config names."""
         if self.schedule == "linear":
-            return NoiseSchedule.linear(self.num_train_steps)
-        return NoiseSchedule.cosine(self.num_train_steps)
+            return NoiseSchedule.linear(self.num_train_timesteps)
+        return NoiseSchedule.cosine(self.num_train_timesteps)
 
     def make_model(self, in_channels: int = 1) -> UNet:
         """A freshly initialised U-Net of this config's size."""
         return UNet(in_channels=in_channels, channels=self.channels, time_dim=self.time_dim)
+
+
+def _renamed(old: str, old_value: Any, new: str, new_value: Any, default: Any) -> Any:
+    if old_value is None:
+        return default if new_value is None else new_value
+    if new_value is not None:
+        raise TypeError(f"`{old}` is the old name of `{new}`; pass only `{new}`.")
+    warnings.warn(f"`{old}` is deprecated; use `{new}`.", FutureWarning, stacklevel=4)
+    return old_value
+
+
+def _check_channels(channels: Any) -> tuple[int, ...]:
+    if isinstance(channels, str | bytes) or not isinstance(channels, tuple | list):
+        raise TypeError(f"`channels` must be a sequence of integers, got {type(channels).__name__}.")
+    if not 1 <= len(channels) <= 8:
+        raise ValueError(f"`channels` must hold 1 to 8 widths, got {len(channels)}.")
+    return tuple(_bounded_int("channels", c, 1, MAX_WIDTH) for c in channels)
 
 
 @dataclass
@@ -101,7 +218,7 @@ class TrainResult:
     paths: dict[str, Path] = field(default_factory=dict)
 
     def history(self) -> dict[str, Any]:
-        """The loss history as a JSON-able dict."""
+        """The loss history as a JSON-able dict (every loss is finite: training stops at the first that is not)."""
         return {
             "config": asdict(self.config),
             "seconds": round(self.seconds, 2),
@@ -109,11 +226,121 @@ class TrainResult:
         }
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`train_ddpm`; says which step was reached and where the last checkpoint is."""
+
+    def __init__(self, step: int, checkpoint: Path | None) -> None:
+        self.step = step
+        self.checkpoint = checkpoint
+        where = (
+            f"the last complete checkpoint is {checkpoint}" if checkpoint is not None else "no checkpoint was written"
+        )
+        super().__init__(f"training interrupted at step {step}; {where}")
+
+
 @torch.no_grad()
 def ema_update(ema_model: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
-    r"""$\bar\theta \leftarrow d\,\bar\theta + (1-d)\,\theta$ for every weight, in place."""
-    for e, p in zip(ema_model.parameters(), model.parameters(), strict=True):
-        e.lerp_(p.detach().to(e.dtype), 1.0 - decay)
+    r"""$\bar\theta \leftarrow d\,\bar\theta + (1-d)\,\theta$ for every weight, in place.
+
+    The same update as diffusers' ``EMAModel.step`` at a fixed decay ``d``, which is what
+    :func:`train_ddpm` uses.
+
+    Args:
+        ema_model: the averaged copy $\bar\theta$, changed in place.
+        model: the network being trained, $\theta$.
+        decay: $d$ in $[0, 1]$; 0 copies the weights, 1 leaves the average unchanged.
+    """
+    for name, value in (("ema_model", ema_model), ("model", model)):
+        if not isinstance(value, torch.nn.Module):
+            raise TypeError(f"`{name}` must be a torch.nn.Module, got {type(value).__name__}.")
+    d = check_real("decay", decay)
+    if not 0.0 <= d <= 1.0:
+        raise ValueError(f"`decay` must lie in [0, 1], got {d}.")
+    pairs = list(zip(ema_model.parameters(), model.parameters(), strict=False))
+    n_ema, n_model = len(list(ema_model.parameters())), len(list(model.parameters()))
+    if n_ema != n_model or any(e.shape != p.shape for e, p in pairs):
+        raise ValueError("`ema_model` must have the same parameter shapes as `model`.")
+    for e, p in pairs:
+        e.lerp_(p.detach().to(e.dtype), 1.0 - d)
+
+
+# -- checkpoints of a run in progress ----------------------------------------------------
+def _save_train_state(
+    folder: Path,
+    step: int,
+    raw: UNet,
+    ema: UNet,
+    schedule: NoiseSchedule,
+    config: TrainConfig,
+    optimizer: torch.optim.Optimizer,
+    lr_scheduler: Any,
+    ema_state: Any,
+    sampler: dict[str, Any],
+    losses: list[float],
+) -> Path:
+    """Write ``folder/step-NNNNNN/`` atomically: EMA and raw weights, plus everything a resume needs."""
+    from safetensors.torch import save_file
+
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"step-{step:07d}"
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=folder))
+    try:
+        meta = asdict(config)
+        save_checkpoint(tmp / EMA_FILE, ema, schedule, train_config=meta)
+        save_checkpoint(tmp / RAW_FILE, raw, schedule, train_config=meta)
+        opt = optimizer.state_dict()
+        tensors: dict[str, torch.Tensor] = {
+            "losses": torch.tensor(losses, dtype=torch.float64),
+            "sampler.perm": sampler["perm"],
+            "sampler.data_rng": sampler["data_rng"].get_state(),
+            "sampler.noise_rng": sampler["noise_rng"].get_state(),
+        }
+        for i, state in opt["state"].items():
+            for key, value in state.items():
+                tensors[f"optimizer.{i}.{key}"] = value.detach().to("cpu").contiguous()
+        groups = [{k: v for k, v in g.items()} for g in opt["param_groups"]]
+        metadata = {
+            "format": STATE_FORMAT,
+            "step": str(step),
+            "sampler_pos": str(sampler["pos"]),
+            "ema_optimization_step": str(ema_state.optimization_step),
+            "optimizer_param_groups": json.dumps(groups),
+            "lr_scheduler": json.dumps(lr_scheduler.state_dict()),
+            "train_config": json.dumps(meta),
+        }
+        save_file(tensors, str(tmp / STATE_FILE), metadata=metadata)
+        if final.exists():
+            shutil.rmtree(final)
+        os.chmod(tmp, default_mode(folder=True))
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    for old in folder.glob("step-*"):  # keep only the newest complete checkpoint
+        if old != final and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def read_train_state(folder: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """Metadata and tensors of a checkpoint folder written during training (for ``resume_from``)."""
+    from safetensors import safe_open
+
+    if not isinstance(folder, str | Path):
+        raise TypeError(f"`resume_from` must be a str or Path, got {type(folder).__name__}.")
+    folder = Path(folder)
+    state_file = folder / STATE_FILE
+    if not folder.is_dir() or not state_file.is_file():
+        raise CheckpointNotFoundError(f"`resume_from` must be a checkpoint folder holding {STATE_FILE}: {folder}")
+    try:
+        with safe_open(str(state_file), framework="pt") as f:
+            metadata = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118
+    except Exception as exc:
+        raise ValueError(f"`resume_from` {state_file} cannot be read ({exc}).") from exc
+    if metadata.get("format") != STATE_FORMAT:
+        raise ValueError(f"`resume_from` {state_file} is not a training state ({metadata.get('format')!r}).")
+    return metadata, tensors
 
 
 def train_ddpm(
@@ -123,99 +350,216 @@ def train_ddpm(
     out_dir: str | Path | None = None,
     progress: bool = True,
     cpu: bool = False,
+    checkpoint_every: int = 0,
+    checkpoint_dir: str | Path | None = None,
+    resume_from: str | Path | None = None,
 ) -> TrainResult:
     r"""Train a :class:`UNet` on ``data`` with $L_\text{simple}$ (Algorithm 1).
 
     Args:
-        data: clean images ``(n, channels, height, width)`` scaled to $[-1, 1]$.
+        data: clean images ``(n, channels, height, width)`` scaled to $[-1, 1]$, finite.
         config: hyper-parameters; :class:`TrainConfig` defaults when omitted.
         out_dir: if given, the main process writes ``digits-ddpm.safetensors`` (EMA
             weights), ``digits-ddpm-raw.safetensors`` (last weights) and
-            ``digits-ddpm-history.json`` there.
+            ``digits-ddpm-history.json`` there, each atomically.
         progress: show a tqdm bar with the running loss.
         cpu: force the CPU even when a GPU is present.
+        checkpoint_every: write a resumable checkpoint folder every this many steps (0: never).
+        checkpoint_dir: where those folders go; ``out_dir/checkpoints`` when omitted.
+        resume_from: a checkpoint folder to continue from; ``config`` must match the one
+            stored there except for ``train_steps``.
 
     Returns:
-        A :class:`TrainResult` with both models (on the CPU), the schedule and the losses.
+        A :class:`TrainResult` with both models (on the CPU), the schedule and the losses
+        (those before the resume included).
+
+    Raises:
+        ValueError: bad ``data`` or settings, or the loss became NaN or infinite (the
+            message suggests a smaller ``lr``).
+        TrainingInterrupted: Ctrl-C; it carries the step and the last checkpoint folder.
     """
     from accelerate import Accelerator
-    from accelerate.utils import set_seed
+    from diffusers.optimization import get_cosine_schedule_with_warmup
+    from diffusers.training_utils import EMAModel
 
+    # 0. Check everything before any work
     check_images("data", data)
     if data.ndim != 4:
         raise ValueError(f"`data` must be shaped (n, channels, height, width), got {tuple(data.shape)}.")
+    if data.shape[0] < 1:
+        raise ValueError("`data` must hold at least one image, got 0.")
+    if not torch.isfinite(data).all():
+        raise ValueError("`data` must be finite; it contains NaN or infinity.")
     config = TrainConfig() if config is None else config
     if not isinstance(config, TrainConfig):
         raise TypeError(f"`config` must be a TrainConfig, got {type(config).__name__}.")
+    factor = 2 ** (len(config.channels) - 1)
+    if data.shape[2] % factor or data.shape[3] % factor:
+        g = math.gcd(data.shape[2], data.shape[3])
+        most = (g & -g).bit_length()  # 1 + the number of times both sides can be halved
+        raise ValueError(
+            f"`channels` has {len(config.channels)} levels, so the image sides must be divisible by {factor}; "
+            f"the data are {data.shape[2]}x{data.shape[3]}, which allows at most {most} levels."
+        )
+    if not isinstance(progress, bool):
+        raise TypeError(f"`progress` must be True or False, got {type(progress).__name__}.")
+    if not isinstance(cpu, bool):
+        raise TypeError(f"`cpu` must be True or False, got {type(cpu).__name__}.")
+    checkpoint_every = _bounded_int("checkpoint_every", checkpoint_every, 0, MAX_TRAIN_STEPS)
+    for name, value in (("out_dir", out_dir), ("checkpoint_dir", checkpoint_dir)):
+        if value is not None and not isinstance(value, str | Path):
+            raise TypeError(f"`{name}` must be a str or Path, got {type(value).__name__}.")
+    if checkpoint_every and checkpoint_dir is None:
+        if out_dir is None:
+            raise ValueError("`checkpoint_every` needs `checkpoint_dir` or `out_dir` to write to.")
+        checkpoint_dir = Path(out_dir) / "checkpoints"
+    resume: tuple[dict[str, Any], dict[str, torch.Tensor]] | None = None
+    if resume_from is not None:
+        resume = read_train_state(resume_from)
+        saved = TrainConfig.from_dict(json.loads(resume[0]["train_config"]))
+        diff = [f.name for f in fields(TrainConfig)
+                if f.name != "train_steps" and getattr(saved, f.name) != getattr(config, f.name)]
+        if diff:
+            name = diff[0]
+            raise ValueError(
+                f"`{name}` differs from the run being resumed: {getattr(config, name)!r} here, "
+                f"{getattr(saved, name)!r} in `resume_from` {resume_from}."
+            )
+        if int(resume[0]["step"]) > config.train_steps:
+            raise ValueError(
+                f"`train_steps` ({config.train_steps}) is smaller than the step already reached "
+                f"in `resume_from` ({resume[0]['step']})."
+            )
 
     # 1. Seed everything and build the pieces
     accelerator = Accelerator(cpu=cpu)
-    set_seed(config.seed)
+    world, rank = accelerator.num_processes, accelerator.process_index
+    batch = min(config.batch_size, data.shape[0])
+    if batch % world:
+        raise ValueError(f"`batch_size` ({batch}) must be divisible by the number of processes ({world}).")
+    local = batch // world
+    torch.manual_seed(config.seed)
     schedule = config.make_schedule()
     model = config.make_model(in_channels=data.shape[1])
-    ema_model = copy.deepcopy(model).requires_grad_(False)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0)
-    warmup = max(config.warmup_steps, 1)
-
-    def lr_factor(step: int) -> float:  # linear warm-up, then cosine decay to 10 %
-        if step < warmup:
-            return (step + 1) / warmup
-        frac = (step - warmup) / max(config.steps - warmup, 1)
-        return 0.1 + 0.9 * 0.5 * (1 + torch.cos(torch.tensor(frac * torch.pi)).item())
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
-    loader = torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(data.float()),
-        batch_size=min(config.batch_size, data.shape[0]),
-        shuffle=True,
-        drop_last=True,
-        generator=torch.Generator().manual_seed(config.seed),
+    lr_scheduler = get_cosine_schedule_with_warmup(optimizer, config.warmup_steps, config.train_steps)
+    sampler: dict[str, Any] = {
+        "data_rng": torch.Generator().manual_seed(config.seed),
+        "noise_rng": torch.Generator().manual_seed(config.seed + 1 if config.seed < MAX_SEED else 0),
+        "perm": torch.empty(0, dtype=torch.int64),
+        "pos": 0,
+    }
+    losses: list[float] = []
+    step = 0
+    ema_weights: UNet | None = None
+    if resume is not None and resume_from is not None:
+        meta, tensors = resume
+        raw_model, _, _ = load_checkpoint(Path(resume_from) / RAW_FILE)
+        ema_weights, _, _ = load_checkpoint(Path(resume_from) / EMA_FILE)
+        model.load_state_dict(raw_model.state_dict())
+        opt_state: dict[int, dict[str, torch.Tensor]] = {}
+        for key, tensor in tensors.items():
+            if key.startswith("optimizer."):
+                _, index, name = key.split(".", 2)
+                opt_state.setdefault(int(index), {})[name] = tensor
+        optimizer.load_state_dict({"state": opt_state, "param_groups": json.loads(meta["optimizer_param_groups"])})
+        lr_scheduler.load_state_dict(json.loads(meta["lr_scheduler"]))
+        sampler["data_rng"].set_state(tensors["sampler.data_rng"])
+        sampler["noise_rng"].set_state(tensors["sampler.noise_rng"])
+        sampler["perm"] = tensors["sampler.perm"]
+        sampler["pos"] = int(meta["sampler_pos"])
+        losses = tensors["losses"].tolist()
+        step = int(meta["step"])
+    model, optimizer = accelerator.prepare(model, optimizer)
+    ema = EMAModel(
+        (ema_weights if ema_weights is not None else accelerator.unwrap_model(model)).parameters(),
+        decay=config.ema_decay,
     )
-    model, optimizer, loader, scheduler = accelerator.prepare(model, optimizer, loader, scheduler)
-    ema_model.to(accelerator.device)
+    ema.to(accelerator.device)
+    if resume is not None:
+        ema.optimization_step = int(resume[0]["ema_optimization_step"])
+    data = data.float()
+
+    def next_batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The global batch (same on every process): indices without replacement per epoch, t and noise."""
+        if sampler["pos"] + batch > sampler["perm"].numel():
+            sampler["perm"] = torch.randperm(data.shape[0], generator=sampler["data_rng"])
+            sampler["pos"] = 0
+        idx = sampler["perm"][sampler["pos"] : sampler["pos"] + batch]
+        sampler["pos"] += batch
+        t = torch.randint(0, len(schedule), (batch,), generator=sampler["noise_rng"])
+        noise = torch.randn((batch, *data.shape[1:]), generator=sampler["noise_rng"])
+        return idx, t, noise
+
+    def cpu_copies() -> tuple[UNet, UNet]:
+        raw = copy.deepcopy(accelerator.unwrap_model(model)).to("cpu").eval()
+        ema_model = copy.deepcopy(raw)
+        ema.copy_to(ema_model.parameters())
+        return raw, ema_model
 
     # 2. Algorithm 1, repeated
-    losses: list[float] = []
+    last_checkpoint: Path | None = Path(resume_from) if resume_from is not None else None
     start = time.perf_counter()
     bar = tqdm(
-        total=config.steps,
+        total=config.train_steps,
+        initial=step,
         desc="DDPM train",
         disable=not progress or not accelerator.is_local_main_process,
     )
     model.train()
-    step = 0
-    while step < config.steps:
-        for (x0,) in loader:
-            loss = ddpm_loss(model, schedule, x0)
+    try:
+        while step < config.train_steps:
+            idx, t, noise = next_batch()
+            part = slice(rank * local, (rank + 1) * local)  # this process's share of the global batch
+            x0 = data[idx[part]].to(accelerator.device)
+            loss = ddpm_loss(
+                model, schedule, x0, t=t[part].to(accelerator.device), noise=noise[part].to(accelerator.device)
+            )
+            value = accelerator.gather(loss.detach()[None]).mean().item()
+            if not math.isfinite(value):
+                where = f" The last complete checkpoint is {last_checkpoint}." if last_checkpoint else ""
+                raise ValueError(
+                    f"the loss became {value} at step {step + 1}, so training stopped; "
+                    f"try a smaller `lr` (got {config.lr:g}).{where}"
+                )
             optimizer.zero_grad(set_to_none=True)
             accelerator.backward(loss)
             optimizer.step()
-            scheduler.step()
-            decay = min(config.ema_decay, (1 + step) / (10 + step))  # EMA warm-up
-            ema_update(ema_model, accelerator.unwrap_model(model), decay)
-            losses.append(accelerator.gather(loss.detach()).mean().item())
+            lr_scheduler.step()
+            ema.step(accelerator.unwrap_model(model).parameters())
+            losses.append(value)
             step += 1
             bar.update(1)
             if step % 50 == 0:
                 bar.set_postfix(loss=f"{sum(losses[-50:]) / 50:.4f}")
-            if step >= config.steps:
-                break
+            if (checkpoint_every and checkpoint_dir is not None and step % checkpoint_every == 0
+                    and accelerator.is_main_process):
+                raw, ema_model = cpu_copies()
+                last_checkpoint = _save_train_state(
+                    Path(checkpoint_dir), step, raw, ema_model, schedule, config,
+                    optimizer.optimizer if hasattr(optimizer, "optimizer") else optimizer,
+                    lr_scheduler, ema, sampler, losses,
+                )
+    except KeyboardInterrupt:
+        bar.close()
+        raise TrainingInterrupted(step, last_checkpoint) from None
     bar.close()
     seconds = time.perf_counter() - start
 
     # 3. Hand back CPU copies and write the files
     accelerator.wait_for_everyone()
-    raw = copy.deepcopy(accelerator.unwrap_model(model)).to("cpu").eval()
-    result = TrainResult(raw, ema_model.to("cpu").eval(), schedule, losses, config, seconds)
+    raw, ema_model = cpu_copies()
+    result = TrainResult(raw, ema_model, schedule, losses, config, seconds)
     if out_dir is not None and accelerator.is_main_process:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        meta = asdict(config)
-        result.paths["ema"] = save_checkpoint(
-            out / "digits-ddpm.safetensors", result.ema_model, schedule, train_config=meta
-        )
-        result.paths["raw"] = save_checkpoint(out / "digits-ddpm-raw.safetensors", raw, schedule, train_config=meta)
-        hist = out / "digits-ddpm-history.json"
-        hist.write_text(json.dumps(result.history(), indent=1) + "\n", encoding="utf-8")
+        meta_config = asdict(config)
+        result.paths["ema"] = save_checkpoint(out / EMA_FILE, result.ema_model, schedule, train_config=meta_config)
+        result.paths["raw"] = save_checkpoint(out / RAW_FILE, raw, schedule, train_config=meta_config)
+        hist = out / HISTORY_FILE
+        with write_atomically(hist) as tmp:
+            tmp.write_text(json.dumps(result.history(), indent=1, allow_nan=False) + "\n", encoding="utf-8")
         result.paths["history"] = hist
+    if last_checkpoint is not None and accelerator.is_main_process:
+        result.paths["checkpoint"] = last_checkpoint
     return result

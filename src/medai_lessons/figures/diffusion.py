@@ -10,6 +10,8 @@ from typing import Any
 
 import torch
 
+from medai_lessons.diffusion.grid import image_grid
+
 LABELS = {
     "ja": {
         "t": "時刻 t",
@@ -55,17 +57,6 @@ def _plt(lang: str) -> Any:
     if lang == "ja":
         import matplotlib_fontja  # noqa: F401  (registers a Japanese font)
     return plt
-
-
-def _tile(images: torch.Tensor, nrow: int) -> torch.Tensor:
-    n, _, h, w = images.shape
-    ncol = -(-n // nrow)
-    grid = torch.ones(ncol * (h + 1) + 1, nrow * (w + 1) + 1)
-    x = (images.clamp(-1, 1) + 1)[:, 0] / 2
-    for i in range(n):
-        r, c = divmod(i, nrow)
-        grid[1 + r * (h + 1) : 1 + r * (h + 1) + h, 1 + c * (w + 1) : 1 + c * (w + 1) + w] = x[i]
-    return grid
 
 
 def forward_strip(lang: str) -> Any:
@@ -137,7 +128,7 @@ def _ddim(n: int, *, intermediates: bool = False) -> Any:
         model,
         schedule,
         (n, 1, 8, 8),
-        num_steps=20,
+        num_inference_steps=20,
         progress=False,
         generator=torch.Generator().manual_seed(0),
         return_intermediates=intermediates,
@@ -153,7 +144,7 @@ def reverse_strip(lang: str) -> Any:
     cols = torch.stack([trail[k][1] for k in picks], dim=1)  # (6 samples, 7 steps, 1, 8, 8)
     tiles = cols.reshape(-1, 1, 8, 8)
     fig, ax = plt.subplots(figsize=(6.4, 5.8))
-    ax.imshow(_tile(tiles, len(picks)).numpy(), cmap="gray", vmin=0, vmax=1)
+    ax.imshow(image_grid(tiles, len(picks)).numpy(), cmap="gray", vmin=0, vmax=1)
     ax.set_xticks([4.5 + 9 * j for j in range(len(picks))])
     ax.set_xticklabels([lab["clean"] if trail[k][0] < 0 else f"t={trail[k][0]}" for k in picks], fontsize=9)
     ax.xaxis.tick_top()
@@ -173,7 +164,7 @@ def samples_grid(lang: str) -> Any:
     fake = _ddim(64)
     fig, axes = plt.subplots(1, 2, figsize=(8, 4.3))
     for ax, imgs, title in ((axes[0], real, lab["real"]), (axes[1], fake, lab["generated"])):
-        ax.imshow(_tile(imgs, 8).numpy(), cmap="gray", vmin=0, vmax=1)
+        ax.imshow(image_grid(imgs, 8).numpy(), cmap="gray", vmin=0, vmax=1)
         ax.set_title(title, fontsize=11)
         ax.axis("off")
     fig.tight_layout()

@@ -9,6 +9,8 @@ pictures show exactly the numbers the page's doctests print.
 | ``roadmap``      | derivative → gradient → gradient descent (SVG text)               |
 | ``dose-response``| Emax curve, secant A (1 mg) → B (2 mg), tangent at 1 mg           |
 | ``tangents``     | $f(x) = x^2$ with tangents at $x = 1, 3, -2, 0$                   |
+| ``gradient-arrows``| the two-fader loss seen from above, $\nabla L$ as arrows        |
+| ``chain-rule``   | $u = 2x$, $y = u^3$ with the local slopes and their product (SVG) |
 | ``backprop``     | image → feature A → feature B → prediction → loss, local slopes (SVG) |
 | ``learning-cycle``| predict → loss → gradient → update (SVG text)                    |
 | ``learning-rates``| four learning rates on $f(\theta) = 0.35\theta^2$                |
@@ -409,6 +411,164 @@ def tangents(lang: str) -> Any:
 
 
 # --------------------------------------------------------------------------------------
+# (b2) the gradient as arrows on the two-fader loss, seen from above
+# --------------------------------------------------------------------------------------
+
+#: The two-fader loss of section 2, L(w1, w2) = (w1 - 1)^2 + 3 (w2 + 2)^2, and its point (3, 0).
+DESK_MIN = (1.0, -2.0)
+DESK_POINT = (3.0, 0.0)
+
+
+def _desk_loss(w1: Any, w2: Any) -> Any:
+    return (w1 - DESK_MIN[0]) ** 2 + 3.0 * (w2 - DESK_MIN[1]) ** 2
+
+
+def _desk_gradient(w1: Any, w2: Any) -> tuple[Any, Any]:
+    return 2.0 * (w1 - DESK_MIN[0]), 6.0 * (w2 - DESK_MIN[1])
+
+
+def gradient_arrows(lang: str) -> Any:
+    r"""Contours of $L(w_1, w_2)$ seen from above, with $\nabla L$ drawn as arrows.
+
+    The arrows are not normalised: each one is as long as $|\nabla L|$ at its foot (all
+    scaled by the same factor), so the longest arrows sit where the slope is steepest.
+    """
+    plt = _pyplot(lang)
+    g1, g2 = np.meshgrid(np.linspace(-3.0, 5.0, 161), np.linspace(-5.0, 1.0, 121))
+    fig, ax = plt.subplots(figsize=(6.6, 5.2))
+    ax.contourf(g1, g2, _desk_loss(g1, g2), levels=np.linspace(0.0, 60.0, 13), cmap="Greys", alpha=0.55)
+    cs = ax.contour(g1, g2, _desk_loss(g1, g2), levels=[1, 4, 9, 16, 25, 36, 49], colors="#607d8b", linewidths=0.8)
+    ax.clabel(cs, fmt="%g", fontsize=7)
+    q1, q2 = np.meshgrid(np.linspace(-2.5, 4.5, 8), np.linspace(-4.5, 0.5, 6))
+    u, v = _desk_gradient(q1, q2)
+    ax.quiver(
+        q1,
+        q2,
+        u,
+        v,
+        color="#1565c0",
+        angles="xy",
+        scale_units="xy",
+        scale=14.0,
+        width=0.005,
+        label=_text(lang, "∇L(上り坂の向き。長いほど急)", "∇L (uphill; longer = steeper)"),
+    )
+    p1, p2 = DESK_POINT
+    d1, d2 = _desk_gradient(p1, p2)
+    ax.annotate(
+        "",
+        xy=(p1 - d1 / 14.0, p2 - d2 / 14.0),
+        xytext=(p1, p2),
+        arrowprops={"arrowstyle": "-|>", "color": "#c62828", "lw": 2.2},
+    )
+    ax.plot(
+        [p1],
+        [p2],
+        "o",
+        color="#c62828",
+        ms=7,
+        label=_text(lang, "今いる点 (3, 0): ∇L = (4, 12)", "where we stand (3, 0): ∇L = (4, 12)"),
+    )
+    ax.plot(
+        [], [], color="#c62828", lw=2.2, label=_text(lang, "進む向き −∇L(下り坂)", "the step we take: −∇L (downhill)")
+    )
+    ax.plot(
+        [DESK_MIN[0]],
+        [DESK_MIN[1]],
+        "*",
+        color="#2e7d32",
+        ms=15,
+        label=_text(lang, "谷底 (1, −2)", "valley floor (1, −2)"),
+    )
+    ax.set_xlim(-3.0, 5.0)
+    ax.set_ylim(-5.0, 1.0)
+    ax.set_aspect("equal")
+    ax.set_xlabel(_text(lang, "フェーダー1 の位置 $w_1$", "fader 1, $w_1$"))
+    ax.set_ylabel(_text(lang, "フェーダー2 の位置 $w_2$", "fader 2, $w_2$"))
+    ax.set_title(
+        _text(
+            lang,
+            "霧の山を真上から見る: 濃いほど損失が高い",
+            "The foggy mountain seen from above: darker = higher loss",
+        ),
+        fontsize=11,
+    )
+    ax.legend(fontsize=8, loc="lower right", framealpha=0.95)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# (c0) the two-step chain u = 2x, y = u^3
+# --------------------------------------------------------------------------------------
+
+
+def chain_rule(lang: str) -> str:
+    """x → u = 2x → y = u³, the local slope of each stage, and their product at x = 1.5."""
+    x0 = 1.5
+    u0 = 2.0 * x0
+    y0 = u0**3
+    du_dx, dy_du = 2.0, 3.0 * u0**2
+    nodes = [
+        (_text(lang, "入力", "input"), "x", f"x = {x0:g}"),
+        (_text(lang, "中間", "middle"), "u = 2x", f"u = {u0:g}"),
+        (_text(lang, "出力", "output"), "y = u³", f"y = {y0:g}"),
+    ]
+    local = [
+        ("du/dx = 2", f"= {du_dx:g}"),
+        ("dy/du = 3u²", f"= {dy_du:g}"),
+    ]
+    steps = [_text(lang, "2倍する", "double it"), _text(lang, "3乗する", "cube it")]
+    box_w, box_h, gap, top = 170, 90, 150, 60
+    body = [
+        _label(
+            20,
+            35,
+            _text(lang, "値は左から右へ(x = 1.5 のとき)", "Values flow left to right (at x = 1.5)"),
+            anchor="start",
+            colour="#37474f",
+            size=15,
+        )
+    ]
+    for i, (name, formula, value) in enumerate(nodes):
+        x = 20 + i * (box_w + gap)
+        body.append(_box(x, top, box_w, box_h, [name, formula, value], ["#eceff1", "#e0f2f1", "#e3f2fd"][i]))
+        if i < len(nodes) - 1:
+            x_end = x + box_w + gap
+            body.append(_arrow(x + box_w + 4, top + 30, x_end - 4, top + 30))
+            body.append(_label(x + box_w + gap / 2, top + 20, steps[i], size=14))
+            body.append(_arrow(x_end - 4, top + box_h + 25, x + box_w + 4, top + box_h + 25, backward=True))
+            mid = x + box_w + gap / 2
+            body.append(_label(mid, top + box_h + 52, local[i][0], colour="#c62828", size=14))
+            body.append(_label(mid, top + box_h + 72, local[i][1], colour="#c62828", size=14))
+    body.append(
+        _label(
+            20,
+            top + box_h + 110,
+            _text(
+                lang,
+                "局所的な傾き(各段の倍率)は右から左へ掛け合わせる",
+                "The local slopes (each stage's multiplier) are multiplied together",
+            ),
+            anchor="start",
+            colour="#c62828",
+            size=15,
+        )
+    )
+    body.append(
+        _label(
+            20,
+            top + box_h + 145,
+            f"dy/dx = dy/du · du/dx = 3u² · 2 = 24x²   →   {dy_du:g} × {du_dx:g} = {dy_du * du_dx:g}",
+            anchor="start",
+            size=17,
+        )
+    )
+    title = _text(lang, "2段の連鎖: u = 2x, y = u³", "A two-step chain: u = 2x, y = u³")
+    return _svg(20 + 3 * box_w + 2 * gap + 20, top + box_h + 170, title, body)
+
+
+# --------------------------------------------------------------------------------------
 # (d) four learning rates on f(theta) = 0.35 theta^2
 # --------------------------------------------------------------------------------------
 
@@ -607,6 +767,8 @@ FIGURES = {
     "roadmap": roadmap,
     "dose-response": dose_response_figure,
     "tangents": tangents,
+    "gradient-arrows": gradient_arrows,
+    "chain-rule": chain_rule,
     "backprop": backprop,
     "learning-cycle": learning_cycle,
     "learning-rates": learning_rates,

@@ -24,7 +24,7 @@ __all__ = ["FIGURES"]
 _FONT = "'Noto Sans CJK JP', 'Hiragino Sans', 'Yu Gothic', 'DejaVu Sans', sans-serif"
 _INK = "#263238"
 
-_TEXT = {
+_TEXT: dict[str, dict[str, Any]] = {
     "ja": {
         "title": "Stable Diffusion の処理の流れ",
         "latent": "潜在空間(4×64×64 = 16,384 個の値)",
@@ -68,7 +68,7 @@ _TEXT = {
 }
 
 
-def _check_lang(lang: str) -> dict[str, object]:
+def _check_lang(lang: str) -> dict[str, Any]:
     if lang not in _TEXT:
         raise ValueError(f"`lang` must be one of {tuple(_TEXT)}, got {lang!r}.")
     return _TEXT[lang]
@@ -166,7 +166,7 @@ def flow(lang: str) -> str:
     return _svg(950, 405, str(t["title"]), body)
 
 
-_GUIDE = {
+_GUIDE: dict[str, dict[str, Any]] = {
     "ja": {
         "title": "分類器なしガイダンスをベクトルで見る",
         "u": "ε_u(プロンプトなし)",

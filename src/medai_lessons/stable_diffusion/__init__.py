@@ -28,7 +28,7 @@ Notation (code name ↔ symbol ↔ diffusers name):
 | ``eps_cond``       | $\epsilon_c$                | ``noise_pred_text``          |
 | ``eps_uncond``     | $\epsilon_u$                | ``noise_pred_uncond``        |
 | ``guidance_scale`` | $s$                         | ``guidance_scale``           |
-| ``steps``          | number of denoising steps   | ``num_inference_steps``      |
+| ``num_inference_steps`` | $S$, denoising steps   | ``num_inference_steps``      |
 | ``factor``         | $f = 8$                     | ``vae_scale_factor``         |
 """
 

@@ -3,21 +3,43 @@
 ::
 
     medai-lessons sd make-tiny tiny-sd/
-    medai-lessons sd generate --model tiny-sd/ --prompt "a chest x-ray" --steps 30 \\
-        --guidance 7.5 --seed 0 --height 64 --width 64 --out image.png
+    medai-lessons sd generate --model tiny-sd/ --prompt "a chest x-ray" --num-inference-steps 30 \\
+        --guidance-scale 7.5 --seed 0 --height 64 --width 64 --out image.png
 
 Both read and write local files only; ``generate`` never contacts a model hub.
-The checks are the library's own, run before the model is loaded.
+The checks are the library's own, run before the model is loaded, and so is the check
+of the output path. ``--steps`` and ``--guidance`` are the old names of
+``--num-inference-steps`` and ``--guidance-scale``.
+
+A new sub-command registers itself with :func:`medai_lessons.cli.add_command` inside
+:func:`add_parser`, so that its failures are reported like the others'.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
-from ._validate import check_guidance, check_prompt, check_seed, check_size, check_steps
+from medai_lessons.cli import (
+    CommandError,
+    add_command,
+    add_flag,
+    check_output_dir,
+    check_output_file,
+    publish_dir,
+    seed_type,
+    staging_dir,
+)
+
+from ._validate import check_guidance, check_prompt, check_size, check_steps
 
 __all__ = ["add_parser", "run_generate", "run_make_tiny"]
+
+#: largest image side ``sd generate`` accepts (SD 1.x was trained at 512, SD 2.x at 768)
+MAX_SIDE = 4096
+#: devices a pipeline can run on
+DEVICE_TYPES = ("cpu", "cuda", "mps")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -30,65 +52,122 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     sub = parser.add_subparsers(dest="sd_command", metavar="{generate,make-tiny,train-digits}")
     sub.required = True
 
-    gen = sub.add_parser("generate", help="text -> image with a local checkpoint")
+    gen = add_command(sub, "generate", run_generate, help="text -> image with a local checkpoint",
+                      flag_aliases={"model_dir": "--model", "steps": "--num-inference-steps",
+                                    "guidance": "--guidance-scale"})
     gen.add_argument("--model", required=True, type=Path, help="local diffusers SD directory")
     gen.add_argument("--prompt", required=True, help="what to draw")
     gen.add_argument("--negative-prompt", default=None, help="what to steer away from")
-    gen.add_argument("--steps", type=int, default=30, help="denoising steps (default 30)")
-    gen.add_argument("--guidance", type=float, default=7.5, help="classifier-free guidance scale s (7.5)")
-    gen.add_argument("--seed", type=int, default=0, help="seed of the starting noise (0)")
+    add_flag(gen, "--num-inference-steps", "--steps", type=int, default=30,
+         help="denoising steps S (default 30; --steps is the old name)")
+    add_flag(gen, "--guidance-scale", "--guidance", type=float, default=7.5,
+         help="classifier-free guidance scale s (7.5; --guidance is the old name)")
+    gen.add_argument("--seed", type=seed_type, default=0, help="seed of the starting noise (0)")
     gen.add_argument("--height", type=int, default=512, help="multiple of 8 (default 512)")
     gen.add_argument("--width", type=int, default=512, help="multiple of 8 (default 512)")
     gen.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (auto)")
     gen.add_argument("--dtype", default="auto", help="auto, float32, float16, bfloat16 (auto)")
     gen.add_argument("--out", type=Path, default=Path("image.png"), help="output PNG path")
-    gen.set_defaults(func=run_generate)
+    gen.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    gen.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
-    tiny = sub.add_parser("make-tiny", help="save the tiny random-weight pipeline to DIR")
-    tiny.add_argument("dir", type=Path, help="directory to write")
-    tiny.add_argument("--seed", type=int, default=0, help="seed of the random weights (0)")
-    tiny.set_defaults(func=run_make_tiny)
+    tiny = add_command(sub, "make-tiny", run_make_tiny, help="save the tiny random-weight pipeline to DIR",
+                       flag_aliases={"model_dir": "DIR"})
+    tiny.add_argument("dir", type=Path, metavar="DIR", help="directory to write (new or empty)")
+    tiny.add_argument("--seed", type=seed_type, default=0, help="seed of the random weights (0)")
+    tiny.add_argument("--overwrite", action="store_true", help="replace what DIR already holds")
     add_train_digits_parser(sub)
     return parser
 
 
+def _scheduler_horizon(model_dir: Path) -> int | None:
+    """``num_train_timesteps`` from the checkpoint's scheduler config, read without loading anything."""
+    config = model_dir / "scheduler" / "scheduler_config.json"
+    try:
+        value = json.loads(config.read_text(encoding="utf-8")).get("num_train_timesteps")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
 def run_generate(args: argparse.Namespace) -> int:
-    """Check the arguments, load the checkpoint offline, generate, save a PNG."""
+    """Check the arguments and the output path, load the checkpoint offline, generate, save a PNG."""
+    import numpy as np
+
+    from .loading import check_model_dir, resolve_device_dtype
+
+    # 1. Every flag, the checkpoint folder and the output place, before anything is loaded
     check_prompt("prompt", args.prompt)
     check_prompt("negative_prompt", args.negative_prompt, allow_none=True)
-    check_steps(args.steps, "steps")
-    check_guidance(args.guidance, "guidance")
-    check_seed(args.seed)
-    check_size("height", args.height)
-    check_size("width", args.width)
-    if args.out.suffix.lower() != ".png":
-        raise ValueError(f"`out` must end in .png, got {str(args.out)!r}.")
+    steps = check_steps(args.num_inference_steps, "num_inference_steps")
+    guidance = check_guidance(args.guidance_scale, "guidance_scale")
+    for name in ("height", "width"):
+        side = check_size(name, getattr(args, name))
+        if side > MAX_SIDE:
+            raise CommandError(f"`--{name}` must be <= {MAX_SIDE}, got {side}.")
+    out = check_output_file("--out", args.out, overwrite=args.overwrite, suffix=".png")
+    device, dtype = resolve_device_dtype(args.device, args.dtype)
+    if device.type not in DEVICE_TYPES:
+        raise CommandError(f"`--device` must be auto, cpu, cuda, cuda:N or mps, got {args.device!r}.")
+    model_dir = check_model_dir(args.model)
+    horizon = _scheduler_horizon(model_dir)
+    if horizon is not None and steps > horizon:
+        raise CommandError(
+            f"`--num-inference-steps` must be <= {horizon} (the scheduler's num_train_timesteps), got {steps}."
+        )
 
+    # 2. Load (local files only) and generate
     from .loading import load_pipeline
     from .pipeline import generate
 
-    pipeline = load_pipeline(args.model, device=args.device, dtype=args.dtype)
-    (image,) = generate(
-        pipeline,
-        args.prompt,
-        negative_prompt=args.negative_prompt,
-        steps=args.steps,
-        guidance_scale=args.guidance,
-        seed=args.seed,
-        height=args.height,
-        width=args.width,
-    )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    image.save(args.out)
-    print(f"wrote {args.out} ({image.width}x{image.height}, seed {args.seed})")
+    try:
+        pipeline = load_pipeline(model_dir, device=device, dtype=dtype)
+    except (ValueError, TypeError) as exc:
+        raise CommandError(str(exc)) from exc
+    except Exception as exc:  # diffusers/safetensors report a broken file as OSError, RuntimeError, ...
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CommandError(f"`--model` {model_dir}: the checkpoint cannot be loaded ({first}).") from exc
+    try:
+        (array,) = generate(
+            pipeline,
+            args.prompt,
+            negative_prompt=args.negative_prompt,
+            guidance_scale=guidance,
+            seed=args.seed,
+            height=args.height,
+            width=args.width,
+            output_type="np",
+            num_inference_steps=steps,
+            progress=not args.no_progress,
+        )
+    except KeyboardInterrupt:
+        raise KeyboardInterrupt(f"interrupted while generating; nothing was written to {out}") from None
+    if not np.isfinite(array).all():
+        raise CommandError(
+            f"the image contains NaN or infinity, so {out} was not written; "
+            f"try a smaller `--guidance-scale` (got {guidance:g}) or --dtype float32."
+        )
+
+    # 3. Write atomically: a temporary file beside --out, then a rename
+    from PIL import Image
+
+    from medai_lessons.diffusion.checkpoint import write_atomically
+
+    image = Image.fromarray((np.clip(array, 0.0, 1.0) * 255).round().astype("uint8"))
+    with write_atomically(out) as tmp:
+        image.save(tmp, format="PNG")
+    print(f"wrote {out} ({image.width}x{image.height}, seed {args.seed})")
     return 0
 
 
 def run_make_tiny(args: argparse.Namespace) -> int:
-    """Save the tiny pipeline, ready for ``sd generate --model DIR``."""
+    """Save the tiny pipeline, ready for ``sd generate --model DIR``; the folder appears complete or not at all."""
     from .architecture import save_tiny_pipeline
 
-    target = save_tiny_pipeline(args.dir, seed=check_seed(args.seed))
+    target = check_output_dir("DIR", args.dir, overwrite=args.overwrite)
+    with staging_dir(target) as stage:
+        save_tiny_pipeline(stage, seed=args.seed)
+        publish_dir(stage, target)
     print(f"wrote the tiny pipeline to {target}")
     return 0
 
@@ -98,14 +177,14 @@ def add_train_digits_parser(sub: argparse._SubParsersAction) -> None:
     from .train_digits import DigitSDConfig
 
     default = DigitSDConfig()
-    train = sub.add_parser("train-digits", help="train the miniature SD on the digits (or MedMNIST) into DIR")
+    train = add_command(sub, "train-digits", run_train_digits,
+                        help="train the miniature SD on the digits (or MedMNIST) into --out")
     train.add_argument("--out", required=True, type=Path, help="new directory for the diffusers pipeline")
     train.add_argument("--data", default="digits", help="digits (offline, default) or medmnist:pneumoniamnist")
     train.add_argument("--vae-steps", type=int, default=default.vae_steps, help="autoencoder updates")
     train.add_argument("--unet-steps", type=int, default=default.unet_steps, help="U-Net + text encoder updates")
     train.add_argument("--seed", type=int, default=default.seed, help="seed of everything random (0)")
     train.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="cpu (default) or cuda")
-    train.set_defaults(func=run_train_digits)
 
 
 def run_train_digits(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ Notation (code name ↔ symbol ↔ diffusers name):
 
 | code               | symbol  | diffusers               |
 |--------------------|---------|-------------------------|
-| ``steps``          | —       | ``num_inference_steps`` |
+| ``num_inference_steps`` | $S$ | ``num_inference_steps`` |
 | ``guidance_scale`` | $s$     | ``guidance_scale``      |
 | ``seed``           | —       | ``generator=torch.Generator().manual_seed(seed)`` |
 | ``latents``        | $z_t$   | ``latents``             |
@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._checks import check_bool
+from .._deprecation import renamed_kwargs
 from ._validate import (
     check_guidance,
     check_output_type,
@@ -48,20 +50,22 @@ def _check_call(
     pipeline: Any,
     prompt: Any,
     negative_prompt: Any,
-    steps: Any,
+    num_inference_steps: Any,
     guidance_scale: Any,
     seed: Any,
     height: Any,
     width: Any,
     output_type: Any,
+    progress: Any,
 ) -> tuple[int, float, int, int, int, str]:
     """Check every argument of a generation call before any heavy work."""
     check_pipeline(pipeline)
     check_prompt("prompt", prompt)
     check_prompt("negative_prompt", negative_prompt, allow_none=True)
+    check_bool("progress", progress)
     factor = pipeline.vae_scale_factor
     return (
-        check_steps(steps),
+        check_steps(num_inference_steps, scheduler=pipeline.scheduler),
         check_guidance(guidance_scale),
         check_seed(seed),
         check_size("height", height, factor),
@@ -70,19 +74,19 @@ def _check_call(
     )
 
 
+@renamed_kwargs(steps="num_inference_steps")
 def generate(
     pipeline: Any,
     prompt: str,
     *,
     negative_prompt: str | None = None,
-    steps: int = 30,
+    num_inference_steps: int = 30,
     guidance_scale: float = 7.5,
     seed: int = 0,
     height: int = 512,
     width: int = 512,
     output_type: str = "pil",
     progress: bool = True,
-    num_inference_steps: int | None = None,
 ) -> list[Any] | np.ndarray:
     r"""Generate one image with diffusers' ``StableDiffusionPipeline``, seeded.
 
@@ -90,50 +94,60 @@ def generate(
         pipeline: from :func:`~.load_pipeline` or :func:`~.build_tiny_pipeline`.
         prompt: what to draw (non-empty).
         negative_prompt: what to steer away from; ``None`` = the empty prompt.
-        steps: number of denoising steps (>= 1).
+        num_inference_steps: number of denoising steps $S \ge 1$ (old keyword ``steps``,
+            deprecated).
         guidance_scale: $s \ge 0$ of classifier-free guidance (7.5 is SD's default).
         seed: seeds the starting noise; same seed, same image.
         height: image height in pixels, a multiple of 8 (the VAE's factor).
         width: image width in pixels, a multiple of 8.
         output_type: ``"pil"`` (list of images) or ``"np"`` (array in [0, 1]).
         progress: show a tqdm progress bar.
-        num_inference_steps: diffusers' name for ``steps``; when given, it wins.
 
     Returns:
         A list with one PIL image, or an array ``(1, height, width, 3)``.
+
+    Raises:
+        ValueError: a bad argument, or an image that came out NaN or infinite (for
+            example with a huge ``guidance_scale``) instead of being saved as black.
     """
-    if num_inference_steps is not None:  # diffusers' name for `steps`
-        steps = check_steps(num_inference_steps, "num_inference_steps")
-    steps, guidance_scale, seed, height, width, output_type = _check_call(
-        pipeline, prompt, negative_prompt, steps, guidance_scale, seed, height, width, output_type
+    num_inference_steps, guidance_scale, seed, height, width, output_type = _check_call(
+        pipeline, prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height, width, output_type,
+        progress,
     )
     pipeline.set_progress_bar_config(disable=not progress, desc="denoising")
     result = pipeline(
         prompt,
         negative_prompt=negative_prompt,
-        num_inference_steps=steps,
+        num_inference_steps=num_inference_steps,
         guidance_scale=guidance_scale,
         generator=make_generator(seed),
         height=height,
         width=width,
-        output_type=output_type,
+        output_type="np",
     )
-    return result.images
+    image = result.images
+    if not np.isfinite(image).all():  # diffusers would save NaN as a black image
+        raise ValueError(
+            f"the generated image is not finite (NaN or infinity): `guidance_scale` = {guidance_scale:g} "
+            f"is too large (Stable Diffusion uses about 7.5)."
+        )
+    # the same conversion diffusers' postprocess(output_type="pil") applies to this array
+    return pipeline.image_processor.numpy_to_pil(image) if output_type == "pil" else image
 
 
+@renamed_kwargs(steps="num_inference_steps")
 def generate_stepwise(
     pipeline: Any,
     prompt: str,
     *,
     negative_prompt: str | None = None,
-    steps: int = 30,
+    num_inference_steps: int = 30,
     guidance_scale: float = 7.5,
     seed: int = 0,
     height: int = 512,
     width: int = 512,
     output_type: str = "pil",
     progress: bool = True,
-    num_inference_steps: int | None = None,
 ) -> list[Any] | np.ndarray:
     r"""The same generation as :func:`generate`, written out as the lesson's stages.
 
@@ -142,10 +156,9 @@ def generate_stepwise(
     change on its own.
     """
     # 1. Check inputs, before any heavy work
-    if num_inference_steps is not None:  # diffusers' name for `steps`
-        steps = check_steps(num_inference_steps, "num_inference_steps")
-    steps, guidance_scale, seed, height, width, output_type = _check_call(
-        pipeline, prompt, negative_prompt, steps, guidance_scale, seed, height, width, output_type
+    num_inference_steps, guidance_scale, seed, height, width, output_type = _check_call(
+        pipeline, prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height, width, output_type,
+        progress,
     )
     # 2. One generator for everything random (starting noise, stochastic samplers)
     generator = make_generator(seed)
@@ -161,7 +174,7 @@ def generate_stepwise(
         latents,
         prompt_embeds,
         negative_prompt_embeds,
-        steps=steps,
+        num_inference_steps=num_inference_steps,
         guidance_scale=guidance_scale,
         generator=generator,
         progress=progress,

@@ -1,0 +1,82 @@
+"""Benchmark of the test suite: pytest's wall time on a fresh clone, as README command 2 runs it.
+
+    python benchmarks/bench_suite.py [--serial]
+
+Clones the repository's committed ``HEAD`` into a temporary folder (no ``.cache``, no
+``node_modules``, no built site: the build runs ``npm ci`` and renders every figure, as on
+a fresh clone), then runs there, with this interpreter (the ``nox -s tests`` environment),
+exactly the pytest command of ``nox -s tests``: ``-m "not gpu" -q -n 2 --dist loadfile``.
+The wall time covers pytest only, not the creation of the virtual environment.
+``--serial`` also times the same suite without pytest-xdist, in a second fresh clone.
+
+Writes ``benchmarks/results/suite.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from results_file import machine, row, write
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from site_tools.env import offline_env  # noqa: E402
+
+TARGET_S = 90
+PYTEST = ["-m", "not gpu", "-q", "-p", "no:cacheprovider"]
+XDIST = ["-n", "2", "--dist", "loadfile"]
+
+
+def run_in_fresh_clone(extra: list[str]) -> tuple[float, dict[str, int], str]:
+    """Seconds, outcome counts and the summary line of one pytest run in a fresh clone."""
+    with tempfile.TemporaryDirectory() as tmp:
+        clone = Path(tmp) / "medai-lessons"
+        subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(ROOT), str(clone)], check=True)
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", *PYTEST, *extra],
+            cwd=clone, env=offline_env(), capture_output=True, text=True,
+        )
+        seconds = time.perf_counter() - start
+    summary = next((line for line in reversed(proc.stdout.splitlines()) if " in " in line), proc.stdout[-300:])
+    counts = {kind: int(n) for n, kind in re.findall(r"(\d+) (passed|failed|skipped|xfailed|xpassed|errors?)", summary)}
+    return seconds, counts, summary.strip("= ")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--serial", action="store_true", help="also time the suite without xdist")
+    args = parser.parse_args()
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+
+    seconds, counts, summary = run_in_fresh_clone(XDIST)
+    print(summary)
+    ok = counts.get("failed", 0) == 0 and counts.get("error", 0) + counts.get("errors", 0) == 0
+    rows = [
+        row(f"pytest wall time, fresh clone, `-n 2 --dist loadfile` ({summary})", round(seconds, 1), "s",
+            f"≤ {TARGET_S} s, no test dropped", ok and seconds <= TARGET_S),
+        row("tests passed", counts.get("passed", 0), "tests"),
+        row("tests skipped (with their reasons)", counts.get("skipped", 0), "tests"),
+        row("tests failed or errored", counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0),
+            "tests", "= 0", ok),
+    ]
+    if args.serial:
+        serial, _, serial_summary = run_in_fresh_clone([])
+        print(serial_summary)
+        rows.insert(1, row(f"pytest wall time, fresh clone, one process ({serial_summary})", round(serial, 1), "s"))
+    write(
+        "suite",
+        "The CPU test suite (README command 2's pytest) on a fresh clone",
+        machine(f"commit {head.stdout.strip()}"),
+        rows,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,244 @@
+// What every explorer of the site shares (our own code, no libraries):
+//
+//   kit.lang(root)            "ja" or "en", from data-lang or <html lang>
+//   kit.texts(TABLE, root)    the label table of the page's language
+//   kit.reducedMotion()       prefers-reduced-motion: reduce
+//   kit.el / kit.svg          small DOM builders
+//   kit.fmt(x, digits)        numbers for readouts (exponent form when tiny or huge)
+//   kit.slider({...})         a labelled <input type=range> with an <output>; PageUp/PageDown
+//                             move by `bigStep`, Home/End go to the ends
+//   kit.button(cls, label, f) a <button type=button>
+//   kit.Player({...})         play / pause on requestAnimationFrame at `perSecond` steps a
+//                             second, or, with reduced motion, one jump to where playing stops;
+//                             keeps a play button's label and aria-pressed in step
+//   kit.firstFrame(inst, name) records inst.firstDrawAt and inst.firstFrameAt (the benchmark)
+//   kit.fetchData(url, kind)  fetch JSON ("json"), bytes ("bytes") or an image ("image")
+//   kit.register({...})       window[api] = {instances, init}: builds one instance per element
+//                             matching `selector`, drops widgets that left the document and
+//                             re-runs on Material's document$
+//
+// An explorer is a constructor taking its root element; see lr-explorer.js,
+// forward-explorer.js and reverse-explorer.js.
+(function () {
+  "use strict";
+
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  var kit = window.medaiExplorerKit = window.medaiExplorerKit || {};
+  var uid = 0;
+
+  kit.uid = function (prefix) { return prefix + "-" + (++uid); };
+
+  kit.el = function (tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") node.textContent = attrs[k];
+      else node.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) { node.appendChild(c); });
+    return node;
+  };
+
+  kit.svg = function (tag, attrs) {
+    var node = document.createElementNS(SVG_NS, tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    return node;
+  };
+
+  kit.fmt = function (x, digits) {
+    if (!isFinite(x)) return String(x);
+    var ax = Math.abs(x);
+    if (ax !== 0 && (ax >= 1e5 || ax < 1e-3)) return x.toExponential(2);
+    return x.toFixed(digits === undefined ? 4 : digits);
+  };
+
+  kit.lang = function (root) {
+    var lang = ((root && root.getAttribute("data-lang")) || document.documentElement.lang || "en").toLowerCase();
+    return lang.indexOf("ja") === 0 ? "ja" : "en";
+  };
+
+  kit.texts = function (table, root) { return table[kit.lang(root)]; };
+
+  kit.reducedMotion = function () {
+    return !!(window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches);
+  };
+
+  kit.renderTex = function (node, tex, fallback) {
+    if (typeof katex !== "undefined") {
+      try {
+        katex.render(tex, node, { throwOnError: false, output: "htmlAndMathml" });
+        return;
+      } catch (e) { /* fall through to plain text */ }
+    }
+    node.textContent = fallback;
+  };
+
+  kit.button = function (cls, label, onClick) {
+    var b = kit.el("button", { type: "button", "class": cls, text: label });
+    b.addEventListener("click", onClick);
+    return b;
+  };
+
+  /**
+   * A labelled range input. opts: id, label, min, max, step, value, onInput(value),
+   * classPrefix ("lr-explorer"), bigStep (PageUp/PageDown; default: a tenth of the range).
+   */
+  kit.slider = function (opts) {
+    var p = opts.classPrefix || "explorer";
+    var input = kit.el("input", {
+      type: "range", id: opts.id, min: String(opts.min), max: String(opts.max),
+      step: String(opts.step), value: String(opts.value), "class": p + "__range"
+    });
+    var out = kit.el("output", { "for": opts.id, "class": p + "__value" });
+    var lab = kit.el("label", { "for": opts.id, text: opts.label });
+    var row = kit.el("div", { "class": p + "__slider" }, [lab, input, out]);
+    var big = opts.bigStep || (opts.max - opts.min) / 10;
+    var fire = function () { if (opts.onInput) opts.onInput(parseFloat(input.value)); };
+    input.addEventListener("input", fire);
+    input.addEventListener("keydown", function (e) {
+      var v = parseFloat(input.value), next = null;
+      if (e.key === "PageUp") next = v + big;
+      else if (e.key === "PageDown") next = v - big;
+      if (next === null) return;
+      e.preventDefault();
+      next = Math.max(opts.min, Math.min(opts.max, next));
+      input.value = String(next);
+      fire();
+    });
+    return {
+      row: row, input: input, out: out,
+      set: function (value, text) {
+        input.value = String(value);
+        out.textContent = text === undefined ? String(value) : text;
+        if (text !== undefined) input.setAttribute("aria-valuetext", text);
+      }
+    };
+  };
+
+  /**
+   * Play / pause. opts: advance() -> false when there is nothing left to do,
+   * done() -> true at the end, restart() (called by play() when done()), perSecond,
+   * isConnected() (stop when the widget left the page), button, labels {play, pause, runToEnd},
+   * onStop().
+   */
+  function Player(opts) {
+    this.opts = opts;
+    this.playing = false;
+    this._timer = null;
+    if (opts.button) {
+      var self = this;
+      opts.button.setAttribute("aria-pressed", "false");
+      opts.button.addEventListener("click", function () { self.toggle(); });
+      this._sync();
+    }
+  }
+
+  Player.prototype._sync = function () {
+    var b = this.opts.button, l = this.opts.labels;
+    if (!b) return;
+    b.textContent = kit.reducedMotion() ? l.runToEnd : (this.playing ? l.pause : l.play);
+    b.setAttribute("aria-pressed", this.playing ? "true" : "false");
+  };
+
+  Player.prototype.play = function () {
+    var self = this, o = this.opts;
+    if (o.done()) o.restart();
+    if (kit.reducedMotion()) {
+      // No animation: jump straight to where playing would have stopped.
+      while (!o.done()) { if (o.advance() === false) break; }
+      return this;
+    }
+    if (this.playing) return this;
+    this.playing = true;
+    this._sync();
+    var last = null;
+    var tick = function (now) {
+      if (!self.playing) return;
+      if (o.isConnected && !o.isConnected()) { self.pause(); return; }
+      if (last === null || now - last >= 1000 / o.perSecond) {
+        last = now;
+        if (o.advance() === false || o.done()) { self.pause(); return; }
+      }
+      self._timer = window.requestAnimationFrame(tick);
+    };
+    this._timer = window.requestAnimationFrame(tick);
+    return this;
+  };
+
+  Player.prototype.pause = function () {
+    if (this._timer !== null) window.cancelAnimationFrame(this._timer);
+    this._timer = null;
+    if (this.playing) {
+      this.playing = false;
+      this._sync();
+      if (this.opts.onStop) this.opts.onStop();
+    }
+    return this;
+  };
+
+  Player.prototype.toggle = function () { return this.playing ? this.pause() : this.play(); };
+
+  kit.Player = Player;
+
+  /** firstDrawAt: the widget's DOM is complete; firstFrameAt: the next animation frame. */
+  kit.firstFrame = function (inst, markName) {
+    if (inst.firstDrawAt !== null && inst.firstDrawAt !== undefined) return;
+    inst.firstDrawAt = performance.now();
+    window.requestAnimationFrame(function () {
+      inst.firstFrameAt = performance.now();
+      if (performance.mark) performance.mark(markName);
+    });
+  };
+
+  kit.fetchData = function (url, kind) {
+    if (kind === "image") {
+      return new Promise(function (resolve, reject) {
+        var img = new Image();
+        img.onload = function () { resolve(img); };
+        img.onerror = function () { reject(new Error("could not load " + url)); };
+        img.src = url;
+      });
+    }
+    return fetch(url).then(function (r) {
+      if (!r.ok) throw new Error("HTTP " + r.status + " for " + url);
+      return kind === "json" ? r.json() : r.arrayBuffer();
+    });
+  };
+
+  /** The URL of the first link in `root` whose class is `cls` (written by the page). */
+  kit.dataUrl = function (root, cls) {
+    var a = root.querySelector("a." + cls) || root.querySelector("a[href]");
+    return a ? a.href : null;
+  };
+
+  /**
+   * window[opts.api] = {instances, init}; every element matching opts.selector gets one
+   * `new opts.create(root)`. Idempotent; instances whose root left the document are destroyed.
+   */
+  kit.register = function (opts) {
+    var api = window[opts.api] = window[opts.api] || { instances: [] };
+    var key = "__" + opts.api;
+    api.init = function (scope) {
+      api.instances = api.instances.filter(function (inst) {
+        if (inst.root.isConnected) return true;
+        if (inst.destroy) inst.destroy();
+        return false;
+      });
+      (scope || document).querySelectorAll(opts.selector).forEach(function (root) {
+        if (root[key] && api.instances.indexOf(root[key]) >= 0) return;
+        root[key] = new opts.create(root);
+        api.instances.push(root[key]);
+      });
+      return api.instances;
+    };
+    // Start at once: the scripts are loaded at the end of <body>, so the widgets are parsed
+    // and drawing now shows them before the page's maths is typeset. init() is idempotent,
+    // so later calls only pick up widgets of a new page (document$ emits after a page swap).
+    if (document.body) api.init(document);
+    if (typeof document$ !== "undefined" && document$ && typeof document$.subscribe === "function") {
+      document$.subscribe(function () { api.init(document); });
+    } else if (document.readyState === "loading") {
+      document.addEventListener("DOMContentLoaded", function () { api.init(document); });
+    }
+    return api;
+  };
+})();

@@ -1,0 +1,28 @@
+"""MkDocs hook: every figure of ``medai_lessons.figures`` in every language, under ``assets/figures``.
+
+Rendered by :mod:`site_tools.figures` and cached on disk by a hash of the package's sources,
+so a page edit renders nothing and ``mkdocs serve`` stays quick. Files on disk, not
+in-memory content, because mkdocs-static-i18n needs a source path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import _root  # noqa: F401  (site_tools on sys.path)
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.structure.files import File, Files
+
+from site_tools.figures import cached_figures, source_digest
+
+_LAST: tuple[str, dict[str, Path]] | None = None  # (digest, files) of the previous build
+
+
+def on_files(files: Files, config: MkDocsConfig) -> Files:
+    global _LAST
+    digest = source_digest()
+    if _LAST is None or _LAST[0] != digest or not all(p.is_file() for p in _LAST[1].values()):
+        _LAST = (digest, cached_figures())
+    for rel, path in _LAST[1].items():
+        files.append(File.generated(config, rel, abs_src_path=str(path)))
+    return files

@@ -1,0 +1,36 @@
+"""MkDocs hook: KaTeX served from the site itself (see :mod:`site_tools.katex`).
+
+``on_config`` installs it with ``npm ci`` when ``node_modules`` does not match the lockfile,
+``on_files`` adds it under ``assets/vendor/katex``, and ``on_post_page`` removes it from
+pages without a formula.
+"""
+
+from __future__ import annotations
+
+import _root  # noqa: F401  (site_tools on sys.path)
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
+
+from site_tools.katex import NpmMissingError, drop_unused_katex, ensure_node_modules, katex_files
+
+
+def on_config(config: MkDocsConfig) -> MkDocsConfig:
+    try:
+        ensure_node_modules()
+    except NpmMissingError as err:
+        raise PluginError(str(err)) from err
+    return config
+
+
+def on_files(files: Files, config: MkDocsConfig) -> Files:
+    for rel, src in katex_files().items():
+        if not src.is_file():
+            raise PluginError(f"KaTeX asset missing after `npm ci`: {src}")
+        files.append(File.generated(config, rel, abs_src_path=str(src)))
+    return files
+
+
+def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
+    return drop_unused_katex(output)

@@ -1,0 +1,256 @@
+"""The data of the diffusion explorers (site_tools/explorer_data.py), without a browser.
+
+The bytes the site ships must decode to the package's own arrays within the rounding error
+that meta.json states: the CT slice, the seeded noise and both schedules' ᾱ_t for the
+forward explorer; every frame of the reverse scrubber, checked against the package's
+samplers and against diffusers' DDIMScheduler as an independent reference.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from medai_lessons.diffusion import (
+    NoiseSchedule,
+    ddim_sample,
+    ddpm_sample,
+    load_ct_slice,
+    load_pretrained_digits,
+    predict_x0,
+    q_sample,
+)
+from site_tools import explorer_data as hook
+
+# ------------------------------------------------------------------------------ forward
+
+
+@pytest.fixture(scope="module")
+def forward():
+    files = hook.forward_data()
+    meta = json.loads(files["meta.json"])
+    blob = files["data.bin"]
+    h, w = meta["shape"]
+
+    def decode(spec: dict, n: int) -> np.ndarray:
+        dtype = {"uint16": "<u2", "int16": "<i2", "float64": "<f8"}[spec["dtype"]]
+        raw = np.frombuffer(blob, dtype=dtype, count=n, offset=spec["offset"]).astype(np.float64)
+        return raw if spec["dtype"] == "float64" else spec["zero"] + spec["scale"] * raw
+
+    T = meta["num_train_timesteps"]
+    return {
+        "meta": meta,
+        "x0": decode(meta["x0"], h * w).reshape(h, w),
+        "eps": decode(meta["eps"], h * w).reshape(h, w),
+        "alphas_cumprod": {k: decode(v, T) for k, v in meta["alphas_cumprod"].items()},
+    }
+
+
+def _ct_and_noise() -> tuple[torch.Tensor, torch.Tensor]:
+    x0 = load_ct_slice()
+    # the page's forward-strip figure draws its noise like this (figures/diffusion.py)
+    noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(0))
+    return x0, noise
+
+
+def test_forward_x0_and_noise_decode_within_their_stated_errors(forward):
+    """x0 is within 2/65535/2 and eps within 1/8192 of the package's arrays, as meta.json says."""
+    x0, noise = _ct_and_noise()
+    meta = forward["meta"]
+    assert meta["shape"] == [128, 128]
+    err_x0 = np.abs(forward["x0"] - x0[0, 0].double().numpy()).max()
+    err_eps = np.abs(forward["eps"] - noise[0, 0].double().numpy()).max()
+    assert err_x0 <= 0.5 * 2 / 65535 + 1e-12  # half a 16-bit step over [-1, 1]
+    assert err_eps <= 0.5 / 4096 + 1e-12  # half a step of 1/4096
+    assert meta["x0"]["max_error"] == pytest.approx(err_x0, abs=1e-12)
+    assert meta["eps"]["max_error"] == pytest.approx(err_eps, abs=1e-12)
+
+
+def test_forward_alphas_cumprod_are_the_schedules_exactly(forward):
+    """The shipped ᾱ_t are NoiseSchedule.linear() and .cosine() bit for bit (float64)."""
+    for kind in ("linear", "cosine"):
+        want = getattr(NoiseSchedule, kind)().alphas_cumprod.numpy()
+        assert np.array_equal(forward["alphas_cumprod"][kind], want)
+        assert forward["meta"]["alphas_cumprod"][kind]["config"]["kind"] == kind
+
+
+@pytest.mark.parametrize(("t", "kind"), [(0, "linear"), (259, "linear"), (400, "cosine"), (496, "cosine"),
+                                         (750, "linear"), (999, "cosine")])
+def test_forward_x_t_from_the_data_equals_q_sample(forward, t, kind):
+    """x_t computed as the browser does equals q_sample within meta's x_t_max_error (+ float32 rounding)."""
+    x0, noise = _ct_and_noise()
+    schedule = getattr(NoiseSchedule, kind)()
+    ab = forward["alphas_cumprod"][kind][t]
+    x_t = np.sqrt(ab) * forward["x0"] + np.sqrt(1 - ab) * forward["eps"]
+    want = q_sample(schedule, x0, t, noise)[0, 0].double().numpy()
+    bound = forward["meta"]["x_t_max_error"]
+    assert bound < 1.3e-4  # the page states 1.3e-4
+    assert np.abs(x_t - want).max() <= bound + 2e-6  # q_sample runs in float32
+
+
+# ------------------------------------------------------------------------------ reverse
+
+
+@pytest.fixture(scope="module")
+def reverse():
+    """The scrubber's files as the hook makes them: (meta, sprite of grey levels)."""
+    from PIL import Image
+
+    files = hook.reverse_data()
+    meta = json.loads(files["meta.json"])
+    sprite = np.asarray(Image.open(io.BytesIO(files["frames.png"])))
+    assert sprite.dtype == np.uint8 and sprite.ndim == 2
+    return meta, sprite
+
+
+def frame_values(meta: dict, sprite: np.ndarray, sampler: str, f: int, kind: str) -> np.ndarray:
+    """Decoded (16, 8, 8) values of one frame, by the layout meta.json describes."""
+    L, tile, n = meta["layout"], meta["tile"], meta["num_samples"]
+    row = ((L["samplers"].index(sampler) * len(meta["frame_steps"]) + f) * 2 + L["kinds"].index(kind)) * tile
+    strip = sprite[row : row + tile].astype(np.float64) / 127.5 - 1.0
+    return np.stack([strip[:, i * tile : (i + 1) * tile] for i in range(n)])
+
+
+def run_package_samplers() -> tuple:
+    """``(model, schedule, x_T, {"ddpm": {t: x_t}, "ddim": {t: x_t}})``: the package's samplers
+    run from the seeds the hook documents (x_T: seed 0; DDPM's step noise: seed 1)."""
+    model, schedule = load_pretrained_digits()
+    shape = (16, 1, 8, 8)
+    x_T = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        _, ddpm = ddpm_sample(model, schedule, shape, x_T=x_T, progress=False, return_intermediates=True,
+                              generator=torch.Generator().manual_seed(1))
+        _, ddim = ddim_sample(model, schedule, shape, x_T=x_T, progress=False, return_intermediates=True)
+    finally:
+        torch.set_num_threads(threads)
+    return model, schedule, x_T, {"ddpm": dict(ddpm), "ddim": dict(ddim)}
+
+
+@pytest.fixture(scope="module")
+def package_runs():
+    """The package's samplers, run once for this module."""
+    return run_package_samplers()
+
+
+TOL = 0.5 / 127.5 + 1e-4  # half a grey level, plus float noise
+
+
+@pytest.mark.slow
+def test_reverse_meta_describes_27_frames_of_two_samplers(reverse):
+    """27 frames (980, 940, ..., 20, 0, result) of DDPM and DDIM, each x_t and x0_hat, in one sprite."""
+    meta, sprite = reverse
+    assert meta["frame_steps"] == [*range(980, 0, -40), 0, -1]
+    assert len(meta["frame_steps"]) == 27
+    assert sprite.shape == (2 * 27 * 2 * 8, 16 * 8)
+    assert meta["code"]["max_error"] == pytest.approx(0.5 / 127.5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
+def test_reverse_frames_equal_the_package_sampler_output(reverse, package_runs, sampler):
+    """Every x_t frame equals the package sampler's x_t at that step, clipped to [-1, 1], within half a grey level."""
+    meta, sprite = reverse
+    _, _, _, runs = package_runs
+    for f, t in enumerate(meta["frame_steps"]):
+        want = runs[sampler][t][:, 0].double().clamp(-1, 1).numpy()
+        got = frame_values(meta, sprite, sampler, f, "x_t")
+        assert np.abs(got - want).max() <= TOL, (sampler, t)
+
+
+@pytest.mark.slow
+def test_reverse_guesses_equal_diffusers_pred_original_sample(reverse, package_runs):
+    """DDIM-50 run by diffusers' DDIMScheduler from the same x_T gives the same x_t and x0_hat frames."""
+    diffusers = pytest.importorskip("diffusers")
+    meta, sprite = reverse
+    model, schedule, x_T, _ = package_runs
+    scheduler = diffusers.DDIMScheduler(
+        num_train_timesteps=1000, trained_betas=schedule.betas.numpy(), clip_sample=False,
+        set_alpha_to_one=True, timestep_spacing="leading", steps_offset=0,
+    )
+    scheduler.set_timesteps(50)
+    steps = meta["frame_steps"]
+    x, checked = x_T.clone(), 0
+    with torch.no_grad():
+        for t in scheduler.timesteps.tolist():
+            eps = model(x, torch.full((16,), t, dtype=torch.int64))
+            out = scheduler.step(eps, t, x, eta=0.0)
+            if t in steps:
+                f = steps.index(t)
+                assert np.abs(frame_values(meta, sprite, "ddim", f, "x_t") - x[:, 0].clamp(-1, 1).numpy()).max() <= TOL
+                guess = out.pred_original_sample[:, 0].clamp(-1, 1).numpy()
+                assert np.abs(frame_values(meta, sprite, "ddim", f, "x0_hat") - guess).max() <= TOL
+                checked += 1
+            x = out.prev_sample
+    assert checked == 26  # all frames but the result
+    assert np.abs(frame_values(meta, sprite, "ddim", 26, "x_t") - x[:, 0].clamp(-1, 1).numpy()).max() <= TOL
+
+
+@pytest.mark.slow
+def test_reverse_ddpm_guesses_equal_predict_x0(reverse, package_runs):
+    """DDPM's x0_hat frames equal predict_x0 of the package's x_t and the model's eps at that step."""
+    meta, sprite = reverse
+    model, schedule, _, runs = package_runs
+    with torch.no_grad():
+        for f, t in enumerate(meta["frame_steps"][:-1]):
+            x_t = runs["ddpm"][t]
+            guess = predict_x0(schedule, x_t, t, model(x_t, torch.full((16,), t, dtype=torch.int64)))
+            got = frame_values(meta, sprite, "ddpm", f, "x0_hat")
+            assert np.abs(got - guess[:, 0].clamp(-1, 1).numpy()).max() <= TOL
+
+
+@pytest.mark.slow
+def test_reverse_guess_is_closer_to_the_result_than_x_t_from_t_700_on(reverse, package_runs):
+    """The stats shown: RMS to the result, recomputed; x0_hat is nearer the result than x_t for t <= 700."""
+    meta, _ = reverse
+    _, _, _, runs = package_runs
+    for sampler in ("ddpm", "ddim"):
+        final = runs[sampler][-1].double()
+        for st in meta["stats"][sampler]:
+            x_t = runs[sampler][st["t"]].double()
+            assert st["x_t_rms_to_result"] == pytest.approx(((x_t - final) ** 2).mean().sqrt().item(), abs=1e-4)
+            if 0 <= st["t"] <= 700:
+                assert st["x0_hat_rms_to_result"] < st["x_t_rms_to_result"], (sampler, st)
+
+
+# ------------------------------------------------------------------------- the hook
+
+
+def test_explorer_files_are_cached_by_digest(tmp_path, monkeypatch):
+    """A second call reuses the cached files; a changed digest makes them again and drops the old folder."""
+    calls = []
+    monkeypatch.setattr(hook, "MAKERS", {"demo": lambda: calls.append(1) or {"a.json": b"{}", "b.bin": b"\x00"}})
+    monkeypatch.setattr(hook, "_digest", lambda: "one")
+    first = hook.explorer_files(tmp_path)
+    assert sorted(first) == ["assets/explorers/demo/a.json", "assets/explorers/demo/b.bin"]
+    assert hook.explorer_files(tmp_path) == first
+    assert len(calls) == 1
+    monkeypatch.setattr(hook, "_digest", lambda: "two")
+    hook.explorer_files(tmp_path)
+    assert len(calls) == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["two"]
+
+
+def test_pages_without_a_widget_load_no_explorer_assets():
+    """Scripts and stylesheets of the explorers stay only on pages that hold their widget."""
+    head = (
+        '<link rel="stylesheet" href="../stylesheets/lr-explorer.css">\n'
+        '<link rel="stylesheet" href="../stylesheets/explorers.css">\n'
+        '<script src="../javascripts/explorer-kit.js"></script>\n'
+        '<script src="../javascripts/lr-explorer.js"></script>\n'
+        '<script src="../javascripts/forward-explorer.js"></script>\n'
+        '<script src="../javascripts/reverse-explorer.js"></script>\n'
+    )
+    none = hook.strip_unused_assets(head + "<p>text</p>")
+    assert "explorer" not in none.replace("<p>text</p>", "")
+    lesson1 = hook.strip_unused_assets(head + '<div class="lr-explorer" data-a="0.35"></div>')
+    assert "explorer-kit.js" in lesson1 and "lr-explorer.js" in lesson1 and "lr-explorer.css" in lesson1
+    assert "forward-explorer.js" not in lesson1 and "explorers.css" not in lesson1
+    ddpm = hook.strip_unused_assets(head + '<div class="forward-explorer">')
+    assert "explorer-kit.js" in ddpm and "forward-explorer.js" in ddpm and "explorers.css" in ddpm
+    assert "lr-explorer.js" not in ddpm and "reverse-explorer.js" not in ddpm

@@ -1,0 +1,87 @@
+"""Old argument names keep working as deprecated aliases that warn and name the new one."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+from medai_lessons.diffusion import NoiseSchedule, UNet, ddim_sample, ddim_timesteps
+
+OLD_WARNING = r"`{old}` is deprecated .* use `{new}` instead"
+
+
+def _warns(old: str, new: str):
+    return pytest.warns(FutureWarning, match=OLD_WARNING.format(old=old, new=new))
+
+
+@pytest.mark.parametrize("kind", ["linear", "cosine"])
+def test_schedule_num_steps_keyword_is_an_alias(kind):
+    """``num_steps=`` builds the same schedule as ``num_train_timesteps=`` and warns."""
+    with _warns("num_steps", "num_train_timesteps"):
+        old = getattr(NoiseSchedule, kind)(num_steps=30)
+    new = getattr(NoiseSchedule, kind)(num_train_timesteps=30)
+    assert torch.equal(old.betas, new.betas) and old.config == new.config
+
+
+def test_schedule_num_steps_property_is_an_alias():
+    """``schedule.num_steps`` returns T and warns; the new property does not warn."""
+    s = NoiseSchedule.linear(num_train_timesteps=12)
+    with _warns("num_steps", "num_train_timesteps"):
+        assert s.num_steps == 12
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert s.num_train_timesteps == 12
+
+
+def test_both_old_and_new_keyword_is_a_type_error():
+    """Passing a name and its deprecated alias together is refused, naming the new one."""
+    with pytest.raises(TypeError, match=r"pass `num_train_timesteps` only"):
+        NoiseSchedule.linear(num_train_timesteps=10, num_steps=10)
+
+
+def test_old_checkpoint_schedule_config_loads_without_warning():
+    """A config saved under the old key ``num_steps`` rebuilds the same schedule, quietly."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        old = NoiseSchedule.from_config({"kind": "linear", "num_steps": 40, "beta_start": 1e-4, "beta_end": 0.02})
+    assert torch.equal(old.betas, NoiseSchedule.linear(40).betas)
+    assert old.config["num_train_timesteps"] == 40
+
+
+def test_ddim_timesteps_old_keywords_are_aliases():
+    """``num_train_steps=``/``num_steps=`` give the same steps as the new keywords, with warnings."""
+    with _warns("num_train_steps", "num_train_timesteps"), _warns("num_steps", "num_inference_steps"):
+        old = ddim_timesteps(num_train_steps=100, num_steps=5)
+    assert old == ddim_timesteps(num_train_timesteps=100, num_inference_steps=5) == [80, 60, 40, 20, 0]
+
+
+def test_ddim_sample_num_steps_is_an_alias():
+    """``ddim_sample(num_steps=)`` warns and returns what ``num_inference_steps=`` returns."""
+    torch.manual_seed(0)
+    model = UNet(channels=(8,), time_dim=8, groups=4)
+    schedule = NoiseSchedule.linear(num_train_timesteps=20)
+    x_T = torch.randn(2, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    with _warns("num_steps", "num_inference_steps"):
+        old = ddim_sample(model, schedule, (2, 1, 8, 8), num_steps=4, x_T=x_T, progress=False)
+    new = ddim_sample(model, schedule, (2, 1, 8, 8), num_inference_steps=4, x_T=x_T, progress=False)
+    assert torch.equal(old, new)
+
+
+def test_stable_diffusion_steps_is_an_alias():
+    """``generate``/``generate_stepwise``/``denoise`` accept ``steps=`` with a warning."""
+    sd = pytest.importorskip("medai_lessons.stable_diffusion")
+    pipe = sd.build_tiny_pipeline()
+    kw = dict(height=64, width=64, output_type="np", progress=False)
+    with _warns("steps", "num_inference_steps"):
+        old = sd.generate(pipe, "a", steps=2, **kw)
+    assert (old == sd.generate(pipe, "a", num_inference_steps=2, **kw)).all()
+    with _warns("steps", "num_inference_steps"):
+        old = sd.generate_stepwise(pipe, "a", steps=2, **kw)
+    assert (old == sd.generate_stepwise(pipe, "a", num_inference_steps=2, **kw)).all()
+    cond, uncond = sd.encode_prompt(pipe, "a")
+    z = sd.prepare_latents(pipe, generator=sd.make_generator(0), height=64, width=64)
+    with _warns("steps", "num_inference_steps"):
+        old = sd.denoise(pipe, z, cond, uncond, steps=2, progress=False)
+    assert torch.equal(old, sd.denoise(pipe, z, cond, uncond, num_inference_steps=2, progress=False))
