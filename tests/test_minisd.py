@@ -251,7 +251,8 @@ def test_cli_generate_writes_a_png_of_a_three(tmp_path):
 
     out = tmp_path / "three.png"
     code = hub_cli.main(["sd", "generate", "--model", str(digit_pipeline_path()), "--prompt", "a handwritten three",
-                         "--height", "32", "--width", "32", "--num-inference-steps", "25", "--guidance-scale", "3", "--seed", "0",
+                         "--height", "32", "--width", "32", "--num-inference-steps", "25",
+                         "--guidance-scale", "3", "--seed", "0",
                          "--device", "cpu", "--dtype", "float32", "--out", str(out)])
     assert code == 0
     image = np.asarray(Image.open(out).convert("RGB"), dtype=np.float32)[None] / 255
