@@ -47,7 +47,7 @@ def test_generate_writes_once_then_refuses_to_overwrite(tiny, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("extra", "match"),
     [
-        (["--device", "meta"], "`--device` must be auto, cpu, cuda, cuda:N or mps, got 'meta'"),
+        (["--device", "meta"], "`--device` must be 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps', got 'meta'"),
         (["--num-inference-steps", "1001"],
          "`--num-inference-steps` must be <= 1000 (the scheduler's num_train_timesteps), got 1001"),
         (["--steps", "1001"], "`--num-inference-steps` must be <= 1000"),
