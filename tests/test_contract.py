@@ -575,8 +575,6 @@ XFAIL_FOR_NOW: dict[str, str] = {
     "DigitSDConfig": _MINISD + "num_train_timesteps, beta_*, channels, sizes are not checked",
     "bpe_split": _MINISD + "`word`/`merges` not checked (AttributeError on None)",
     "build_digit_components": _MINISD + "`tokenizer` not checked (TypeError naming no argument)",
-    "digit_pipeline_path": _MINISD + "the shipped weights are not committed yet",
-    "load_digit_pipeline": _MINISD + "the shipped weights are not committed yet",
     "drop_prompts": _MINISD + "`prompts` as a string is read as characters",
     "faithfulness": _MINISD + "NaN images reach scikit-learn (ValueError naming no argument)",
     "to_classifier_pixels": _MINISD + "NaN images are not refused",
