@@ -15,6 +15,7 @@ Writes ``benchmarks/results/suite.json``.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -73,7 +74,7 @@ def main() -> None:
     write(
         "suite",
         "The CPU test suite (README command 2's pytest) on a fresh clone",
-        machine(f"commit {head.stdout.strip()}"),
+        machine(f"commit {head.stdout.strip()}", f"load average {os.getloadavg()[0]:.1f} at the end"),
         rows,
     )
 
