@@ -20,11 +20,11 @@ it is the 1000-step DDPM sampling of 256 images).
 from __future__ import annotations
 
 import os
-import statistics
 import time
 
 import torch
 from results_file import machine, write
+from timing import seconds_per_call
 
 from medai_lessons.diffusion import (
     NoiseSchedule,
@@ -67,17 +67,9 @@ def reference_scheduler():
     )
 
 
-def train_rate(step_fn, steps: int = 60, warmup: int = 5, repeats: int = 3) -> float:
-    """Median optimizer steps per second over ``repeats`` timed blocks."""
-    for _ in range(warmup):
-        step_fn()
-    rates = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(steps):
-            step_fn()
-        rates.append(steps / (time.perf_counter() - start))
-    return statistics.median(rates)
+def train_rate(step_fn, steps: int = 180) -> float:
+    """Optimizer steps per second: ``steps`` timed calls of ``step_fn`` (``torch.utils.benchmark.Timer``)."""
+    return 1.0 / seconds_per_call(step_fn, runs=steps)
 
 
 def main() -> None:
@@ -196,11 +188,11 @@ def main() -> None:
         ("DDPM-1000", lambda g: ddpm_sample(model, schedule, shape, generator=g, progress=False)),
         (
             "DDIM-50",
-            lambda g: ddim_sample(model, schedule, shape, num_steps=50, generator=g, progress=False),
+            lambda g: ddim_sample(model, schedule, shape, num_inference_steps=50, generator=g, progress=False),
         ),
         (
             "DDIM-20",
-            lambda g: ddim_sample(model, schedule, shape, num_steps=20, generator=g, progress=False),
+            lambda g: ddim_sample(model, schedule, shape, num_inference_steps=20, generator=g, progress=False),
         ),
     ]:
         start = time.perf_counter()

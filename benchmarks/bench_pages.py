@@ -29,6 +29,7 @@ import argparse
 import functools
 import gzip
 import http.server
+import os
 import posixpath
 import re
 import statistics
@@ -183,13 +184,15 @@ def main() -> None:
                                         round(statistics.median(frames), 1), "ms"))
             browser.close()
         server.shutdown()
+        load = os.getloadavg()[0]
         rows.append(row("requests to other hosts (all pages)", len(off_host), "requests", "= 0", not off_host))
 
     write(
         "pages",
         "Site pages in Chromium: bytes transferred per page (fonts included, gzip as GitHub Pages "
         "sends) and the first frame of each explorer",
-        machine(f"Chromium {version} headless", "localhost"),
+        # the load average says how busy the shared CPU was: the first frames move with it
+        machine(f"Chromium {version} headless", "localhost", f"1-min load average {load:.1f} at the end"),
         rows,
     )
 

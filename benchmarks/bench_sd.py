@@ -16,11 +16,11 @@ Writes ``benchmarks/results/sd.json``. Rows:
 from __future__ import annotations
 
 import platform
-import time
 
 import numpy as np
 import torch
 from results_file import machine, row, write
+from timing import seconds_per_call
 
 from medai_lessons.stable_diffusion import (
     build_sd15_architecture,
@@ -64,18 +64,13 @@ def main() -> None:
     ]
 
     pipeline = build_tiny_pipeline(seed=0)
-    kwargs = {"steps": 30, "guidance_scale": 7.5, "seed": 0, "height": 64, "width": 64}
+    kwargs = {"num_inference_steps": 30, "guidance_scale": 7.5, "seed": 0, "height": 64, "width": 64}
     kwargs |= {"output_type": "np", "progress": False}
-    generate(pipeline, "warm up", **kwargs)
     timings = {}
     images = {}
     for name, fn in (("pipeline", generate), ("stepwise", generate_stepwise)):
-        best = float("inf")
-        for _ in range(3):
-            start = time.perf_counter()
-            images[name] = fn(pipeline, "a chest x-ray", **kwargs)
-            best = min(best, time.perf_counter() - start)
-        timings[name] = best
+        images[name] = fn(pipeline, "a chest x-ray", **kwargs)
+        timings[name] = seconds_per_call(lambda fn=fn: fn(pipeline, "a chest x-ray", **kwargs), runs=3)
     diff = float(np.abs(images["pipeline"] - images["stepwise"]).max())
     rows += [
         row(

@@ -1,308 +1,38 @@
-"""MkDocs hook: the data of the diffusion explorers, made by the package at build time.
+"""MkDocs hook: the data of the DDPM page's explorers, made by the package at build time.
 
-Register in mkdocs.yml: ``hooks: [..., hooks/explorer_data.py]``. Nothing here is committed:
-each build writes (or takes from the cache) these site files:
-
-``assets/explorers/forward/meta.json`` + ``data.bin``
-    The forward-process explorer: the CT slice ``x0`` of ``load_ct_slice()`` (W400/L40) and
-    one seeded noise image ``eps`` (``torch.randn`` from ``torch.Generator().manual_seed(0)``,
-    as the page's forward-strip figure draws it), both quantised to 16 bits, and
-    ``alphas_cumprod`` of ``NoiseSchedule.linear()`` and ``.cosine()`` as little-endian
-    float64. ``meta.json`` gives every array's byte offset, scale and largest rounding error.
-``assets/explorers/reverse/meta.json`` + ``frames.png``
-    The reverse-process scrubber: 16 samples of the pretrained digits model from one seeded
-    ``x_T``, by DDPM-1000 and DDIM-50, at the steps ``FRAME_STEPS``; at each step ``x_t`` and
-    the model's current guess ``x0_hat`` (Ho et al. 2020, Eq. (15)), clipped to [-1, 1] and
-    stored as 8-bit grey (sprite layout in ``meta.json``).
-
-The arrays are made by :func:`forward_data` and :func:`reverse_data` (plain functions of no
-arguments that return ``{file name: bytes}``, so they can move into a package module);
-:func:`explorer_files` caches them under ``.cache/explorers/<hash of the package and this
-file>``. ``on_post_page`` drops the explorers' scripts and stylesheets from pages that have
-no explorer.
-
-Adding an explorer (for example the guidance explorer of the Stable Diffusion page):
-
-1. a function ``guidance_data() -> {name: bytes}`` here, registered in :data:`MAKERS`
-   (its files appear at ``assets/explorers/guidance/<name>``);
-2. ``docs/javascripts/guidance-explorer.js``: a constructor ``Explorer(root)`` built with
-   ``window.medaiExplorerKit`` (``dataUrl``/``fetchData`` for the data, ``slider``,
-   ``button``, ``Player``, ``texts``, ``firstFrame``), started with
-   ``kit.register({api: "medaiGuidanceExplorer", selector: ".guidance-explorer", create: Explorer})``;
-   its styles go into ``stylesheets/explorers.css`` (the shared ``.explorer__*`` classes are there);
-3. the script in ``extra_javascript`` after ``explorer-kit.js``, and its page class in
-   :data:`ASSET_MARKERS`;
-4. on the page: ``<div class="guidance-explorer" markdown>`` holding a link
-   ``[...](../assets/explorers/guidance/meta.json){ .explorer-data }``;
-5. a row in ``EXPLORERS`` of ``benchmarks/bench_pages.py`` for its first frame.
+The arrays, their encoding and the cache live in :mod:`site_tools.explorer_data`; this hook
+adds the cached files under ``assets/explorers`` and drops the explorers' scripts and
+stylesheets from pages without their widget.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
-import os
-import re
-import shutil
 from pathlib import Path
-from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / ".cache" / "explorers"
-SITE_DIR = "assets/explorers"
+import _root  # noqa: F401  (site_tools on sys.path)
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
 
-for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
-    os.environ.setdefault(_var, "1")
-
-#: seeds: the forward noise as the page's figure draws it; the reverse x_T and DDPM's noise
-FORWARD_SEED = 0
-REVERSE_X_T_SEED = 0
-REVERSE_DDPM_SEED = 1
-NUM_SAMPLES = 16
-#: 16-bit codes: x0 in [-1, 1] over 65535 steps; eps in steps of 1/4096 (int16 covers +-8)
-X0_STEP = 2.0 / 65535
-EPS_STEP = 1.0 / 4096
-#: the scrubber's steps: every other DDIM-50 step (980, 940, ..., 20), then t = 0, then the
-#: result (-1). DDPM visits all of them; DDIM-50 visits 980, 960, ..., 0.
-FRAME_STEPS = [*range(980, 0, -40), 0, -1]
-
-
-# ------------------------------------------------------------------------------ forward
-
-
-def forward_data() -> dict[str, bytes]:
-    """``{"meta.json": ..., "data.bin": ...}`` of the forward-process explorer."""
-    import numpy as np
-    import torch
-
-    from medai_lessons.diffusion import NoiseSchedule, load_ct_slice
-
-    x0 = load_ct_slice()
-    eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(FORWARD_SEED))
-    x0_np = x0[0, 0].double().numpy()
-    eps_np = eps[0, 0].double().numpy()
-    if np.abs(eps_np).max() >= 32767 * EPS_STEP:
-        raise ValueError("`eps` does not fit the int16 code; widen EPS_STEP.")
-    x0_code = np.round((x0_np + 1.0) / X0_STEP).astype("<u2")
-    eps_code = np.round(eps_np / EPS_STEP).astype("<i2")
-    schedules = {"linear": NoiseSchedule.linear(), "cosine": NoiseSchedule.cosine()}
-
-    parts: list[tuple[str, bytes]] = [("x0", x0_code.tobytes()), ("eps", eps_code.tobytes())]
-    parts += [(f"alphas_cumprod_{k}", s.alphas_cumprod.numpy().astype("<f8").tobytes()) for k, s in schedules.items()]
-    offsets, blob = {}, b""
-    for name, data in parts:
-        offsets[name] = len(blob)
-        blob += data
-    x0_err = float(np.abs(x0_code * X0_STEP - 1.0 - x0_np).max())
-    eps_err = float(np.abs(eps_code * EPS_STEP - eps_np).max())
-    height, width = x0_np.shape
-    meta = {
-        "format": "medai-forward-explorer/1",
-        "source": "medai_lessons.diffusion.load_ct_slice() (pydicom CT_small.dcm, W400/L40 -> [-1, 1])",
-        "noise": f"torch.randn(x0.shape, generator=torch.Generator().manual_seed({FORWARD_SEED}))",
-        "shape": [height, width],
-        "num_train_timesteps": schedules["linear"].num_steps,
-        "display_range": [-1.5, 1.5],
-        "x0": {"offset": offsets["x0"], "dtype": "uint16", "scale": X0_STEP, "zero": -1.0,
-               "max_error": x0_err},
-        "eps": {"offset": offsets["eps"], "dtype": "int16", "scale": EPS_STEP, "zero": 0.0,
-                "max_error": eps_err},
-        "alphas_cumprod": {
-            k: {"offset": offsets[f"alphas_cumprod_{k}"], "dtype": "float64", "config": s.config}
-            for k, s in schedules.items()
-        },
-        # |x_t error| <= sqrt(a) e_x0 + sqrt(1 - a) e_eps <= sqrt(e_x0^2 + e_eps^2) (Cauchy-Schwarz)
-        "x_t_max_error": float(np.hypot(x0_err, eps_err)),
-    }
-    return {"meta.json": json.dumps(meta, indent=1).encode(), "data.bin": blob}
-
-
-# ------------------------------------------------------------------------------ reverse
-
-
-def _rms(a: Any, b: Any) -> float:
-    """Root-mean-square difference of two image batches, rounded to 4 decimals."""
-    return round(float(((a.double() - b.double()) ** 2).mean().sqrt()), 4)
-
-
-def _to_code(x: Any) -> Any:
-    """Images in [-1, 1] (clipped) -> uint8 grey levels, 127.5 levels per unit."""
-    import numpy as np
-
-    return np.round((np.clip(x, -1.0, 1.0) + 1.0) * 127.5).astype(np.uint8)
-
-
-def reverse_trajectories() -> dict[str, list[tuple[int, Any, Any]]]:
-    """``{"ddpm": [(t, x_t, x0_hat), ...], "ddim": [...]}`` at :data:`FRAME_STEPS` (float32 tensors).
-
-    ``x0_hat`` is the model's guess of the clean image at step ``t``, $\\hat x_0 = (x_t -
-    \\sqrt{1-\\bar\\alpha_t}\\,\\varepsilon_\\theta(x_t, t))/\\sqrt{\\bar\\alpha_t}$ (Ho et al. 2020,
-    Eq. (15)); at the result (t = -1) it is the result itself.
-    """
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a tiny U-Net: one thread is fastest, and much faster on a busy CPU
-    try:
-        return _reverse_trajectories()
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _reverse_trajectories() -> dict[str, list[tuple[int, Any, Any]]]:
-    import torch
-
-    from medai_lessons.diffusion import ddim_sample, ddpm_sample, load_pretrained_digits, predict_x0
-
-    model, schedule = load_pretrained_digits()
-    shape = (NUM_SAMPLES, 1, 8, 8)
-    x_start = torch.randn(shape, generator=torch.Generator().manual_seed(REVERSE_X_T_SEED))  # x_T
-    _, ddpm_trail = ddpm_sample(model, schedule, shape, x_T=x_start, progress=False, return_intermediates=True,
-                                generator=torch.Generator().manual_seed(REVERSE_DDPM_SEED))
-    _, ddim_trail = ddim_sample(model, schedule, shape, x_T=x_start, progress=False, return_intermediates=True)
-    out: dict[str, list[tuple[int, Any, Any]]] = {}
-    with torch.no_grad():
-        for name, trail in (("ddpm", ddpm_trail), ("ddim", ddim_trail)):
-            by_t = dict(trail)
-            frames = []
-            for t in FRAME_STEPS:
-                x_t = by_t[t]
-                if t < 0:
-                    x0_hat = x_t
-                else:
-                    eps_theta = model(x_t, torch.full((NUM_SAMPLES,), t, dtype=torch.int64))
-                    x0_hat = predict_x0(schedule, x_t, t, eps_theta)  # Eq. (15)
-                frames.append((t, x_t, x0_hat))
-            out[name] = frames
-    return out
-
-
-def reverse_data() -> dict[str, bytes]:
-    """``{"meta.json": ..., "frames.png": ...}`` of the reverse-process scrubber."""
-    import numpy as np
-    from PIL import Image
-
-    trajectories = reverse_trajectories()
-    samplers = ["ddpm", "ddim"]
-    tile = 8
-    rows = []  # one row of 16 tiles per (sampler, frame, kind)
-    stats: dict[str, list[dict[str, float]]] = {}
-    for name in samplers:
-        final = trajectories[name][-1][1]
-        stats[name] = []
-        for t, x_t, x0_hat in trajectories[name]:
-            for img in (x_t, x0_hat):
-                rows.append(np.concatenate(list(_to_code(img[:, 0].numpy())), axis=1))
-            stats[name].append({"t": t, "x_t_rms_to_result": _rms(x_t, final),
-                                "x0_hat_rms_to_result": _rms(x0_hat, final)})
-    sprite = np.concatenate(rows, axis=0)
-    buf = io.BytesIO()
-    Image.fromarray(sprite, mode="L").save(buf, format="PNG", optimize=True)
-    meta = {
-        "format": "medai-reverse-explorer/1",
-        "model": "medai_lessons.diffusion.load_pretrained_digits()",
-        "x_T": f"torch.randn((16, 1, 8, 8), generator=torch.Generator().manual_seed({REVERSE_X_T_SEED}))",
-        "samplers": {
-            "ddpm": {"calls": 1000, "noise": f"generator=torch.Generator().manual_seed({REVERSE_DDPM_SEED})"},
-            "ddim": {"calls": 50, "eta": 0.0},
-        },
-        "frame_steps": FRAME_STEPS,
-        "num_samples": NUM_SAMPLES,
-        "tile": tile,
-        # row index of (sampler s, frame f, kind k) = (s * frames + f) * 2 + k; k = 0: x_t, 1: x0_hat
-        "layout": {"samplers": samplers, "kinds": ["x_t", "x0_hat"], "width": NUM_SAMPLES * tile,
-                   "height": int(sprite.shape[0])},
-        "code": {"range": [-1.0, 1.0], "levels": 256, "max_error": 0.5 / 127.5},
-        "stats": stats,
-    }
-    return {"meta.json": json.dumps(meta, indent=1).encode(), "frames.png": buf.getvalue()}
-
-
-# ------------------------------------------------------------------------- the cache
-
-
-def _digest() -> str:
-    h = hashlib.sha256(Path(__file__).read_bytes())
-    for path in sorted((ROOT / "src" / "medai_lessons").rglob("*")):
-        if path.is_file() and path.suffix in {".py", ".json", ".safetensors"}:
-            h.update(path.relative_to(ROOT).as_posix().encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()[:16]
-
-
-MAKERS = {"forward": forward_data, "reverse": reverse_data}
-
-
-def explorer_files(cache_root: Path = CACHE) -> dict[str, Path]:
-    """Site path -> file of every explorer's data, made once per package version (cached)."""
-    digest = _digest()
-    cache = cache_root / digest
-    out: dict[str, Path] = {}
-    for explorer, make in MAKERS.items():
-        folder = cache / explorer
-        done = folder / ".complete"
-        if not done.is_file():
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir(parents=True)
-            for name, data in make().items():
-                tmp = folder / (name + ".tmp")
-                tmp.write_bytes(data)
-                tmp.replace(folder / name)  # atomic
-            done.write_text(digest)
-        for path in sorted(folder.iterdir()):
-            if not path.name.startswith("."):
-                out[f"{SITE_DIR}/{explorer}/{path.name}"] = path
-    if cache_root.is_dir():
-        for old in cache_root.iterdir():
-            if old.name != digest:
-                shutil.rmtree(old, ignore_errors=True)
-    return out
-
-
-# ---------------------------------------------------------------------------- mkdocs
-
-#: script / stylesheet -> the class that a page needs to load it
-ASSET_MARKERS = {
-    "javascripts/lr-explorer.js": "lr-explorer",
-    "stylesheets/lr-explorer.css": "lr-explorer",
-    "javascripts/forward-explorer.js": "forward-explorer",
-    "javascripts/reverse-explorer.js": "reverse-explorer",
-    "stylesheets/explorers.css": ("forward-explorer", "reverse-explorer"),
-    "javascripts/explorer-kit.js": ("lr-explorer", "forward-explorer", "reverse-explorer"),
-}
+from site_tools.explorer_data import explorer_files, strip_unused_assets
 
 _FILES: dict[str, Path] | None = None
 
 
-def on_config(config: Any) -> Any:
+def on_config(config: MkDocsConfig) -> MkDocsConfig:
     global _FILES
     _FILES = None  # look again on every build (the cache makes it quick), so serve sees edits
     return config
 
 
-def on_files(files: Any, config: Any) -> Any:
-    from mkdocs.structure.files import File
-
+def on_files(files: Files, config: MkDocsConfig) -> Files:
     global _FILES
-    if _FILES is None:
+    if _FILES is None or not all(p.is_file() for p in _FILES.values()):
         _FILES = explorer_files()
     for rel, path in _FILES.items():
         files.append(File.generated(config, rel, abs_src_path=str(path)))
     return files
 
 
-def strip_unused_assets(html: str) -> str:
-    """Remove the explorers' <script>/<link> tags from a page that has none of their widgets."""
-    for asset, markers in ASSET_MARKERS.items():
-        markers = (markers,) if isinstance(markers, str) else markers
-        if any(f'class="{m}' in html or f"class='{m}" in html for m in markers):
-            continue
-        name = re.escape(asset)
-        html = re.sub(rf'<script src="[^"]*{name}"></script>\s*', "", html)
-        html = re.sub(rf'<link rel="stylesheet" href="[^"]*{name}">\s*', "", html)
-    return html
-
-
-def on_post_page(output: str, page: Any, config: Any) -> str:
+def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
     return strip_unused_assets(output)

@@ -15,6 +15,7 @@ module                 job
 ``site_tools.bench_tables``  ``benchmarks/results/*.json`` -> Markdown tables
 ``site_tools.glossary``  the glossary data (``glossary.toml``) and its tables
 ``site_tools.examples``  run one page's examples (the serve-mode warning banner)
+``site_tools.explorer_data``  the DDPM page's explorers: their data from the package, cached
 =====================  ===============================================================
 
 The MkDocs hooks in ``hooks/``, the tests and ``scripts/`` import it from the repository

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from .bench_numbers import expand as expand_bench
 from .env import DEFAULT_LANGUAGE, HUB_OFFLINE_ENV, LANGUAGES, check_language, page_language, page_without_language
 from .pages import Block, read_page
 
@@ -248,7 +249,7 @@ class _Prose:
                 out.extend(["", f"**{title}**" if title else "", ""])
                 self.containers.append(_indent_of(raw) + 4)
                 continue
-            out.append(self.links.rewrite(line))
+            out.append(self.links.rewrite(expand_bench(line) if "{{" in line else line))
         return out
 
     def verbatim(self, block: Block, page: str) -> list[str]:

@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
-from .conftest import DOCS, ROOT
+from site_tools import bench_numbers
 
-sys.path.insert(0, str(ROOT / "hooks"))
-import bench_numbers
+from .conftest import DOCS, ROOT
 
 RESULTS = ROOT / "benchmarks" / "results"
 EXACT_UNITS = {"values", "parameters", "requests"}
@@ -34,8 +32,6 @@ PAGES = sorted(DOCS.rglob("*.md"))
 #: Pages whose owner is still converting them to placeholders. strict: the day a page is
 #: clean the xfail turns into a failure, and the entry must go.
 PENDING = {
-    "lessons/diffusion.ja.md": "the DDPM page's quality section still types its numbers (issue 12)",
-    "lessons/diffusion.en.md": "the DDPM page's quality section still types its numbers (issue 12)",
     "lessons/stable-diffusion.ja.md": "the Stable Diffusion page is being rewritten (issue 12 item for its owner)",
     "lessons/stable-diffusion.en.md": "the Stable Diffusion page is being rewritten (issue 12 item for its owner)",
 }
@@ -135,10 +131,8 @@ def test_page_carries_no_hand_typed_benchmark_number(page, request):
     assert found == [], f"{rel}: write these as {{{{ bench(...) }}}} placeholders: {found}"
 
 
-def test_hook_fills_placeholders_from_the_results_files():
+def test_placeholders_are_filled_from_the_results_files():
     """`{{ bench(...) }}` becomes the recorded value, by row name or slug, with format and scale."""
-    from mkdocs.exceptions import PluginError
-
     rows = {row["name"]: row["value"] for row in json.loads((RESULTS / "ddpm.json").read_text())["rows"]}
     speed_up = rows["DDIM-50 speed-up over DDPM-1000"]
     text = (
@@ -148,9 +142,24 @@ def test_hook_fills_placeholders_from_the_results_files():
     )
     share = rows["real held-out digits confident share (ceiling)"]
     assert bench_numbers.expand(text) == f"x {speed_up:.1f} y {speed_up:.2f} {share * 100:.0f} %"
-    with pytest.raises(PluginError, match="no row"):
+    with pytest.raises(bench_numbers.BenchNumberError, match="no row"):
         bench_numbers.expand('{{ bench("ddpm", "no such row") }}')
-    with pytest.raises(PluginError, match="no results file"):
+    with pytest.raises(bench_numbers.BenchNumberError, match="no results file"):
         bench_numbers.expand('{{ bench("nothing", "x") }}')
-    with pytest.raises(PluginError, match="malformed"):
+    with pytest.raises(bench_numbers.BenchNumberError, match="malformed"):
         bench_numbers.expand('{{ bench("ddpm", __import__("os")) }}')
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_notebook_of_the_ddpm_page_carries_the_numbers_not_the_placeholders(lang):
+    """The notebook built from a page fills `{{ bench(...) }}` just as the site does."""
+    from site_tools.notebooks import page_to_cells
+
+    page = DOCS / "lessons" / f"diffusion.{lang}.md"
+    source = page.read_text(encoding="utf-8")
+    assert "{{ bench(" in source
+    cells = page_to_cells(source, page="lessons/diffusion", lang=lang)
+    prose = "\n".join(cell.source for cell in cells if cell.kind == "markdown")
+    assert "{{" not in prose
+    speed_up = bench_numbers.bench("ddpm", "DDIM-50 speed-up over DDPM-1000", ".1f")
+    assert speed_up in prose

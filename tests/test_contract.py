@@ -318,7 +318,8 @@ def _cases() -> dict[str, Case]:
         "train_ddpm": Case(
             dd.train_ddpm,
             lambda: {"data": fx().x, "config": tiny_train_config(),
-                     "out_dir": None, "progress": False, "cpu": True},
+                     "out_dir": None, "progress": False, "cpu": True, "checkpoint_every": 0,
+                     "checkpoint_dir": None, "resume_from": None},
             examples=cheap,
         ),
         "ema_update": Case(dd.ema_update, lambda: {"ema_model": tiny_unet(), "model": tiny_unet(), "decay": 0.9}),
@@ -339,8 +340,11 @@ def _cases() -> dict[str, Case]:
                                examples=cheap),
         "real_digits_report": Case(dd.real_digits_report, lambda: {"threshold": 0.9, "seed": 0}, examples=cheap),
         "save_grid": Case(
-            _m("medai_lessons.diffusion.cli.save_grid"),
+            _m("medai_lessons.diffusion.grid.save_grid") or _m("medai_lessons.diffusion.cli.save_grid"),
             lambda: {"images": fx().x, "path": fx().tmp / "grid.png", "nrow": 2},
+        ),
+        "image_grid": Case(
+            _m("medai_lessons.diffusion.grid.image_grid"), lambda: {"images": fx().x, "nrow": 2, "pad": 1}
         ),
         # lesson 2, Stable Diffusion ---------------------------------------------------
         "latent_shape": Case(sd.latent_shape, lambda: {"height": 512, "width": 512, "latent_channels": 4, "factor": 8}),
@@ -420,6 +424,7 @@ def _cases() -> dict[str, Case]:
         "activation_bytes": Case(
             lambda module, x: sd.activation_bytes(module, x, torch.tensor([1])),
             lambda: {"module": cost_unet(), "x": torch.randn(1, 3, 16, 16)},
+            mutate=("module",),  # the inputs go to the caller's module, whose exceptions pass through
             examples=cheap, covers=sd.activation_bytes,
         ),
         "measure_step": Case(
@@ -551,10 +556,30 @@ NOT_CALLED: dict[str, str] = {
     "medai_lessons.stable_diffusion.cost.StepCost": "result record returned by measure_step",
     "medai_lessons.stable_diffusion.cost.PixelLatentCost": "result record returned by compare_pixel_latent",
     "medai_lessons.stable_diffusion.digits.Dataset": "data record returned by load_dataset",
+    "medai_lessons.diffusion.train.TrainingInterrupted": "exception type raised by train_ddpm on Ctrl-C",
 }
 
-#: Rows known to fail, with the reason; the lead decides what to do with them.
-XFAIL_FOR_NOW: dict[str, str] = {}
+#: Rows known to fail, with the reason; the lead decides what to do with them. A listed row
+#: still runs: it passes when the call is clean and is reported as XFAIL (with the call
+#: that failed) otherwise.
+_MINISD = "miniature SD (branch minisd) not hardened yet: "
+XFAIL_FOR_NOW: dict[str, str] = {
+    "ddpm_loss": "returns an inf loss when `x0` is huge (1e30): by design since 2db164b, train_ddpm judges a "
+    "non-finite loss on all processes at once; refusing huge `x0` (images belong in [-1, 1]) would fix it",
+    "DigitSDConfig": _MINISD + "num_train_timesteps, beta_*, channels, sizes are not checked",
+    "bpe_split": _MINISD + "`word`/`merges` not checked (AttributeError on None)",
+    "build_digit_components": _MINISD + "`tokenizer` not checked (TypeError naming no argument)",
+    "digit_pipeline_path": _MINISD + "the shipped weights are not committed yet",
+    "load_digit_pipeline": _MINISD + "the shipped weights are not committed yet",
+    "drop_prompts": _MINISD + "`prompts` as a string is read as characters",
+    "faithfulness": _MINISD + "NaN images reach scikit-learn (ValueError naming no argument)",
+    "to_classifier_pixels": _MINISD + "NaN images are not refused",
+    "upsample": _MINISD + "NaN images are not refused",
+    "variety": _MINISD + "NaN images give a NaN variety",
+    "training_words": _MINISD + "`prompts` not checked (a string is read as characters)",
+    "word_merges": _MINISD + "`words` as a string is read as characters",
+    "load_medmnist_npz": _MINISD + "a missing path raises a plain FileNotFoundError",
+}
 
 CASES = _cases()
 
@@ -581,7 +606,7 @@ def _returns_nan(*_a: Any, **_k: Any) -> Any:
 
 
 def _tensor_nan_like(x: Any) -> Any:
-    y = x.clone()
+    y = x.clone() if x.is_floating_point() else x.double()
     y.view(-1)[0] = float("nan")
     return y
 
@@ -639,7 +664,7 @@ VECTOR: list[Bad] = [
 ]
 TENSOR: list[Bad] = [
     ("nan tensor", _tensor_nan_like, True),
-    ("inf tensor", lambda v: v * float("inf") if v.is_floating_point() else v, True),
+    ("inf tensor", lambda v: v.double() * float("inf"), True),
     ("meta tensor", lambda v: v.to("meta"), True),
     ("complex tensor", lambda v: v.to(torch.complex64), True),
     ("bool tensor", lambda v: v.to(torch.bool), True),
@@ -740,6 +765,8 @@ def bad_values_for(name: str, value: Any, default: Any) -> list[Bad]:
             out += INT_ONLY
     elif isinstance(value, torch.Tensor):
         out = list(TENSOR)
+        if name in ("t", "timesteps"):  # one int step is a valid timestep
+            out = [(label, build, False if label == "int" else invalid) for label, build, invalid in out]
     elif isinstance(value, torch.Generator):
         out = list(GENERATOR)
     elif isinstance(value, torch.dtype):
@@ -904,19 +931,15 @@ def _run_row(row: str, data: Any) -> None:
     if REPORT:
         _record(row, arg, label, outcome, detail)
         return
-    if row in XFAIL_FOR_NOW:
-        return
+    if row in XFAIL_FOR_NOW and outcome not in PASSING:
+        pytest.xfail(f"{XFAIL_FOR_NOW[row]} ({arg}={label} -> {outcome}: {detail[:120]})")
     assert outcome in PASSING, f"{row}({arg}={label}) -> {outcome}: {detail}"
 
 
 @pytest.mark.parametrize("row", sorted(CASES))
 def test_bad_input_is_refused_by_name(row):
     """One argument at a time gets a hostile value; the call refuses it by name or stays finite."""
-    if row in XFAIL_FOR_NOW and not REPORT:
-        pytest.xfail(XFAIL_FOR_NOW[row])
-    examples = CASES[row].examples or EXAMPLES
-    if CASES[row].examples is not None and EXAMPLES != 5:
-        examples = max(1, CASES[row].examples * EXAMPLES // 5)
+    examples = CASES[row].examples or EXAMPLES  # expensive rows set a share of EXAMPLES
 
     @settings(
         max_examples=examples, deadline=None, database=None, derandomize=bool(REPORT),

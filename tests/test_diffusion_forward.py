@@ -48,7 +48,11 @@ def test_reverse_step_equals_diffusers_step_with_same_generator(ddpm_reference, 
 
 @pytest.mark.parametrize("t", [1, 2, 5, 23])
 def test_reverse_step_at_small_t_differs_only_by_float32_rounding(ddpm_reference, t):
-    """For t < 24 diffusers' float32 ᾱ loses digits (β_t ≈ 1e-4): the gap is < 5e-4 (FIELD-NOTES: 1.5e-4 at t=1)."""
+    """For t < 24 diffusers' float32 ᾱ loses digits (β_t ≈ 1e-4), so only a tolerance of 5e-4 holds.
+
+    The gap is float32 rounding, not a different formula: the next test runs diffusers' step on our
+    float64 ᾱ and agrees to 1e-10.
+    """
     x_t, eps = _batch(2), _batch(3)
     ours = p_sample_step(SCHEDULE, eps, x_t, t, generator=torch.Generator().manual_seed(7))
     theirs = ddpm_reference.step(eps, t, x_t, generator=torch.Generator().manual_seed(7)).prev_sample

@@ -219,7 +219,13 @@ def test_checkpoint_round_trip(tmp_path):
     for (k, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
         assert torch.equal(a, b), k
     assert schedule.config == NoiseSchedule.cosine(50).config and cfg == {"steps": 3}
-    assert path.read_bytes()[:8] != b"\x80\x04\x95"[:8]  # not a pickle
+    # The safetensors layout: an 8-byte little-endian header length N, then N bytes of JSON.
+    # A pickle would start with the PROTO opcode 0x80, torch.save's zip with b"PK".
+    raw = path.read_bytes()
+    header_len = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + header_len])
+    assert raw[:1] != b"\x80" and raw[:2] != b"PK"
+    assert header["__metadata__"]["format"] == "medai-lessons-ddpm/1" and "conv_in.weight" in header
 
 
 def test_checkpoint_errors(tmp_path):

@@ -1,4 +1,4 @@
-"""The data of the diffusion explorers (hooks/explorer_data.py), without a browser.
+"""The data of the diffusion explorers (site_tools/explorer_data.py), without a browser.
 
 The bytes the site ships must decode to the package's own arrays within the rounding error
 that meta.json states: the CT slice, the seeded noise and both schedules' ᾱ_t for the
@@ -8,10 +8,8 @@ samplers and against diffusers' DDIMScheduler as an independent reference.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,19 +24,7 @@ from medai_lessons.diffusion import (
     predict_x0,
     q_sample,
 )
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _load_hook():
-    spec = importlib.util.spec_from_file_location("explorer_data", ROOT / "hooks" / "explorer_data.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-hook = _load_hook()
-
+from site_tools import explorer_data as hook
 
 # ------------------------------------------------------------------------------ forward
 

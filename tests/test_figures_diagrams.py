@@ -99,7 +99,8 @@ def test_diagram_sits_on_a_white_card_for_dark_mode():
 
 
 def test_forward_images_follow_the_closed_form_schedule():
-    """ᾱ_t of the drawing is the linear schedule's (diffusers' alphas_cumprod, FIELD-NOTES values)."""
+    """ᾱ_t of the drawing is the linear schedule's (values computed in test_diffusion_schedule.py's
+    test_linear_alpha_bar_golden_values from Ho et al. 2020, Sec. 4)."""
     abar = diagrams.alpha_bar()
     # DDPMScheduler(linear, 1e-4..0.02).alphas_cumprod at t = 0, 499, 999 (index + 1 here)
     assert abar[1] == pytest.approx(0.9998999834, rel=1e-7)

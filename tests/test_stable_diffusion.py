@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 from pathlib import Path
@@ -183,13 +182,18 @@ def test_prepare_latents_is_seeded_noise_of_latent_shape(pipe):
 
 
 def test_classifier_free_guidance_endpoints_and_formula():
-    """s=0 gives eps_u, s=1 gives eps_c, and any s gives eps_u + s (eps_c - eps_u)."""
+    """s=0 gives eps_u, s=1 gives eps_c, and s=7.5 gives the paper's (1+w) eps_c - w eps_u (w = s-1)."""
     g = torch.Generator().manual_seed(0)
     eps_u, eps_c = torch.randn(2, 1, 4, 8, 8, generator=g)
     assert torch.equal(classifier_free_guidance(eps_u, eps_c, 0.0), eps_u)
     assert torch.allclose(classifier_free_guidance(eps_u, eps_c, 1.0), eps_c, atol=1e-6)
-    s = 7.5
-    assert torch.allclose(classifier_free_guidance(eps_u, eps_c, s), eps_u + s * (eps_c - eps_u), atol=0)
+    # Ho & Salimans 2022, Eq. (6) in the paper's own form, (1 + w) eps_c - w eps_u with w = s - 1,
+    # worked by hand for s = 7.5 (w = 6.5): 7.5 * 3 - 6.5 * 1 = 16 and 7.5 * (-1) - 6.5 * 2 = -20.5.
+    hand = classifier_free_guidance(torch.tensor([1.0, 2.0]), torch.tensor([3.0, -1.0]), 7.5)
+    assert hand.tolist() == [16.0, -20.5]
+    w = 6.5
+    paper = (1 + w) * eps_c.double() - w * eps_u.double()
+    assert torch.allclose(classifier_free_guidance(eps_u, eps_c, 7.5).double(), paper, atol=1e-5)
     # linear in s: the step away from eps_u grows in proportion to s
     d2 = classifier_free_guidance(eps_u, eps_c, 2.0) - eps_u
     d4 = classifier_free_guidance(eps_u, eps_c, 4.0) - eps_u
@@ -225,16 +229,34 @@ def test_encode_image_compresses_by_8_per_side_to_4_channels(pipe):
 # --------------------------------------------------------------------------------------
 
 
-def test_saved_tiny_pipeline_reloads_offline_with_zero_difference(pipe, tiny_dir, monkeypatch):
-    """load_pipeline reads the saved directory with every socket connection refused: 0.0 difference."""
+def _block_network(monkeypatch) -> list:
+    """Refuse every socket connection and switch the hub's offline mode OFF.
+
+    ``huggingface_hub`` reads ``HF_HUB_OFFLINE`` once, at import (the test session sets it);
+    turning the constant off here makes the hub behave as on a machine where nobody set it.
+    Returns the list of connection attempts, which the refusal also records.
+    """
+    import huggingface_hub.constants
+
+    attempts: list = []
 
     def refuse(*args, **kwargs):
-        raise AssertionError(f"network access attempted: {args}")
+        attempts.append(args)
+        raise OSError(f"network access attempted: {args}")
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    return attempts
+
+
+def test_saved_tiny_pipeline_reloads_with_the_network_blocked(pipe, tiny_dir, monkeypatch):
+    """With sockets refused and the hub's offline mode off, load_pipeline reads the folder: 0.0 difference."""
+    attempts = _block_network(monkeypatch)
     loaded = load_pipeline(tiny_dir, device="cpu", dtype="float32")
+    assert attempts == []
     for name in ("unet", "vae", "text_encoder"):
         original = getattr(pipe, name).state_dict()
         for key, value in getattr(loaded, name).state_dict().items():
@@ -243,23 +265,25 @@ def test_saved_tiny_pipeline_reloads_offline_with_zero_difference(pipe, tiny_dir
     assert loaded.tokenizer("a cat").input_ids == pipe.tokenizer("a cat").input_ids
 
 
-def test_load_pipeline_sets_hub_offline_only_during_the_call(tiny_dir, monkeypatch):
-    """HF_HUB_OFFLINE is '1' while loading and restored afterwards."""
+def test_local_files_only_is_what_keeps_loading_offline(tiny_dir, monkeypatch):
+    """Loading passes ``local_files_only=True``, and a hub id is refused before diffusers could dial out."""
     import diffusers
 
     seen = {}
     original = diffusers.StableDiffusionPipeline.from_pretrained.__func__
 
     def spy(cls, *args, **kwargs):
-        seen["offline"] = os.environ.get("HF_HUB_OFFLINE")
         seen["local_files_only"] = kwargs.get("local_files_only")
         return original(cls, *args, **kwargs)
 
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    attempts = _block_network(monkeypatch)
     monkeypatch.setattr(diffusers.StableDiffusionPipeline, "from_pretrained", classmethod(spy))
     load_pipeline(tiny_dir, device="cpu")
-    assert seen == {"offline": "1", "local_files_only": True}
-    assert "HF_HUB_OFFLINE" not in os.environ
+    assert seen == {"local_files_only": True} and attempts == []
+    # A path that is not a folder never reaches diffusers, so it cannot become a hub download.
+    with pytest.raises(FileNotFoundError, match="`model_dir` does not exist"):
+        load_pipeline("runwayml/stable-diffusion-v1-5", device="cpu")
+    assert attempts == []
 
 
 def test_resolve_device_dtype_auto_on_cpu_is_float32():
@@ -403,7 +427,7 @@ def test_classifier_free_guidance_rejects_mismatched_shapes_and_bad_scale():
         classifier_free_guidance(a, b, 7.5)
     with pytest.raises(ValueError, match="`guidance_scale` must be >= 0"):
         classifier_free_guidance(a, a, -0.5)
-    with pytest.raises(TypeError, match="must be torch tensors"):
+    with pytest.raises(TypeError, match=r"`eps_uncond` must be a torch\.Tensor"):
         classifier_free_guidance(a.numpy(), a, 1.0)
 
 
@@ -413,7 +437,7 @@ def test_stage_inputs_are_checked(pipe):
         prepare_latents(pipe, generator=0)
     with pytest.raises(ValueError, match=r"`image` must have shape \(N, 3, H, W\)"):
         encode_image(pipe, torch.zeros(1, 1, SIZE, SIZE))
-    with pytest.raises(TypeError, match="`image` must be a torch tensor"):
+    with pytest.raises(TypeError, match=r"`image` must be a torch\.Tensor"):
         encode_image(pipe, np.zeros((1, 3, SIZE, SIZE)))
     with pytest.raises(ValueError, match="`image height` must be a multiple of 8"):
         encode_image(pipe, torch.zeros(1, 3, 60, SIZE))

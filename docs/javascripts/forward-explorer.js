@@ -2,7 +2,7 @@
 // (Ho et al. 2020, Eq. (4)) on a real CT slice, computed here in the browser.
 //
 // Every <div class="forward-explorer"> holding a link <a class="explorer-data" href=".../meta.json">
-// becomes a widget. The data are written at build time by hooks/explorer_data.py: x0 and eps as
+// becomes a widget. The data are written at build time by site_tools/explorer_data.py: x0 and eps as
 // 16-bit codes and abar_t of NoiseSchedule.linear() and .cosine() as float64 (data.bin; the
 // offsets, scales and rounding errors are in meta.json). The browser tests read the numbers
 // through window.medaiForwardExplorer.instances[0]:

@@ -3,7 +3,7 @@
 // current guess x0_hat = (x_t - sqrt(1 - abar_t) eps_theta) / sqrt(abar_t) (Ho et al. 2020, Eq. (15)).
 //
 // Every <div class="reverse-explorer"> holding <a class="explorer-data" href=".../meta.json">
-// becomes a widget. hooks/explorer_data.py makes the frames with the package at build time and
+// becomes a widget. site_tools/explorer_data.py makes the frames with the package at build time and
 // stores them as one 8-bit grey PNG sprite (layout, seeds and rounding error in meta.json).
 // The browser tests read them through window.medaiReverseExplorer.instances[0]:
 //   .ready (a Promise)  .set({frame})  .state()  .pixels(sampler, frame, kind)  .firstFrameAt

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from numbers import Integral, Real
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 import numpy as np
 
@@ -82,7 +83,7 @@ def check_real(
     except OverflowError:
         raise ValueError(
             f"`{name}` is too large to be a float (|{name}| must be below {MAX_FLOAT:.4g}), "
-            f"got {_describe_int(int(value))}."
+            f"got {_describe_int(int(cast(Any, value)))}."
         ) from None
     if not math.isfinite(out):
         raise ValueError(f"`{name}` must be finite, got {out}.")
@@ -317,6 +318,11 @@ def check_finite_result(
 # --------------------------------------------------------------------------------------
 # Paths
 # --------------------------------------------------------------------------------------
+class PathNotFoundError(FileNotFoundError, ValueError):
+    """A path argument that does not exist: a ``ValueError`` naming the argument, and still
+    a ``FileNotFoundError`` for code that catches that."""
+
+
 def check_path(
     name: str,
     value: Any,
@@ -340,7 +346,7 @@ def check_path(
     path = Path(text)
     if must_exist:
         if not path.exists():
-            raise ValueError(f"`{name}` does not exist: {path}.")
+            raise PathNotFoundError(f"`{name}` does not exist: {path}.")
         if kind == "file" and not path.is_file():
             raise ValueError(f"`{name}` must be a file, got a directory or special file: {path}.")
         if kind == "dir" and not path.is_dir():
@@ -367,6 +373,10 @@ def check_output_path(name: str, value: Any, *, kind: Literal["file", "dir"] = "
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise ValueError(f"`{name}` lies inside a file, not a directory: {ancestor}.")
-    if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise ValueError(f"`{name}` cannot be written: {ancestor} is not writable.")
+    try:  # a real probe: permissions alone miss read-only mounts and /proc, even for root
+        fd, probe = tempfile.mkstemp(prefix=".medai-write-probe-", dir=ancestor)
+    except OSError as exc:
+        raise ValueError(f"`{name}` cannot be written: {ancestor} is not writable ({exc.strerror}).") from None
+    os.close(fd)
+    os.unlink(probe)
     return path

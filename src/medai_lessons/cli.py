@@ -49,7 +49,7 @@ class CommandError(Exception):
 class OneLineParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose usage errors are one line (``prog: error: ...``), exit status 2."""
 
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         self.exit(EXIT_ERROR, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
 
 
@@ -128,8 +128,12 @@ def run_command(func: Callable[[argparse.Namespace], int | None], args: argparse
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``medai-lessons``; returns the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:  # Ctrl-C while the lesson modules are still being imported
+        print("medai-lessons: interrupted before the command started; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
     missing = getattr(args, "_missing", None)
     if missing is not None:
         extra = "sd" if args.group == "sd" else "diffusion"
@@ -264,7 +268,8 @@ def add_flag(parser: argparse.ArgumentParser, new: str, old: str | None, **kwarg
     parser.add_argument(new, **kwargs)
     if old is not None:
         dest = kwargs.get("dest", new.lstrip("-").replace("-", "_"))
-        parser.add_argument(old, dest=dest, type=kwargs.get("type"), action=_DeprecatedFlag, new=new,
+        typed = {"type": kwargs["type"]} if "type" in kwargs else {}
+        parser.add_argument(old, dest=dest, **typed, action=_DeprecatedFlag, new=new,
                             default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 

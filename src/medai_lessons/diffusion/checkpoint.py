@@ -33,6 +33,8 @@ from typing import Any
 
 import torch
 
+from medai_lessons._checks import check_output_path, check_path
+from medai_lessons.diffusion._validate import check_device
 from medai_lessons.diffusion.schedule import NoiseSchedule
 from medai_lessons.diffusion.unet import UNet
 
@@ -56,6 +58,10 @@ MAX_LEVELS = 8
 MAX_IN_CHANNELS = 64
 MAX_TIME_DIM = 8192
 MAX_TRAIN_TIMESTEPS = 100_000
+
+class CheckpointNotFoundError(FileNotFoundError, ValueError):
+    """A checkpoint path that does not exist: bad input (a ``ValueError``) and a missing file alike."""
+
 
 #: Old ``train_config`` keys (before the diffusers vocabulary) -> current keys.
 OLD_TRAIN_KEYS = {"steps": "train_steps", "num_train_steps": "num_train_timesteps"}
@@ -112,15 +118,13 @@ def save_checkpoint(
     """Write ``model``'s weights and the configs as a safetensors file (atomically); return the path."""
     from safetensors.torch import save_file
 
-    if not isinstance(path, str | Path):
-        raise TypeError(f"`path` must be a str or Path, got {type(path).__name__}.")
+    path = check_output_path("path", path, kind="file")
     if not isinstance(model, UNet):
         raise TypeError(f"`model` must be a UNet, got {type(model).__name__}.")
     if not isinstance(schedule, NoiseSchedule):
         raise TypeError(f"`schedule` must be a NoiseSchedule, got {type(schedule).__name__}.")
     if train_config is not None and not isinstance(train_config, dict):
         raise TypeError(f"`train_config` must be a dict or None, got {type(train_config).__name__}.")
-    path = Path(path)
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     metadata = {
         "format": FORMAT,
@@ -134,30 +138,6 @@ def save_checkpoint(
 
 
 # -- reading and checking, before any model is built ------------------------------------
-def check_device(device: Any, name: str = "device") -> torch.device:
-    """Return ``device`` as a ``torch.device`` that exists on this machine."""
-    if isinstance(device, str):
-        try:
-            out = torch.device(device)
-        except RuntimeError as exc:
-            raise ValueError(f"`{name}` must be 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}.") from exc
-    elif isinstance(device, torch.device):
-        out = device
-    else:
-        raise TypeError(f"`{name}` must be a string or torch.device, got {type(device).__name__}.")
-    if out.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"`{name}` is {device!r} but no CUDA device is available.")
-        if out.index is not None and out.index >= torch.cuda.device_count():
-            raise ValueError(f"`{name}` is {device!r} but there are only {torch.cuda.device_count()} CUDA device(s).")
-    elif out.type == "mps":
-        if not torch.backends.mps.is_available():
-            raise ValueError(f"`{name}` is {device!r} but MPS is not available.")
-    elif out.type != "cpu":
-        raise ValueError(f"`{name}` must be 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}.")
-    return out
-
-
 def _json_field(metadata: dict[str, str], key: str, path: Path) -> Any:
     if key not in metadata:
         raise ValueError(f"`path` {path} is not a complete DDPM checkpoint: its metadata lacks `{key}`.")
@@ -236,17 +216,15 @@ def read_checkpoint_header(path: str | Path) -> tuple[dict[str, Any], NoiseSched
         tensor to its shape.
 
     Raises:
-        FileNotFoundError: ``path`` does not exist.
+        CheckpointNotFoundError: ``path`` does not exist (a ``FileNotFoundError`` and a ``ValueError``).
         ValueError: not a safetensors file, not a DDPM checkpoint, metadata missing, malformed,
             beyond the size limits, or not matching the stored weights.
     """
     from safetensors import safe_open
 
-    if not isinstance(path, str | Path):
-        raise TypeError(f"`path` must be a str or Path, got {type(path).__name__}.")
-    path = Path(path)
+    path = check_path("path", path, must_exist=False)
     if not path.is_file():
-        raise FileNotFoundError(f"checkpoint file not found: {path}")
+        raise CheckpointNotFoundError(f"`path`: checkpoint file not found: {path}")
     try:
         with safe_open(str(path), framework="pt") as f:
             metadata = f.metadata() or {}
@@ -302,7 +280,7 @@ def load_checkpoint(
         ``(model, schedule, train_config)``, the model in eval mode on ``device``.
 
     Raises:
-        FileNotFoundError: ``path`` does not exist.
+        CheckpointNotFoundError: ``path`` does not exist (a ``FileNotFoundError`` and a ``ValueError``).
         ValueError: the file is not a valid medai-lessons DDPM checkpoint, or ``device`` is unusable.
     """
     from safetensors.torch import load_file

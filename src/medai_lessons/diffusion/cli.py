@@ -14,7 +14,6 @@ keeps the last of those and prints how to ``--resume`` from it (exit status 130)
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import math
 import shutil
@@ -61,12 +60,6 @@ def _parse_channels(text: str) -> tuple[int, ...]:
     except ValueError:
         raise CommandError(f"`--channels` must be comma-separated integers such as 32,32, got {text!r}.") from None
     return channels
-
-
-def _sampler_kwargs(func: Any, steps: int) -> dict[str, int]:
-    """``num_inference_steps=`` where the sampler knows it, else its older ``num_steps=``."""
-    key = "num_inference_steps" if "num_inference_steps" in inspect.signature(func).parameters else "num_steps"
-    return {key: steps}
 
 
 # -- ddpm train ----------------------------------------------------------------------------
@@ -158,8 +151,8 @@ def _train(args: argparse.Namespace) -> int:
     try:
         gen = torch.Generator().manual_seed(config.seed)
         steps = min(50, len(result.schedule))
-        samples = ddim_sample(result.ema_model, result.schedule, (64, 1, 8, 8), generator=gen, progress=False,
-                              **_sampler_kwargs(ddim_sample, steps))
+        samples = ddim_sample(result.ema_model, result.schedule, (64, 1, 8, 8), num_inference_steps=steps,
+                              generator=gen, progress=False)
         save_grid(samples, stage / "samples-ddim.png", nrow=8)
         publish_dir(stage, out)
     except KeyboardInterrupt:
@@ -226,8 +219,8 @@ def _sample(args: argparse.Namespace) -> int:
         if args.sampler == "ddpm":
             samples = ddpm_sample(model, schedule, shape, generator=gen, progress=not args.no_progress)
         else:
-            samples = ddim_sample(model, schedule, shape, eta=eta, generator=gen, progress=not args.no_progress,
-                                  **_sampler_kwargs(ddim_sample, steps))
+            samples = ddim_sample(model, schedule, shape, num_inference_steps=steps, eta=eta, generator=gen,
+                                  progress=not args.no_progress)
     except KeyboardInterrupt:
         raise KeyboardInterrupt("interrupted while sampling; nothing was written") from None
     if not torch.isfinite(samples).all():

@@ -12,13 +12,19 @@ Notation: ``x0`` is $x_0$; images are ``(batch, 1, height, width)`` float32 tens
 
 from __future__ import annotations
 
+from typing import Literal, overload
+
 import torch
 
-from medai_lessons._checks import check_real
+from medai_lessons._checks import check_bool, check_real
 
 __all__ = ["load_ct_slice", "load_digits_images", "load_mr_slice"]
 
 
+@overload
+def load_digits_images(*, return_labels: Literal[False] = ...) -> torch.Tensor: ...
+@overload
+def load_digits_images(*, return_labels: Literal[True]) -> tuple[torch.Tensor, torch.Tensor]: ...
 def load_digits_images(*, return_labels: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     r"""scikit-learn's digits as a ``(1797, 1, 8, 8)`` float32 tensor in $[-1, 1]$.
 
@@ -27,6 +33,7 @@ def load_digits_images(*, return_labels: bool = False) -> torch.Tensor | tuple[t
     """
     from sklearn.datasets import load_digits
 
+    return_labels = check_bool("return_labels", return_labels)
     digits = load_digits()
     x0 = torch.as_tensor(digits.images, dtype=torch.float32)[:, None] / 8.0 - 1.0
     if return_labels:
@@ -53,10 +60,12 @@ def load_ct_slice(*, center: float = 40.0, width: float = 400.0) -> torch.Tensor
 
     Args:
         center: window level in HU.
-        width: window width in HU, > 0.
+        width: window width in HU, >= 1.
     """
     center = check_real("center", center)
     width = check_real("width", width, positive=True)
+    if width < 1:  # CT numbers are whole Hounsfield units; a narrower window divides by ~0
+        raise ValueError(f"`width` must be >= 1 HU, got {width}.")
     import pydicom
 
     ds = pydicom.dcmread(_dicom_path("CT_small.dcm"))

@@ -22,7 +22,9 @@ code               lesson symbol                               diffusers name
 
 Images are batches shaped ``(batch, channels, height, width)`` (any number of trailing
 dimensions works; the first is always the batch). ``t`` is an ``int`` (one step for the
-whole batch) or an integer tensor of shape ``(batch,)``.
+whole batch) or an integer tensor of shape ``(batch,)``. Every public function checks its
+inputs (:mod:`._validate`) and then calls an unchecked ``_``-twin that the samplers reuse
+inside their loops, so a sampling run is checked once, not once per step.
 """
 
 from __future__ import annotations
@@ -32,6 +34,13 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F  # noqa: N812 (PyTorch's usual alias)
 
+from medai_lessons.diffusion._validate import (
+    check_images,
+    check_model,
+    check_noise_or_generator,
+    check_schedule,
+    check_timesteps,
+)
 from medai_lessons.diffusion.schedule import NoiseSchedule
 
 __all__ = [
@@ -43,58 +52,27 @@ __all__ = [
 ]
 
 
-# -- checks ----------------------------------------------------------------------------
-def check_schedule(schedule: object) -> NoiseSchedule:
-    """Return ``schedule`` if it is a :class:`NoiseSchedule`."""
-    if not isinstance(schedule, NoiseSchedule):
-        raise TypeError(f"`schedule` must be a NoiseSchedule, got {type(schedule).__name__}.")
-    return schedule
-
-
-def check_images(name: str, x: object, *, like: torch.Tensor | None = None) -> torch.Tensor:
-    """Return ``x`` if it is a floating tensor with a batch dimension (and ``like``'s shape)."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"`{name}` must be a torch.Tensor, got {type(x).__name__}.")
-    if not x.is_floating_point():
-        raise TypeError(f"`{name}` must be a floating-point tensor, got dtype {x.dtype}.")
-    if x.ndim < 2:
-        raise ValueError(f"`{name}` must have a batch dimension and at least one more, got shape {tuple(x.shape)}.")
-    if like is not None and x.shape != like.shape:
-        raise ValueError(f"`{name}` must have the same shape as the images {tuple(like.shape)}, got {tuple(x.shape)}.")
-    return x
-
-
-def check_timesteps(schedule: NoiseSchedule, t: object, batch: int) -> torch.Tensor:
-    """Return ``t`` as a CPU int64 tensor of shape ``(batch,)``, every value in ``[0, T)``."""
-    if isinstance(t, bool):
-        raise TypeError("`t` must be an int or an integer tensor, got bool.")
-    if isinstance(t, int):
-        t_vec = torch.full((batch,), t, dtype=torch.int64)
-    elif isinstance(t, torch.Tensor):
-        if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool:
-            raise TypeError(f"`t` must hold integers, got dtype {t.dtype}.")
-        t_vec = t.detach().to("cpu", torch.int64)
-        if t_vec.ndim == 0:
-            t_vec = t_vec.expand(batch)
-        if t_vec.ndim != 1 or t_vec.numel() != batch:
-            raise ValueError(f"`t` must be a scalar or hold one step per image ({batch}), got shape {tuple(t.shape)}.")
-    else:
-        raise TypeError(f"`t` must be an int or an integer tensor, got {type(t).__name__}.")
-    T = schedule.num_train_timesteps
-    if t_vec.numel() and (t_vec.min() < 0 or t_vec.max() >= T):
-        bad = t_vec[(t_vec < 0) | (t_vec >= T)][0].item()
-        raise ValueError(f"`t` must lie in [0, {T - 1}] for a schedule of {T} steps, got {bad}.")
-    return t_vec
-
-
+# -- helpers -----------------------------------------------------------------------------
 def gather(coef: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """``coef[t]`` shaped ``(batch, 1, 1, ...)`` in ``like``'s dtype and device."""
     out = coef[t].to(device=like.device, dtype=like.dtype)
     return out.reshape(-1, *([1] * (like.ndim - 1)))
 
 
+def _draw_noise(like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    r"""$\varepsilon \sim \mathcal N(0, I)$ shaped like ``like``, drawn from ``generator``."""
+    return torch.randn(like.shape, generator=generator, device=like.device, dtype=like.dtype)
+
+
 # -- the forward process ---------------------------------------------------------------
-def q_sample(schedule: NoiseSchedule, x0: torch.Tensor, t: int | torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+def q_sample(
+    schedule: NoiseSchedule,
+    x0: torch.Tensor,
+    t: int | torch.Tensor,
+    noise: torch.Tensor | None = None,
+    *,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     r"""Jump straight from $x_0$ to $x_t$: a sample of $q(x_t \mid x_0)$.
 
     $$x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon,
@@ -106,12 +84,20 @@ def q_sample(schedule: NoiseSchedule, x0: torch.Tensor, t: int | torch.Tensor, n
         schedule: the noise schedule.
         x0: clean images, ``(batch, ...)``.
         t: step index in ``[0, T)``, one int or one per image.
-        noise: $\varepsilon$, the same shape as ``x0``.
+        noise: $\varepsilon$, the same shape, dtype and device as ``x0``; drawn from
+            $\mathcal N(0, I)$ when omitted.
+        generator: the random source for ``noise`` (not together with ``noise``).
     """
     check_schedule(schedule)
     check_images("x0", x0)
-    check_images("noise", noise, like=x0)
+    check_noise_or_generator(noise, generator)
+    if noise is not None:
+        check_images("noise", noise, like=x0, like_name="`x0`")
     t_vec = check_timesteps(schedule, t, x0.shape[0])
+    return _q_sample(schedule, x0, t_vec, _draw_noise(x0, generator) if noise is None else noise)
+
+
+def _q_sample(schedule: NoiseSchedule, x0: torch.Tensor, t_vec: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     a_bar = schedule.alphas_cumprod
     # Ho et al. 2020, Eq. (4)
     return gather(a_bar.sqrt(), t_vec, x0) * x0 + gather((1 - a_bar).sqrt(), t_vec, x0) * noise
@@ -132,7 +118,7 @@ def q_step(schedule: NoiseSchedule, x_prev: torch.Tensor, t: int | torch.Tensor,
     """
     check_schedule(schedule)
     check_images("x_prev", x_prev)
-    check_images("noise", noise, like=x_prev)
+    check_images("noise", noise, like=x_prev, like_name="`x_prev`")
     t_vec = check_timesteps(schedule, t, x_prev.shape[0])
     beta = schedule.betas
     # Ho et al. 2020, Eq. (2)
@@ -148,8 +134,12 @@ def predict_x0(schedule: NoiseSchedule, x_t: torch.Tensor, t: int | torch.Tensor
     """
     check_schedule(schedule)
     check_images("x_t", x_t)
-    check_images("eps", eps, like=x_t)
+    check_images("eps", eps, like=x_t, like_name="`x_t`")
     t_vec = check_timesteps(schedule, t, x_t.shape[0])
+    return _predict_x0(schedule, x_t, t_vec, eps)
+
+
+def _predict_x0(schedule: NoiseSchedule, x_t: torch.Tensor, t_vec: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     a_bar = schedule.alphas_cumprod
     # Ho et al. 2020, Eq. (15)
     return (x_t - gather((1 - a_bar).sqrt(), t_vec, x_t) * eps) / gather(a_bar.sqrt(), t_vec, x_t)
@@ -173,8 +163,14 @@ def posterior_mean_variance(
     """
     check_schedule(schedule)
     check_images("x_t", x_t)
-    check_images("x0", x0, like=x_t)
+    check_images("x0", x0, like=x_t, like_name="`x_t`")
     t_vec = check_timesteps(schedule, t, x_t.shape[0])
+    return _posterior_mean_variance(schedule, x0, x_t, t_vec)
+
+
+def _posterior_mean_variance(
+    schedule: NoiseSchedule, x0: torch.Tensor, x_t: torch.Tensor, t_vec: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     beta, alpha = schedule.betas, schedule.alphas
     a_bar, a_bar_prev = schedule.alphas_cumprod, schedule.alphas_cumprod_prev
     # Ho et al. 2020, Eq. (7)
@@ -209,30 +205,34 @@ def ddpm_loss(
         x0: a batch of clean images.
         t: steps to use; drawn uniformly from ``[0, T)`` when omitted.
         noise: $\varepsilon$ to use; drawn from $\mathcal N(0, I)$ when omitted.
-        generator: the random source for ``t`` and ``noise`` (on ``x0``'s device).
+        generator: the random source for ``t`` and ``noise`` (on ``x0``'s device). With
+            ``noise`` given it draws only ``t``.
 
     Returns:
         A scalar tensor that can be back-propagated.
     """
-    if not callable(model):
-        raise TypeError(f"`model` must be callable, got {type(model).__name__}.")
+    check_model(model)
     check_schedule(schedule)
     check_images("x0", x0)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"`generator` must be a torch.Generator, got {type(generator).__name__}.")
     batch = x0.shape[0]
     if t is None:
         t_vec = torch.randint(0, schedule.num_train_timesteps, (batch,), generator=generator, device=x0.device)
     else:
         t_vec = check_timesteps(schedule, t, batch).to(x0.device)
     if noise is None:
-        noise = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
+        noise = _draw_noise(x0, generator)
     else:
-        check_images("noise", noise, like=x0)
-    a_bar = schedule.alphas_cumprod.to(x0.device)
+        check_images("noise", noise, like=x0, like_name="`x0`")
     # Ho et al. 2020, Eq. (4): x_t from x_0 in one jump
-    x_t = gather(a_bar.sqrt(), t_vec, x0) * x0 + gather((1 - a_bar).sqrt(), t_vec, x0) * noise
+    x_t = _q_sample(schedule, x0, t_vec, noise)
     eps_theta = model(x_t, t_vec)
-    if not isinstance(eps_theta, torch.Tensor) or eps_theta.shape != x0.shape:
-        shape = tuple(eps_theta.shape) if isinstance(eps_theta, torch.Tensor) else None
+    if not isinstance(eps_theta, torch.Tensor):
+        raise TypeError(f"`model` must return a tensor, got {type(eps_theta).__name__}.")
+    if eps_theta.shape != x0.shape:
+        shape = tuple(eps_theta.shape)
         raise ValueError(f"`model` must return a tensor shaped like `x0` {tuple(x0.shape)}, got {shape}.")
-    # Ho et al. 2020, Eq. (14)
+    # Ho et al. 2020, Eq. (14). The inputs are finite; a non-finite loss can only come from the
+    # caller's model, and train_ddpm checks it on every step (on all processes at once).
     return F.mse_loss(eps_theta, noise)

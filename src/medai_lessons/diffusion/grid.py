@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from medai_lessons._checks import check_int
+from medai_lessons._checks import check_int, check_output_path
 
 __all__ = ["image_grid", "save_grid"]
 
@@ -28,10 +28,15 @@ def image_grid(images: torch.Tensor, nrow: int | None = None, *, pad: int = 1) -
         shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
         raise ValueError(f"`images` must be shaped (n, 1, height, width) with n >= 1, got {shape}.")
     if not images.is_floating_point():
-        raise TypeError(f"`images` must be a floating-point tensor, got {images.dtype}.")
+        raise TypeError(f"`images` must be a real floating-point tensor, got {images.dtype}.")
+    if images.device.type == "meta":
+        raise ValueError("`images` must hold data; got a tensor on the meta device.")
+    if not torch.isfinite(images).all():
+        raise ValueError("`images` must be finite; it contains NaN or infinity.")
     n, _, h, w = images.shape
     nrow = math.ceil(math.sqrt(n)) if nrow is None else check_int("nrow", nrow, minimum=1)
-    pad = check_int("pad", pad, minimum=0)
+    nrow = min(nrow, n)  # more columns than images would only add white space (or terabytes of it)
+    pad = check_int("pad", pad, minimum=0, maximum=64, why="white pixels around each tile")
     ncol = math.ceil(n / nrow)
     grid = torch.ones(ncol * (h + pad) + pad, nrow * (w + pad) + pad)
     x = ((images.detach().cpu().float().clamp(-1, 1) + 1) / 2)[:, 0]
@@ -48,12 +53,10 @@ def save_grid(images: torch.Tensor, path: str | Path, *, nrow: int | None = None
 
     from medai_lessons.diffusion.checkpoint import write_atomically
 
-    if not isinstance(path, str | Path):
-        raise TypeError(f"`path` must be a str or Path, got {type(path).__name__}.")
+    path = check_output_path("path", path, kind="file")
     grid = image_grid(images, nrow)
     scale = max(1, 160 // max(images.shape[2], images.shape[3]))
     big = grid.repeat_interleave(scale, 0).repeat_interleave(scale, 1)
-    path = Path(path)
     with write_atomically(path) as tmp:
         mpimg.imsave(tmp, big.numpy(), cmap="gray", vmin=0.0, vmax=1.0, format="png")
     return path

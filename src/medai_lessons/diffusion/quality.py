@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from medai_lessons._checks import check_real
+from medai_lessons._checks import check_int, check_real
 
 __all__ = ["QualityReport", "digit_classifier", "quality_report", "real_digits_report"]
 
@@ -79,11 +79,21 @@ def _fit(seed: int) -> tuple[Any, np.ndarray, np.ndarray]:
 
 def digit_classifier(seed: int = 0) -> Any:
     """The fitted scikit-learn classifier (cached; the same ``seed`` gives the same model)."""
-    return _fit(int(seed))[0]
+    return _fit(_check_seed(seed))[0]
+
+
+def _check_seed(seed: Any) -> int:
+    """scikit-learn's ``random_state`` takes 0 to 2**32 - 1."""
+    out = check_int("seed", seed, minimum=0)
+    if out > 2**32 - 1:
+        raise ValueError(f"`seed` must be <= 4,294,967,295 (2**32 - 1, what scikit-learn takes), got {out:,}.")
+    return out
 
 
 def _as_pixels(images: torch.Tensor | np.ndarray) -> np.ndarray:
     if isinstance(images, torch.Tensor):
+        if images.is_complex() or images.device.type == "meta":
+            raise TypeError(f"`images` must hold real numbers on a real device, got {images.dtype} on {images.device}.")
         images = images.detach().to("cpu", torch.float64).numpy()
     if not isinstance(images, np.ndarray):
         raise TypeError(f"`images` must be a tensor or an array, got {type(images).__name__}.")
@@ -91,6 +101,10 @@ def _as_pixels(images: torch.Tensor | np.ndarray) -> np.ndarray:
         raise ValueError(f"`images` must be a batch of 8x8 digits, got shape {images.shape}.")
     if images.shape[0] < 1:
         raise ValueError("`images` must hold at least one image, got 0.")
+    if not np.issubdtype(images.dtype, np.number) or np.iscomplexobj(images):
+        raise TypeError(f"`images` must hold real numbers, got dtype {images.dtype}.")
+    if not np.isfinite(images).all():
+        raise ValueError("`images` must not contain NaN or infinity.")
     return np.clip(images.reshape(images.shape[0], 64), -1.0, 1.0)
 
 
@@ -106,7 +120,7 @@ def quality_report(images: torch.Tensor | np.ndarray, *, threshold: float = 0.9,
     if threshold > 1:
         raise ValueError(f"`threshold` must be <= 1, got {threshold}.")
     x = _as_pixels(images)
-    probs = digit_classifier(seed).predict_proba(x)
+    probs = digit_classifier(_check_seed(seed)).predict_proba(x)
     return _report(probs, threshold)
 
 
@@ -122,5 +136,7 @@ def _report(probs: np.ndarray, threshold: float) -> QualityReport:
 def real_digits_report(*, threshold: float = 0.9, seed: int = 0) -> QualityReport:
     """The same scores for the held-out real digits: what a perfect generator would get."""
     threshold = check_real("threshold", threshold, positive=True)
-    clf, x_te, _ = _fit(int(seed))
+    if threshold > 1:
+        raise ValueError(f"`threshold` must be <= 1, got {threshold}.")
+    clf, x_te, _ = _fit(_check_seed(seed))
     return _report(clf.predict_proba(x_te), threshold)

@@ -36,7 +36,18 @@ import torch
 from medai_lessons._checks import check_int, check_real
 from medai_lessons._deprecation import renamed_kwargs, warn_renamed
 
-__all__ = ["NoiseSchedule"]
+__all__ = ["MAX_TRAIN_TIMESTEPS", "NoiseSchedule"]
+
+#: Longest schedule the constructors build: a hundred times DDPM's T = 1000 (the same bound
+#: as ``TrainConfig`` and checkpoint metadata); a longer request is refused before any allocation.
+MAX_TRAIN_TIMESTEPS = 100_000
+
+
+def _check_num_train_timesteps(value: Any) -> int:
+    T = check_int("num_train_timesteps", value, minimum=1)
+    if T > MAX_TRAIN_TIMESTEPS:
+        raise ValueError(f"`num_train_timesteps` must be <= {MAX_TRAIN_TIMESTEPS:,} (DDPM uses 1,000), got {T:,}.")
+    return T
 
 
 class NoiseSchedule:
@@ -61,7 +72,12 @@ class NoiseSchedule:
     ) -> None:
         if isinstance(betas, str | bytes) or not isinstance(betas, Sequence | torch.Tensor):
             raise TypeError(f"`betas` must be a sequence of numbers or a tensor, got {type(betas).__name__}.")
-        b = torch.as_tensor(betas, dtype=torch.float64).detach().cpu().clone()
+        if isinstance(betas, torch.Tensor) and (betas.is_complex() or betas.device.type == "meta"):
+            raise TypeError(f"`betas` must hold real numbers on a real device, got {betas.dtype} on {betas.device}.")
+        try:
+            b = torch.as_tensor(betas, dtype=torch.float64).detach().cpu().clone()
+        except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
+            raise TypeError("`betas` must contain only real numbers.") from exc
         if b.ndim != 1:
             raise ValueError(f"`betas` must be one-dimensional, got shape {tuple(b.shape)}.")
         if b.numel() < 1:
@@ -93,7 +109,7 @@ class NoiseSchedule:
             beta_start: $\beta$ of the first step, in (0, 1).
             beta_end: $\beta$ of the last step, in (0, 1).
         """
-        T = check_int("num_train_timesteps", num_train_timesteps, minimum=1)
+        T = _check_num_train_timesteps(num_train_timesteps)
         beta_start = check_real("beta_start", beta_start)
         beta_end = check_real("beta_end", beta_end)
         for name, value in (("beta_start", beta_start), ("beta_end", beta_end)):
@@ -116,7 +132,7 @@ class NoiseSchedule:
             num_train_timesteps: $T$, at least 1 (``num_steps`` is a deprecated alias).
             s: the small offset that keeps $\beta$ of the first steps from being tiny, >= 0.
         """
-        T = check_int("num_train_timesteps", num_train_timesteps, minimum=1)
+        T = _check_num_train_timesteps(num_train_timesteps)
         s = check_real("s", s, non_negative=True)
 
         def f(u: torch.Tensor) -> torch.Tensor:
@@ -125,6 +141,8 @@ class NoiseSchedule:
         u = torch.arange(T + 1, dtype=torch.float64) / T
         alpha_bar = f(u) / f(torch.zeros((), dtype=torch.float64))
         betas = (1 - alpha_bar[1:] / alpha_bar[:-1]).clamp(max=0.999)  # Nichol & Dhariwal, Sec. 3.2
+        if not bool(torch.isfinite(betas).all()) or bool((betas <= 0).any()):
+            raise ValueError(f"`s` = {s} is too large: the betas leave (0, 1) (Nichol & Dhariwal use 0.008).")
         return cls(betas, kind="cosine", params={"num_train_timesteps": T, "s": s})
 
     @classmethod
@@ -140,13 +158,23 @@ class NoiseSchedule:
         params = {k: v for k, v in config.items() if k != "kind"}
         if "num_steps" in params and "num_train_timesteps" not in params:
             params["num_train_timesteps"] = params.pop("num_steps")
+        allowed = {
+            "linear": {"num_train_timesteps", "beta_start", "beta_end"},
+            "cosine": {"num_train_timesteps", "s"},
+            "custom": {"betas"},
+        }
+        if not isinstance(kind, str) or kind not in allowed:
+            raise ValueError(f"`config` must have a `kind` of 'linear', 'cosine' or 'custom', got {kind!r}.")
+        unknown = sorted(set(params) - allowed[kind])
+        if unknown:
+            raise ValueError(f"`config` has keys a {kind} schedule does not take: {unknown}.")
         if kind == "linear":
             return cls.linear(**params)
         if kind == "cosine":
             return cls.cosine(**params)
-        if kind == "custom":
-            return cls(params["betas"])
-        raise ValueError(f"`kind` must be 'linear', 'cosine' or 'custom', got {kind!r}.")
+        if "betas" not in params:
+            raise ValueError("`config` of a custom schedule must hold its `betas`.")
+        return cls(params["betas"])
 
     # -- derived quantities -------------------------------------------------------------
     @property

@@ -16,8 +16,9 @@ one, otherwise on the CPU.
 The learning rate rises linearly for ``warmup_steps`` and then follows a half cosine to
 zero (diffusers' ``get_cosine_schedule_with_warmup``). An exponential moving average
 (EMA) of the weights, $\bar\theta \leftarrow d\,\bar\theta + (1-d)\,\theta$, is kept with
-diffusers' ``EMAModel``, whose decay warms up as $d_k = \min(d, \frac{1+k}{10+k})$;
-samples from the EMA weights are usually cleaner (Ho et al. 2020, App. B).
+diffusers' ``EMAModel``, whose decay warms up: it copies the weights after the first step,
+then uses $d_k = \min(d, \frac{1+k}{10+k})$ after step $k+1$; samples from the EMA
+weights are usually cleaner (Ho et al. 2020, App. B).
 :func:`ema_update` is the same update written out for the lesson.
 
 Every ``checkpoint_every`` steps the main process writes a checkpoint folder (EMA and
@@ -55,6 +56,7 @@ from tqdm.auto import tqdm
 
 from medai_lessons._checks import check_int, check_real
 from medai_lessons.diffusion.checkpoint import (
+    CheckpointNotFoundError,
     default_mode,
     load_checkpoint,
     normalize_train_config,
@@ -84,10 +86,8 @@ STATE_FILE = "train-state.safetensors"
 
 
 def _bounded_int(name: str, value: Any, minimum: int, maximum: int) -> int:
-    out = check_int(name, value, minimum=minimum)
-    if out > maximum:
-        raise ValueError(f"`{name}` must be <= {maximum}, got {out}.")
-    return out
+    why = "what torch.Generator takes" if maximum == MAX_SEED else "a bound that keeps a typo from running for days"
+    return check_int(name, value, minimum=minimum, maximum=maximum, why=why)
 
 
 @dataclass(frozen=True, init=False)
@@ -128,7 +128,7 @@ class TrainConfig:
         train_steps = _renamed("steps", steps, "train_steps", train_steps, 2000)
         num_train_timesteps = _renamed("num_train_steps", num_train_steps, "num_train_timesteps",
                                        num_train_timesteps, 1000)
-        values = {
+        values: dict[str, Any] = {
             "train_steps": _bounded_int("train_steps", train_steps, 1, MAX_TRAIN_STEPS),
             "batch_size": _bounded_int("batch_size", batch_size, 1, MAX_BATCH_SIZE),
             "lr": check_real("lr", lr, positive=True),
@@ -331,7 +331,7 @@ def read_train_state(folder: str | Path) -> tuple[dict[str, Any], dict[str, torc
     folder = Path(folder)
     state_file = folder / STATE_FILE
     if not folder.is_dir() or not state_file.is_file():
-        raise FileNotFoundError(f"`resume_from` must be a checkpoint folder holding {STATE_FILE}: {folder}")
+        raise CheckpointNotFoundError(f"`resume_from` must be a checkpoint folder holding {STATE_FILE}: {folder}")
     try:
         with safe_open(str(state_file), framework="pt") as f:
             metadata = f.metadata() or {}
@@ -388,8 +388,6 @@ def train_ddpm(
         raise ValueError(f"`data` must be shaped (n, channels, height, width), got {tuple(data.shape)}.")
     if data.shape[0] < 1:
         raise ValueError("`data` must hold at least one image, got 0.")
-    if not torch.isfinite(data).all():
-        raise ValueError("`data` must be finite; it contains NaN or infinity.")
     config = TrainConfig() if config is None else config
     if not isinstance(config, TrainConfig):
         raise TypeError(f"`config` must be a TrainConfig, got {type(config).__name__}.")
@@ -452,16 +450,16 @@ def train_ddpm(
     losses: list[float] = []
     step = 0
     ema_weights: UNet | None = None
-    if resume is not None:
+    if resume is not None and resume_from is not None:
         meta, tensors = resume
         raw_model, _, _ = load_checkpoint(Path(resume_from) / RAW_FILE)
         ema_weights, _, _ = load_checkpoint(Path(resume_from) / EMA_FILE)
         model.load_state_dict(raw_model.state_dict())
         opt_state: dict[int, dict[str, torch.Tensor]] = {}
-        for key, value in tensors.items():
+        for key, tensor in tensors.items():
             if key.startswith("optimizer."):
                 _, index, name = key.split(".", 2)
-                opt_state.setdefault(int(index), {})[name] = value
+                opt_state.setdefault(int(index), {})[name] = tensor
         optimizer.load_state_dict({"state": opt_state, "param_groups": json.loads(meta["optimizer_param_groups"])})
         lr_scheduler.load_state_dict(json.loads(meta["lr_scheduler"]))
         sampler["data_rng"].set_state(tensors["sampler.data_rng"])
@@ -507,21 +505,30 @@ def train_ddpm(
         disable=not progress or not accelerator.is_local_main_process,
     )
     model.train()
+    first_step = step
     try:
         while step < config.train_steps:
             idx, t, noise = next_batch()
             part = slice(rank * local, (rank + 1) * local)  # this process's share of the global batch
             x0 = data[idx[part]].to(accelerator.device)
-            loss = ddpm_loss(
-                model, schedule, x0, t=t[part].to(accelerator.device), noise=noise[part].to(accelerator.device)
-            )
-            value = accelerator.gather(loss.detach()[None]).mean().item()
-            if not math.isfinite(value):
+            try:
+                loss = ddpm_loss(
+                    model, schedule, x0, t=t[part].to(accelerator.device), noise=noise[part].to(accelerator.device)
+                )
+                value = accelerator.gather(loss.detach()[None]).mean().item()
+                finite = math.isfinite(value)
+            except ValueError:
+                # the inputs have the same kind and shape at every step, so a refusal after the
+                # first step of this session comes from the values: the weights have blown up
+                if step == first_step:
+                    raise
+                finite = False
+            if not finite:
                 where = f" The last complete checkpoint is {last_checkpoint}." if last_checkpoint else ""
                 raise ValueError(
-                    f"the loss became {value} at step {step + 1}, so training stopped; "
+                    f"the loss became NaN or infinite at step {step + 1}, so training stopped; "
                     f"try a smaller `lr` (got {config.lr:g}).{where}"
-                )
+                ) from None
             optimizer.zero_grad(set_to_none=True)
             accelerator.backward(loss)
             optimizer.step()
@@ -532,7 +539,8 @@ def train_ddpm(
             bar.update(1)
             if step % 50 == 0:
                 bar.set_postfix(loss=f"{sum(losses[-50:]) / 50:.4f}")
-            if checkpoint_every and step % checkpoint_every == 0 and accelerator.is_main_process:
+            if (checkpoint_every and checkpoint_dir is not None and step % checkpoint_every == 0
+                    and accelerator.is_main_process):
                 raw, ema_model = cpu_copies()
                 last_checkpoint = _save_train_state(
                     Path(checkpoint_dir), step, raw, ema_model, schedule, config,

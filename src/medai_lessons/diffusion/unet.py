@@ -27,33 +27,79 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from numbers import Integral
 from typing import Any
 
 import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812 (PyTorch's usual alias)
 
-from medai_lessons._checks import check_int
+from medai_lessons._checks import check_int, check_real
+from medai_lessons.diffusion._validate import check_finite_result
 
 __all__ = ["UNet", "timestep_embedding"]
 
 
-def timestep_embedding(t: torch.Tensor, dim: int, *, max_period: float = 10_000.0) -> torch.Tensor:
+#: Steps above 2**24 are not exact in float32, where the embedding is computed.
+MAX_TIMESTEP = 2**24
+#: Widest step embedding :func:`timestep_embedding` makes (and :class:`UNet` accepts), the
+#: same bound as ``TrainConfig``'s ``time_dim``.
+MAX_DIM = 8192
+
+
+def _check_steps_tensor(t: object, batch: int | None, *, allow_float: bool = False) -> torch.Tensor:
+    """``t`` as a 1-D tensor of steps in ``[0, 2**24]`` (one per image when ``batch``).
+
+    Integer steps come back as int64; real-valued steps (``allow_float``) keep their dtype.
+    """
+    if isinstance(t, bool) or (isinstance(t, torch.Tensor) and t.dtype == torch.bool):
+        raise TypeError("`t` must be an int or an integer tensor, got bool.")
+    if isinstance(t, Integral):
+        if not 0 <= int(t) <= MAX_TIMESTEP:
+            raise ValueError(f"`t` must lie in [0, {MAX_TIMESTEP}] (2**24, exact in float32), got {int(t)}.")
+        return torch.full((batch or 1,), int(t), dtype=torch.int64)
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"`t` must be an int or an integer tensor, got {type(t).__name__}.")
+    if t.is_complex() or (t.is_floating_point() and not allow_float):
+        raise TypeError(f"`t` must hold integers, got dtype {t.dtype}.")
+    if t.device.type == "meta":
+        raise ValueError("`t` must hold data on a real device, got a tensor on 'meta'.")
+    if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+        raise ValueError("`t` must not contain NaN or infinity.")
+    if t.ndim == 0:
+        t = t.reshape(1) if batch is None else t.expand(batch)
+    if t.ndim != 1 or (batch is not None and t.numel() != batch):
+        want = f"one step per image ({batch})" if batch is not None else "one step per row"
+        raise ValueError(f"`t` must be a scalar or a 1-D tensor with {want}, got shape {tuple(t.shape)}.")
+    if t.numel() and (float(t.min()) < 0 or float(t.max()) > MAX_TIMESTEP):
+        raise ValueError(f"`t` must lie in [0, {MAX_TIMESTEP}] (2**24, exact in float32), got {t.tolist()[:4]}.")
+    return t if t.is_floating_point() else t.to(torch.int64)
+
+
+def timestep_embedding(t: torch.Tensor | int, dim: int, *, max_period: float = 10_000.0) -> torch.Tensor:
     r"""Sinusoidal features of integer steps: $[\sin(t\omega_k), \cos(t\omega_k)]_k$.
 
     $\omega_k = \text{max\_period}^{-k/(d/2)}$ for $k = 0, \dots, d/2-1$ (Vaswani et al.
     2017, Sec. 3.5). Nearby steps get similar vectors, far-apart steps different ones.
 
     Args:
-        t: steps, shape ``(batch,)``.
-        dim: $d$, an even number >= 2.
+        t: steps, a tensor of shape ``(batch,)`` (integers, or reals for continuous time)
+            or one int (a batch of one), each in ``[0, 2**24]``.
+        dim: $d$, an even number in ``[2, 8192]``.
+        max_period: the longest wavelength, > 1.
 
     Returns:
-        A float tensor of shape ``(batch, dim)``.
+        A float32 tensor of shape ``(batch, dim)`` on ``t``'s device.
     """
+    t = _check_steps_tensor(t, None, allow_float=True)
     dim = check_int("dim", dim, minimum=2)
     if dim % 2:
         raise ValueError(f"`dim` must be even, got {dim}.")
+    if dim > MAX_DIM:
+        raise ValueError(f"`dim` must be <= {MAX_DIM}, got {dim}.")
+    max_period = check_real("max_period", max_period)
+    if max_period <= 1:
+        raise ValueError(f"`max_period` must be > 1, got {max_period}.")
     half = dim // 2
     k = torch.arange(half, device=t.device, dtype=torch.float32)
     omega = torch.exp(-math.log(max_period) * k / half)
@@ -78,6 +124,32 @@ class ResBlock(nn.Module):
         h = h + self.time(emb)[:, :, None, None]
         h = self.conv2(F.silu(self.norm2(h)))
         return h + self.skip(x)
+
+
+#: Largest network :class:`UNet` builds: 10**8 weights (400 MB in float32). The default
+#: has 142,401; a bigger request is refused before any memory is taken.
+MAX_PARAMETERS = 10**8
+
+
+def _res_block_weights(c_in: int, c_out: int, time_dim: int) -> int:
+    return 9 * c_in * c_out + 9 * c_out * c_out + time_dim * c_out + (c_in * c_out if c_in != c_out else 0)
+
+
+def _approx_parameters(in_channels: int, channels: tuple[int, ...], time_dim: int) -> int:
+    """The weights (biases and norms left out) of a :class:`UNet`, counted from its arguments."""
+    total = 2 * time_dim * time_dim + 2 * 9 * in_channels * channels[0]
+    c_prev = channels[0]
+    for i, c in enumerate(channels):
+        total += (9 * c_prev * c_prev if i > 0 else 0) + _res_block_weights(c_prev, c, time_dim)
+        c_prev = c
+    total += _res_block_weights(c_prev, c_prev, time_dim)
+    for i, c in reversed(list(enumerate(channels))):
+        total += _res_block_weights(c_prev + c, c, time_dim)
+        c_prev = c
+        if i > 0:
+            total += 9 * c * channels[i - 1]
+            c_prev = channels[i - 1]
+    return total
 
 
 class UNet(nn.Module):
@@ -111,7 +183,16 @@ class UNet(nn.Module):
         time_dim = check_int("time_dim", time_dim, minimum=2)
         if time_dim % 2:
             raise ValueError(f"`time_dim` must be even, got {time_dim}.")
+        if time_dim > MAX_DIM:
+            raise ValueError(f"`time_dim` must be <= {MAX_DIM}, got {time_dim}.")
         groups = check_int("groups", groups, minimum=1)
+        size = _approx_parameters(in_channels, channels, time_dim)
+        # Shapes only on the meta device take no memory (checkpoint.py counts weights that way).
+        if size > MAX_PARAMETERS and torch.get_default_device().type != "meta":
+            raise ValueError(
+                f"`channels` {list(channels)} (with `in_channels`={in_channels}, `time_dim`={time_dim}) would build "
+                f"about {size:,} weights; at most {MAX_PARAMETERS:,} (400 MB in float32) are allowed."
+            )
         self.config: dict[str, Any] = {
             "in_channels": in_channels,
             "channels": list(channels),
@@ -148,9 +229,20 @@ class UNet(nn.Module):
             x_t: noisy images ``(batch, in_channels, height, width)``.
             t: steps, an int or an integer tensor of shape ``(batch,)``.
         """
-        if not isinstance(x_t, torch.Tensor) or x_t.ndim != 4:
-            shape = tuple(x_t.shape) if isinstance(x_t, torch.Tensor) else type(x_t).__name__
-            raise ValueError(f"`x_t` must be shaped (batch, channels, height, width), got {shape}.")
+        if not isinstance(x_t, torch.Tensor):
+            raise TypeError(f"`x_t` must be a torch.Tensor, got {type(x_t).__name__}.")
+        if x_t.ndim != 4:
+            raise ValueError(f"`x_t` must be shaped (batch, channels, height, width), got {tuple(x_t.shape)}.")
+        weight = self.conv_in.weight
+        if x_t.dtype != weight.dtype:
+            raise TypeError(
+                f"`x_t` must have the model's dtype {weight.dtype}, got {x_t.dtype} "
+                f"(convert one of them: `x_t.to(model.conv_in.weight.dtype)` or `model.to(x_t.dtype)`)."
+            )
+        if x_t.device != weight.device:
+            raise ValueError(f"`x_t` must be on the model's device {weight.device}, got {x_t.device}.")
+        if not bool(torch.isfinite(x_t).all()):
+            raise ValueError("`x_t` must not contain NaN or infinity.")
         c = self.config["in_channels"]
         factor = 2 ** (self.levels - 1)
         if x_t.shape[1] != c or x_t.shape[2] % factor or x_t.shape[3] % factor:
@@ -158,10 +250,7 @@ class UNet(nn.Module):
                 f"`x_t` must have {c} channel(s) and a height and width divisible by {factor}, "
                 f"got shape {tuple(x_t.shape)}."
             )
-        if isinstance(t, int):
-            t = torch.full((x_t.shape[0],), t, device=x_t.device, dtype=torch.int64)
-        elif t.ndim == 0:
-            t = t.expand(x_t.shape[0])
+        t = _check_steps_tensor(t, x_t.shape[0])
         emb = self.time_mlp(timestep_embedding(t.to(x_t.device), self.config["time_dim"]))
         emb = emb.to(x_t.dtype)
         h = self.conv_in(x_t)
@@ -177,7 +266,8 @@ class UNet(nn.Module):
             if j < len(self.upsample):
                 h = F.interpolate(h, scale_factor=2.0, mode="nearest")
                 h = self.upsample[j](h)
-        return self.conv_out(F.silu(self.norm_out(h)))
+        out = self.conv_out(F.silu(self.norm_out(h)))
+        return check_finite_result(out, "`x_t` is too large for the network: images belong in about [-1, 1]")
 
     def num_parameters(self) -> int:
         """Number of trainable weights."""

@@ -28,6 +28,7 @@ Notation:
 from __future__ import annotations
 
 import re
+from typing import Any
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -84,7 +85,8 @@ def _text(x: float, y: float, text: str, *, size: float = 14, colour: str = _INK
     )
 
 
-def _box(x: float, y: float, w: float, h: float, title: str, formula: str, fill: str) -> str:
+def _box(x: float, y: float, w: float, h: float, *text_and_fill: str) -> str:
+    title, formula, fill = text_and_fill  # called as _box(x, y, w, h, *labels, fill)
     return "\n".join([
         f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="10" fill="{fill}" stroke="{_FORWARD}" '
         'stroke-width="1.5"/>',
@@ -156,7 +158,7 @@ def _pixels(x: float, y: float, img: np.ndarray, cell: float) -> list[str]:
     return out
 
 
-_FR = {
+_FR: dict[str, dict[str, Any]] = {
     "ja": {
         "title": "拡散モデルの順方向過程と逆方向過程",
         "desc": (
@@ -230,7 +232,7 @@ def forward_reverse(lang: str) -> str:
 # ddpm-training-step
 # --------------------------------------------------------------------------------------
 
-_TS = {
+_TS: dict[str, dict[str, Any]] = {
     "ja": {
         "title": "DDPM の学習 1 ステップ(Ho et al. 2020, アルゴリズム 1)",
         "desc": (

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from .._checks import check_int, check_real
+from ..diffusion._validate import check_bounded_int
 
 #: Height and width must be multiples of the VAE's down-sampling factor f = 8.
 LATENT_FACTOR = 8
@@ -26,9 +29,13 @@ def check_prompt(name: str, value: Any, *, allow_none: bool = False) -> str | No
     return value
 
 
-def check_steps(value: Any, name: str = "num_inference_steps") -> int:
-    """Return the number of denoising steps, an integer >= 1."""
-    return check_int(name, value, minimum=1)
+def check_steps(value: Any, name: str = "num_inference_steps", *, scheduler: Any = None) -> int:
+    """Return the number of denoising steps, an integer >= 1 (and <= the scheduler's training timesteps)."""
+    out = check_int(name, value, minimum=1)
+    T = getattr(getattr(scheduler, "config", None), "num_train_timesteps", None)
+    if isinstance(T, int) and out > T:
+        raise ValueError(f"`{name}` must be <= the scheduler's {T} training timesteps, got {out}.")
+    return out
 
 
 def check_guidance(value: Any, name: str = "guidance_scale") -> float:
@@ -36,14 +43,72 @@ def check_guidance(value: Any, name: str = "guidance_scale") -> float:
     return check_real(name, value, non_negative=True)
 
 
+#: ``torch.Generator.manual_seed`` takes at most 64 bits.
+MAX_SEED = 2**64 - 1
+
+
 def check_seed(value: Any, name: str = "seed") -> int:
-    """Return the seed, an integer >= 0."""
-    return check_int(name, value, minimum=0)
+    """Return the seed, an integer in ``[0, 2**64 - 1]``."""
+    return check_bounded_int(name, value, minimum=0, maximum=MAX_SEED, why="2**64 - 1, what torch.Generator takes")
+
+
+def check_tensor(
+    name: str,
+    value: Any,
+    *,
+    ndim: int | None = None,
+    dtype: torch.dtype | None = None,
+    device: torch.device | None = None,
+    partner: str = "",
+) -> torch.Tensor:
+    """Return ``value`` if it is a finite floating tensor on a real device.
+
+    With ``ndim``, ``dtype`` or ``device`` it must also match them; ``partner`` names what
+    they come from (e.g. "the U-Net") for the message.
+    """
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"`{name}` must be a torch.Tensor, got {type(value).__name__}.")
+    if not value.is_floating_point():
+        raise TypeError(f"`{name}` must be a floating-point tensor, got dtype {value.dtype}.")
+    if value.device.type == "meta":
+        raise ValueError(f"`{name}` must hold data on a real device, got a tensor on 'meta'.")
+    if ndim is not None and value.ndim != ndim:
+        raise ValueError(f"`{name}` must have {ndim} dimensions, got shape {tuple(value.shape)}.")
+    of = f" of {partner}" if partner else ""
+    if dtype is not None and value.dtype != dtype:
+        raise TypeError(f"`{name}` must have the dtype{of} ({dtype}), got {value.dtype}.")
+    if device is not None and value.device != device:
+        raise ValueError(f"`{name}` must be on the device{of} ({device}), got {value.device}.")
+    if not bool(torch.isfinite(value).all()):
+        raise ValueError(f"`{name}` must not contain NaN or infinity.")
+    return value
+
+
+def check_generator(value: Any, name: str = "generator", *, allow_none: bool = True) -> torch.Generator | None:
+    """Return ``value`` if it is a ``torch.Generator`` (or ``None`` when allowed)."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, torch.Generator):
+        raise TypeError(f"`{name}` must be a torch.Generator, got {type(value).__name__}.")
+    return value
+
+
+def check_dtype(value: Any, name: str = "dtype") -> torch.dtype:
+    """Return ``value`` if it is a floating ``torch.dtype`` (float16, bfloat16, float32, float64)."""
+    if not isinstance(value, torch.dtype):
+        raise TypeError(f"`{name}` must be a torch.dtype, got {type(value).__name__}.")
+    if not value.is_floating_point:
+        raise ValueError(f"`{name}` must be a floating-point dtype, got {value}.")
+    return value
+
+
+#: Largest image side accepted: 8192 pixels (a 1024x1024 latent; SD 1.x is trained at 512).
+MAX_SIDE = 8192
 
 
 def check_size(name: str, value: Any, factor: int = LATENT_FACTOR) -> int:
-    """Return an image side (``height`` or ``width``): a positive multiple of ``factor``."""
-    out = check_int(name, value, minimum=factor)
+    """Return an image side (``height`` or ``width``): a multiple of ``factor`` in ``[factor, 8192]``."""
+    out = check_bounded_int(name, value, minimum=factor, maximum=max(MAX_SIDE, factor), why="pixels per side")
     if out % factor:
         raise ValueError(f"`{name}` must be a multiple of {factor} (the VAE shrinks each side {factor}x), got {out}.")
     return out

@@ -15,7 +15,8 @@ the positions and makes the gap larger still.
 Here the same U-Net is built twice — input 3 channels for pixels, 4 for latents —
 and one step is timed and its activations are counted:
 
-* **time**: the fastest wall-clock seconds of a few forward passes (no gradients);
+* **time**: the mean wall-clock seconds of a few forward passes (no gradients),
+  measured with ``torch.utils.benchmark.Timer``;
 * **work**: the floating-point operations of the convolutions and matrix products,
   counted by ``torch.utils.flop_counter.FlopCounterMode`` (the same on every machine);
 * **activation memory**: the bytes of every tensor that each leaf module outputs
@@ -39,15 +40,16 @@ Notation:
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
+from torch.utils.benchmark import Timer
 from torch.utils.flop_counter import FlopCounterMode
 
 from .._checks import check_int
-from ._validate import check_size
+from ..diffusion._validate import MAX_NUMEL, check_bounded_int, check_device, check_sample_shape
+from ._validate import check_dtype, check_size
 
 __all__ = [
     "PixelLatentCost",
@@ -95,12 +97,21 @@ def build_cost_unet(
     """
     from diffusers import UNet2DModel
 
-    in_channels = check_int("in_channels", in_channels, minimum=1)
+    in_channels = check_bounded_int("in_channels", in_channels, minimum=1, maximum=64)
+    if isinstance(block_out_channels, str | bytes) or not isinstance(block_out_channels, tuple | list):
+        raise TypeError(f"`block_out_channels` must be a tuple of ints, got {type(block_out_channels).__name__}.")
     widths = tuple(block_out_channels)
-    if not widths or any(not isinstance(w, int) or w < 1 for w in widths):
-        raise ValueError(f"`block_out_channels` must be positive integers, got {widths}.")
+    if not 1 <= len(widths) <= 8 or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths):
+        raise ValueError(f"`block_out_channels` must be positive integers (1 to 8 levels), got {widths}.")
+    if max(widths) > 4096:
+        raise ValueError(f"`block_out_channels` must each be <= 4096, got {widths}.")
+    layers_per_block = check_bounded_int("layers_per_block", layers_per_block, minimum=1, maximum=8)
+    norm_num_groups = check_int("norm_num_groups", norm_num_groups, minimum=1)
+    if any(w % norm_num_groups for w in widths):
+        raise ValueError(f"`norm_num_groups` must divide every width in {widths}, got {norm_num_groups}.")
+    seed = check_bounded_int("seed", seed, minimum=0, maximum=2**64 - 1)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(check_int("seed", seed, minimum=0))
+        torch.manual_seed(seed)
         return UNet2DModel(
             in_channels=in_channels,
             out_channels=in_channels,
@@ -118,6 +129,15 @@ def activation_bytes(module: torch.nn.Module, *inputs: Any, **kwargs: Any) -> in
     Forward hooks on every module without children add up ``numel × element_size`` of
     what it returns. Deterministic: the same on every machine for the same shapes.
     """
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"`module` must be a torch.nn.Module, got {type(module).__name__}.")
+    for value in (*inputs, *kwargs.values()):
+        if not isinstance(value, torch.Tensor):
+            continue
+        if value.device.type == "meta":
+            raise ValueError("`inputs` must hold data on a real device, got a tensor on 'meta'.")
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise ValueError("`inputs` must not contain NaN or infinity.")
     total = 0
 
     def count(_module: torch.nn.Module, _inputs: Any, output: Any) -> None:
@@ -132,6 +152,8 @@ def activation_bytes(module: torch.nn.Module, *inputs: Any, **kwargs: Any) -> in
     try:
         with torch.no_grad():
             module(*inputs, **kwargs)
+    except (RuntimeError, AttributeError, TypeError) as exc:  # torch's shape/dtype errors, a non-tensor input
+        raise ValueError(f"`module` cannot run on the given `inputs`: {exc}") from exc
     finally:
         for handle in handles:
             handle.remove()
@@ -153,17 +175,27 @@ class StepCost:
 def measure_step(unet: Any, shape: tuple[int, ...], *, repeats: int = 3) -> StepCost:
     """Time one forward pass of ``unet`` on standard-normal input of ``shape`` and count bytes.
 
-    One warm-up pass (which also counts the activations), then the fastest of ``repeats``
-    timed passes (CUDA synchronised). The fastest run is the one least disturbed by
-    other work on the machine.
+    One pass counts the activations, one counts the operations; then
+    ``torch.utils.benchmark.Timer`` warms up and reports the mean of ``repeats`` timed
+    passes (accelerators synchronised, torch's thread count held fixed).
     """
-    repeats = check_int("repeats", repeats, minimum=1)
-    param = next(unet.parameters())
+    if not isinstance(unet, torch.nn.Module):
+        raise TypeError(f"`unet` must be a torch.nn.Module, got {type(unet).__name__}.")
+    param = next(unet.parameters(), None)
+    if param is None:
+        raise TypeError(f"`unet` must have parameters (for its device and dtype); {type(unet).__name__} has none.")
+    shape = check_sample_shape(shape)
+    repeats = check_bounded_int("repeats", repeats, minimum=1, maximum=1000)
     device, dtype = param.device, param.dtype
+    if device.type == "meta":
+        raise ValueError("`unet` must hold real weights, got a model on 'meta'.")
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(shape, generator=generator).to(device=device, dtype=dtype)
     t = torch.tensor([500], device=device)
-    act = activation_bytes(unet, x, t)
+    try:
+        act = activation_bytes(unet, x, t)
+    except ValueError as exc:
+        raise ValueError(f"`unet` cannot run on an input of `shape` {shape}: {exc.__cause__ or exc}") from exc
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         unet(x, t)
     flops = int(counter.get_total_flops())
@@ -171,16 +203,12 @@ def measure_step(unet: Any, shape: tuple[int, ...], *, repeats: int = 3) -> Step
     if cuda:
         torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
-    times = []
+    # torch's Timer warms up, keeps the thread count fixed and synchronises accelerators.
+    timer = Timer(stmt="unet(x, t)", globals={"unet": unet, "x": x, "t": t}, num_threads=torch.get_num_threads())
     with torch.no_grad():
-        for _ in range(repeats):
-            start = time.perf_counter()
-            unet(x, t)
-            if cuda:
-                torch.cuda.synchronize(device)
-            times.append(time.perf_counter() - start)
+        seconds = timer.timeit(repeats).mean
     peak = int(torch.cuda.max_memory_allocated(device)) if cuda else None
-    return StepCost(tuple(shape), math.prod(shape), min(times), act, flops, peak)
+    return StepCost(tuple(shape), math.prod(shape), seconds, act, flops, peak)
 
 
 @dataclass(frozen=True)
@@ -239,16 +267,23 @@ def compare_pixel_latent(
         size: image side $S$, a multiple of ``factor`` × 2**(levels - 1) so that the
             latent still halves cleanly at every level.
         block_out_channels: the network width, identical for both inputs.
-        repeats: timed passes per input (the fastest is reported).
+        repeats: timed passes per input (their mean is reported).
         device: where to run; on CUDA the peak allocated memory is recorded.
         dtype: the floating-point type of the network and its inputs.
     """
+    factor = check_bounded_int("factor", factor, minimum=1, maximum=64)
     size = check_size("size", size, factor)
+    if (3 * size * size) > MAX_NUMEL:
+        raise ValueError(f"`size` {size} is too large for one step on this machine's budget of {MAX_NUMEL:,} values.")
+    latent_channels = check_bounded_int("latent_channels", latent_channels, minimum=1, maximum=64)
+    device = check_device(device)
+    dtype = check_dtype(dtype)
+    if isinstance(block_out_channels, str | bytes) or not isinstance(block_out_channels, tuple | list):
+        raise TypeError(f"`block_out_channels` must be a tuple of ints, got {type(block_out_channels).__name__}.")
     levels = len(tuple(block_out_channels))
     need = factor * 2 ** (levels - 1)
     if size % need:
         raise ValueError(f"`size` must be a multiple of {need} for {levels} resolution levels, got {size}.")
-    device = torch.device(device)
     nets = []
     for channels in (3, latent_channels):
         net = build_cost_unet(channels, block_out_channels=block_out_channels).to(device)

@@ -11,8 +11,8 @@ A diffusers checkpoint is a directory::
     safety_checker/, feature_extractor/   optional
 
 :func:`load_pipeline` checks that layout first and says exactly what is missing,
-then loads with ``local_files_only=True`` while ``HF_HUB_OFFLINE=1`` is set, so a
-mistyped path can never turn into a download.
+then loads with ``local_files_only=True``, so a mistyped path can never turn into a
+download, whether or not ``HF_HUB_OFFLINE`` was set before diffusers was imported.
 
 Notation (code name ↔ symbol ↔ diffusers name):
 
@@ -25,14 +25,14 @@ Notation (code name ↔ symbol ↔ diffusers name):
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from ..diffusion._validate import check_device
 
 __all__ = ["REQUIRED_PARTS", "check_model_dir", "load_pipeline", "resolve_device_dtype"]
 
@@ -49,12 +49,18 @@ _DTYPES = {
 }
 
 
+class ModelDirNotFoundError(FileNotFoundError, ValueError):
+    """``model_dir`` does not exist: a ``FileNotFoundError`` that is also a ``ValueError``,
+    so that both ``except`` clauses, and the package's bad-input promise, hold."""
+
+
 def check_model_dir(model_dir: Any) -> Path:
     """Return ``model_dir`` as a ``Path`` if it holds a Stable Diffusion checkpoint.
 
     Raises:
         TypeError: ``model_dir`` is not a ``str`` or ``Path``.
-        FileNotFoundError: the directory does not exist.
+        ModelDirNotFoundError: the directory does not exist (a ``FileNotFoundError`` and
+            a ``ValueError``).
         ValueError: it is not a diffusers Stable Diffusion directory; the message
             lists what was expected and what is missing.
     """
@@ -63,7 +69,7 @@ def check_model_dir(model_dir: Any) -> Path:
     path = Path(model_dir).expanduser()
     expected = "model_index.json and the folders " + ", ".join(REQUIRED_PARTS)
     if not path.exists():
-        raise FileNotFoundError(
+        raise ModelDirNotFoundError(
             f"`model_dir` does not exist: {path}. Expected a local diffusers Stable "
             f"Diffusion directory with {expected}."
         )
@@ -95,21 +101,12 @@ def resolve_device_dtype(
 ) -> tuple[torch.device, torch.dtype]:
     """Turn ``"auto"`` into CUDA + float16 when a GPU is present, else CPU + float32.
 
-    ``device`` may be ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or a
-    ``torch.device``; ``dtype`` may be ``"auto"``, ``"float32"``/``"fp32"``,
+    ``device`` may be ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"`` or a
+    ``torch.device`` (:func:`medai_lessons.diffusion._validate.check_device`: unknown names,
+    ``"meta"`` and a GPU the machine lacks are refused); ``dtype`` may be ``"auto"``, ``"float32"``/``"fp32"``,
     ``"float16"``/``"fp16"``, ``"bfloat16"``/``"bf16"`` or a ``torch.dtype``.
     """
-    if isinstance(device, str):
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        try:
-            device = torch.device(device)
-        except RuntimeError as exc:
-            raise ValueError(f"`device` must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}.") from exc
-    elif not isinstance(device, torch.device):
-        raise TypeError(f"`device` must be a string or torch.device, got {type(device).__name__}.")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("`device` is 'cuda' but no CUDA device is available.")
+    device = check_device(device, allow_auto=True)
     if isinstance(dtype, str):
         if dtype == "auto":
             dtype = torch.float16 if device.type == "cuda" else torch.float32
@@ -122,22 +119,6 @@ def resolve_device_dtype(
     if dtype not in set(_DTYPES.values()):
         raise ValueError(f"`dtype` must be float32, float16 or bfloat16, got {dtype}.")
     return device, dtype
-
-
-@contextlib.contextmanager
-def offline() -> Iterator[None]:
-    """Set ``HF_HUB_OFFLINE=1`` and ``TRANSFORMERS_OFFLINE=1`` inside the block."""
-    names = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-    saved = {name: os.environ.get(name) for name in names}
-    os.environ.update({name: "1" for name in names})
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def load_pipeline(
@@ -169,6 +150,7 @@ def load_pipeline(
     extra: dict[str, Any] = {}
     if not (path / "safety_checker").is_dir():
         extra = {"safety_checker": None, "feature_extractor": None, "requires_safety_checker": False}
-    with offline():
-        pipeline = StableDiffusionPipeline.from_pretrained(path, local_files_only=True, dtype=dtype, **extra)
+    # local_files_only=True is what keeps this offline: diffusers and transformers read
+    # HF_HUB_OFFLINE once, at import, so setting it here would change nothing.
+    pipeline = StableDiffusionPipeline.from_pretrained(path, local_files_only=True, dtype=dtype, **extra)
     return pipeline.to(device)

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._checks import check_bool
+from .._deprecation import renamed_kwargs
 from ._validate import (
     check_guidance,
     check_output_type,
@@ -30,7 +32,6 @@ from ._validate import (
     check_size,
     check_steps,
 )
-from .._deprecation import renamed_kwargs
 from .stages import decode_latents, denoise, encode_prompt, prepare_latents
 
 __all__ = ["generate", "generate_stepwise", "make_generator"]
@@ -55,14 +56,16 @@ def _check_call(
     height: Any,
     width: Any,
     output_type: Any,
+    progress: Any,
 ) -> tuple[int, float, int, int, int, str]:
     """Check every argument of a generation call before any heavy work."""
     check_pipeline(pipeline)
     check_prompt("prompt", prompt)
     check_prompt("negative_prompt", negative_prompt, allow_none=True)
+    check_bool("progress", progress)
     factor = pipeline.vae_scale_factor
     return (
-        check_steps(num_inference_steps),
+        check_steps(num_inference_steps, scheduler=pipeline.scheduler),
         check_guidance(guidance_scale),
         check_seed(seed),
         check_size("height", height, factor),
@@ -102,9 +105,14 @@ def generate(
 
     Returns:
         A list with one PIL image, or an array ``(1, height, width, 3)``.
+
+    Raises:
+        ValueError: a bad argument, or an image that came out NaN or infinite (for
+            example with a huge ``guidance_scale``) instead of being saved as black.
     """
     num_inference_steps, guidance_scale, seed, height, width, output_type = _check_call(
-        pipeline, prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height, width, output_type
+        pipeline, prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height, width, output_type,
+        progress,
     )
     pipeline.set_progress_bar_config(disable=not progress, desc="denoising")
     result = pipeline(
@@ -115,9 +123,16 @@ def generate(
         generator=make_generator(seed),
         height=height,
         width=width,
-        output_type=output_type,
+        output_type="np",
     )
-    return result.images
+    image = result.images
+    if not np.isfinite(image).all():  # diffusers would save NaN as a black image
+        raise ValueError(
+            f"the generated image is not finite (NaN or infinity): `guidance_scale` = {guidance_scale:g} "
+            f"is too large (Stable Diffusion uses about 7.5)."
+        )
+    # the same conversion diffusers' postprocess(output_type="pil") applies to this array
+    return pipeline.image_processor.numpy_to_pil(image) if output_type == "pil" else image
 
 
 @renamed_kwargs(steps="num_inference_steps")
@@ -142,7 +157,8 @@ def generate_stepwise(
     """
     # 1. Check inputs, before any heavy work
     num_inference_steps, guidance_scale, seed, height, width, output_type = _check_call(
-        pipeline, prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height, width, output_type
+        pipeline, prompt, negative_prompt, num_inference_steps, guidance_scale, seed, height, width, output_type,
+        progress,
     )
     # 2. One generator for everything random (starting noise, stochastic samplers)
     generator = make_generator(seed)

@@ -44,14 +44,18 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .._checks import check_bool
 from .._deprecation import renamed_kwargs
 from ._validate import (
+    check_dtype,
+    check_generator,
     check_guidance,
     check_output_type,
     check_pipeline,
     check_prompt,
     check_size,
     check_steps,
+    check_tensor,
 )
 
 __all__ = [
@@ -162,13 +166,12 @@ def prepare_latents(
     and multiplied by the scheduler's ``init_noise_sigma`` (1 for DDPM/DDIM/PNDM).
     """
     check_pipeline(pipeline)
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"`generator` must be a torch.Generator, got {type(generator).__name__}.")
+    check_generator(generator, allow_none=False)
     factor = pipeline.vae_scale_factor
     height = check_size("height", height, factor)
     width = check_size("width", width, factor)
     unet = pipeline.unet
-    dtype = unet.dtype if dtype is None else dtype
+    dtype = unet.dtype if dtype is None else check_dtype(dtype)
     shape = (1, unet.config.in_channels, height // factor, width // factor)
     noise = torch.randn(shape, generator=generator, device=generator.device, dtype=dtype)
     return noise.to(unet.device) * pipeline.scheduler.init_noise_sigma
@@ -181,18 +184,32 @@ def classifier_free_guidance(eps_uncond: torch.Tensor, eps_cond: torch.Tensor, g
     $s = 1$ gives $\epsilon_c$ (plain conditioning), $s > 1$ pushes *past* $\epsilon_c$,
     away from $\epsilon_u$, which makes the image follow the prompt harder.
     """
-    if not isinstance(eps_uncond, torch.Tensor) or not isinstance(eps_cond, torch.Tensor):
-        raise TypeError("`eps_uncond` and `eps_cond` must be torch tensors.")
+    check_tensor("eps_uncond", eps_uncond)
+    check_tensor("eps_cond", eps_cond, dtype=eps_uncond.dtype, device=eps_uncond.device, partner="`eps_uncond`")
     if eps_uncond.shape != eps_cond.shape:
         raise ValueError(
             f"`eps_uncond` and `eps_cond` must have the same shape, got "
             f"{tuple(eps_uncond.shape)} and {tuple(eps_cond.shape)}."
         )
     s = check_guidance(guidance_scale)
+    return _check_guided(_guide(eps_uncond, eps_cond, s), s)
+
+
+def _guide(eps_uncond: torch.Tensor, eps_cond: torch.Tensor, s: float) -> torch.Tensor:
     return eps_uncond + s * (eps_cond - eps_uncond)  # Ho & Salimans 2022, Eq. (6)
 
 
-def _step_kwargs(scheduler: Any, generator: torch.Generator) -> dict[str, Any]:
+def _check_guided(x: torch.Tensor, guidance_scale: float, what: str = "the guided noise") -> torch.Tensor:
+    """Refuse a non-finite result, blaming ``guidance_scale`` when it is large."""
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError(
+            f"{what} is not finite (NaN or infinity): `guidance_scale` = {guidance_scale:g} is too large "
+            f"for these predictions (Stable Diffusion uses about 7.5)."
+        )
+    return x
+
+
+def _step_kwargs(scheduler: Any, generator: torch.Generator | None) -> dict[str, Any]:
     """``eta=0`` and ``generator`` for the schedulers whose ``step`` takes them."""
     params = inspect.signature(scheduler.step).parameters
     kwargs: dict[str, Any] = {}
@@ -230,19 +247,45 @@ def denoise(
         The clean latent $z_0$, same shape as ``latents``.
     """
     check_pipeline(pipeline)
-    num_inference_steps = check_steps(num_inference_steps)
+    unet, scheduler = pipeline.unet, pipeline.scheduler
+    num_inference_steps = check_steps(num_inference_steps, scheduler=scheduler)
+    guidance_scale = check_guidance(guidance_scale)
     guided = uses_guidance(guidance_scale)
+    check_tensor("latents", latents, ndim=4, dtype=unet.dtype, device=unet.device, partner="the U-Net")
+    if latents.shape[1] != unet.config.in_channels:
+        raise ValueError(
+            f"`latents` must have the U-Net's {unet.config.in_channels} channels, got shape {tuple(latents.shape)}."
+        )
+    check_tensor("prompt_embeds", prompt_embeds, ndim=3, device=unet.device, partner="the U-Net")
     if guided and negative_prompt_embeds is None:
         raise ValueError(
             "`negative_prompt_embeds` is needed when `guidance_scale` > 1; "
             "get it from encode_prompt(..., guidance_scale=...)."
         )
-    unet, scheduler = pipeline.unet, pipeline.scheduler
+    if negative_prompt_embeds is not None and guided:
+        check_tensor(
+            "negative_prompt_embeds",
+            negative_prompt_embeds,
+            dtype=prompt_embeds.dtype,
+            device=prompt_embeds.device,
+            partner="`prompt_embeds`",
+        )
+        if negative_prompt_embeds.shape != prompt_embeds.shape:
+            raise ValueError(
+                f"`negative_prompt_embeds` must have the shape of `prompt_embeds` {tuple(prompt_embeds.shape)}, "
+                f"got {tuple(negative_prompt_embeds.shape)}."
+            )
+    check_generator(generator)
+    progress = check_bool("progress", progress)
     if unet.config.time_cond_proj_dim is not None:
         raise ValueError("`pipeline` has a guidance-embedding U-Net (LCM); not covered here.")
     scheduler.set_timesteps(num_inference_steps, device=latents.device)
     step_kwargs = _step_kwargs(scheduler, generator)
-    text = torch.cat([negative_prompt_embeds, prompt_embeds]) if guided else prompt_embeds
+    text = (
+        torch.cat([negative_prompt_embeds, prompt_embeds])
+        if guided and negative_prompt_embeds is not None
+        else prompt_embeds
+    )
     for t in tqdm(scheduler.timesteps, desc="denoising", disable=not progress):
         model_input = torch.cat([latents] * 2) if guided else latents
         model_input = scheduler.scale_model_input(model_input, t)
@@ -250,9 +293,13 @@ def denoise(
             eps = unet(model_input, t, encoder_hidden_states=text, return_dict=False)[0]
         if guided:
             eps_uncond, eps_cond = eps.chunk(2)
-            eps = classifier_free_guidance(eps_uncond, eps_cond, guidance_scale)
+            eps = _guide(eps_uncond, eps_cond, guidance_scale)
         latents = scheduler.step(eps, t, latents, **step_kwargs, return_dict=False)[0]
-    return latents
+    if not guided:
+        if not bool(torch.isfinite(latents).all()):
+            raise ValueError("the denoised latent is not finite: the values of `latents` are too large.")
+        return latents
+    return _check_guided(latents, guidance_scale, "the denoised latent")
 
 
 def decode_latents(pipeline: Any, latents: torch.Tensor, *, output_type: str = "pil") -> list[Any] | np.ndarray:
@@ -269,9 +316,17 @@ def decode_latents(pipeline: Any, latents: torch.Tensor, *, output_type: str = "
     check_pipeline(pipeline)
     output_type = check_output_type(output_type)
     vae = pipeline.vae
+    check_tensor("latents", latents, ndim=4, dtype=vae.dtype, device=vae.device, partner="the VAE")
+    if latents.shape[1] != vae.config.latent_channels:
+        raise ValueError(
+            f"`latents` must have the VAE's {vae.config.latent_channels} channels, got shape {tuple(latents.shape)}."
+        )
     with torch.no_grad():
         image = vae.decode(latents / vae.config.scaling_factor, return_dict=False)[0]
-        if getattr(pipeline, "safety_checker", None) is not None:
+    if not bool(torch.isfinite(image).all()):
+        raise ValueError("`latents` decode to NaN or infinity: their values are too large for the VAE.")
+    if getattr(pipeline, "safety_checker", None) is not None:
+        with torch.no_grad():
             image, _ = pipeline.run_safety_checker(image, image.device, latents.dtype)
     return pipeline.image_processor.postprocess(image, output_type=output_type, do_denormalize=[True] * image.shape[0])
 
@@ -283,8 +338,7 @@ def encode_image(pipeline: Any, image: torch.Tensor) -> torch.Tensor:
     the latent that training adds noise to.
     """
     check_pipeline(pipeline)
-    if not isinstance(image, torch.Tensor):
-        raise TypeError(f"`image` must be a torch tensor, got {type(image).__name__}.")
+    check_tensor("image", image)
     if image.ndim != 4 or image.shape[1] != 3:
         raise ValueError(f"`image` must have shape (N, 3, H, W), got {tuple(image.shape)}.")
     factor = pipeline.vae_scale_factor
@@ -293,4 +347,7 @@ def encode_image(pipeline: Any, image: torch.Tensor) -> torch.Tensor:
     vae = pipeline.vae
     with torch.no_grad():
         posterior = vae.encode(image.to(device=vae.device, dtype=vae.dtype)).latent_dist
-    return posterior.mean * vae.config.scaling_factor
+    latent = posterior.mean * vae.config.scaling_factor
+    if not bool(torch.isfinite(latent).all()):
+        raise ValueError("`image` encodes to NaN or infinity: its values are too large (pixels belong in [-1, 1]).")
+    return latent
