@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 
 _SYMBOLS = {
     # Greek
@@ -36,6 +37,9 @@ _SYMBOLS = {
     "\\": "; ",
 }
 # Commands whose one argument is kept as it is (fonts, text, operator names).
+# Relations and arrows get a space on each side (TeX spaces them; the source may not).
+_RELATIONS = {"to", "rightarrow", "leftarrow", "gets", "Rightarrow", "Leftrightarrow", "mapsto",
+              "le", "leq", "ge", "geq", "ne", "neq", "approx", "sim", "simeq", "equiv", "propto", "in"}
 _KEEP_ARG = {
     "mathbf", "mathrm", "mathit", "mathsf", "mathtt", "mathcal", "mathbb", "mathfrak",
     "boldsymbol", "bm", "text", "textrm", "textbf", "textit", "operatorname", "mbox", "displaystyle",
@@ -55,7 +59,7 @@ _TOKEN = re.compile(r"\\[A-Za-z]+|\\.|\s+|.", re.S)
 
 def _wrap(text: str) -> str:
     text = text.strip()
-    return text if len(text) <= 1 or re.fullmatch(r"[\w.′√\u0300-\u036f\u20d7]+", text) else f"({text})"
+    return text if len(text) <= 1 or re.fullmatch(r"[\w.′√∂∇\u0300-\u036f\u20d7]+", text) else f"({text})"
 
 
 def _script(text: str, table: dict[str, str], mark: str) -> str:
@@ -114,6 +118,11 @@ class _Parser:
         if not tok.startswith("\\"):
             return tok
         name = tok[1:]
+        if name.isalpha():  # TeX ignores the spaces after a control word
+            while self.i < len(self.tokens) and self.tokens[self.i].isspace():
+                self.i += 1
+        if name in _RELATIONS:
+            return f" {_SYMBOLS[name]} "
         if name in {"frac", "dfrac", "tfrac"}:
             top, bottom = self.atom(), self.atom()
             return f"{_wrap(top)}/{_wrap(bottom)}"
@@ -135,9 +144,10 @@ class _Parser:
 
 def tex_to_text(tex: str) -> str:
     """One TeX formula (without delimiters) as readable plain text."""
-    text = _Parser(tex).group()
+    text = unicodedata.normalize("NFC", _Parser(tex).group())  # α + U+0304 -> ᾱ
     text = re.sub(r"\s+", " ", text).strip()
-    return re.sub(r"\s+([,.;)])", r"\1", text)
+    text = re.sub(r"([(\[])\s+", r"\1", text)
+    return re.sub(r"\s+([,.;)\]])", r"\1", text)
 
 
 _DELIMITED = r"\\\((.+?)\\\)|\\\[(.+?)\\\]"
