@@ -7,8 +7,8 @@
    ``/en/notebooks/…`` in English). A page whose text has not changed since the last
    build is not converted again. A file on disk, not in-memory content, because
    mkdocs-static-i18n needs a source path.
-2. ``on_page_markdown``: a download button (with Material's notebook icon as inline SVG) and the one ``pip install`` line the lesson
-   needs are put under the page title.
+2. ``on_page_markdown``: a download button (with Material's notebook icon as inline SVG)
+   and the one ``pip install`` line the lesson needs are put under the page title.
 
 Needs ``jupytext`` and ``nbformat`` at build time.
 """

@@ -21,7 +21,6 @@ from mkdocs.plugins import event_priority
 
 from site_tools.search_index import plain_search_index
 
-
 _SITE_DIRS: list[str] = []  # the top of the site (the i18n plugin moves site_dir per language)
 
 

@@ -49,8 +49,8 @@ _ACCENTS = {"bar": "\u0304", "overline": "\u0304", "hat": "\u0302", "widehat": "
 # Sizing and delimiters that only change how the next token looks.
 _DROP = {"left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr",
          "displaystyle", "textstyle", "scriptstyle", "limits", "nolimits"}
-_SUP = dict(zip("0123456789+-=()nitTkx", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱᵗᵀᵏˣ"))
-_SUB = dict(zip("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
+_SUP = dict(zip("0123456789+-=()nitTkx", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱᵗᵀᵏˣ", strict=True))
+_SUB = dict(zip("0123456789+-=()aehijklmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ", strict=True))
 _SUP["′"] = "′"
 _SUP["ᵀ"] = "ᵀ"
 
@@ -139,7 +139,7 @@ class _Parser:
             return " "
         if name in _DROP:
             return ""
-        return _SYMBOLS.get(name, name if name.isalpha() else name)
+        return _SYMBOLS.get(name, name)  # an unknown command: its name
 
 
 def tex_to_text(tex: str) -> str:

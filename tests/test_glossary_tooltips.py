@@ -70,7 +70,9 @@ def test_the_title_is_the_headword_and_the_definition_with_tex_as_text():
     """導関数's definition says $x^2$ ... $2x$: the tooltip says x² ... 2x, and names the headword."""
     term = TERMS["導関数"]
     assert tooltip(term, "ja") == "導関数 — 各点での微分の値を、その点の関数として書いたもの。x² なら 2x。"
-    assert tooltip(term, "en") == "derivative function — The derivative written as a function of the point; for x² it is 2x."
+    assert tooltip(term, "en") == (
+        "derivative function — The derivative written as a function of the point; for x² it is 2x."
+    )
     out = annotate("<p>損失が下がる</p>", "ja")  # a variant shows its headword's definition
     assert f'title="{tooltip(TERMS["損失関数"], "ja")}"' in out
     assert "$" not in "".join(tooltip(t, lang) for t in TERMS.values() for lang in ("ja", "en"))
