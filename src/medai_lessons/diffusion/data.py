@@ -60,10 +60,12 @@ def load_ct_slice(*, center: float = 40.0, width: float = 400.0) -> torch.Tensor
 
     Args:
         center: window level in HU.
-        width: window width in HU, > 0.
+        width: window width in HU, >= 1.
     """
     center = check_real("center", center)
     width = check_real("width", width, positive=True)
+    if width < 1:  # CT numbers are whole Hounsfield units; a narrower window divides by ~0
+        raise ValueError(f"`width` must be >= 1 HU, got {width}.")
     import pydicom
 
     ds = pydicom.dcmread(_dicom_path("CT_small.dcm"))

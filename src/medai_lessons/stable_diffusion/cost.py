@@ -132,7 +132,11 @@ def activation_bytes(module: torch.nn.Module, *inputs: Any, **kwargs: Any) -> in
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"`module` must be a torch.nn.Module, got {type(module).__name__}.")
     for value in (*inputs, *kwargs.values()):
-        if isinstance(value, torch.Tensor) and value.is_floating_point() and not bool(torch.isfinite(value).all()):
+        if not isinstance(value, torch.Tensor):
+            continue
+        if value.device.type == "meta":
+            raise ValueError("`inputs` must hold data on a real device, got a tensor on 'meta'.")
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
             raise ValueError("`inputs` must not contain NaN or infinity.")
     total = 0
 

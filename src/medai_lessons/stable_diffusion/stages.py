@@ -251,7 +251,7 @@ def denoise(
     num_inference_steps = check_steps(num_inference_steps, scheduler=scheduler)
     guidance_scale = check_guidance(guidance_scale)
     guided = uses_guidance(guidance_scale)
-    check_tensor("latents", latents, ndim=4, device=unet.device, partner="the U-Net")
+    check_tensor("latents", latents, ndim=4, dtype=unet.dtype, device=unet.device, partner="the U-Net")
     if latents.shape[1] != unet.config.in_channels:
         raise ValueError(
             f"`latents` must have the U-Net's {unet.config.in_channels} channels, got shape {tuple(latents.shape)}."
@@ -347,4 +347,7 @@ def encode_image(pipeline: Any, image: torch.Tensor) -> torch.Tensor:
     vae = pipeline.vae
     with torch.no_grad():
         posterior = vae.encode(image.to(device=vae.device, dtype=vae.dtype)).latent_dist
-    return posterior.mean * vae.config.scaling_factor
+    latent = posterior.mean * vae.config.scaling_factor
+    if not bool(torch.isfinite(latent).all()):
+        raise ValueError("`image` encodes to NaN or infinity: its values are too large (pixels belong in [-1, 1]).")
+    return latent
