@@ -65,7 +65,7 @@ def contract(session: nox.Session) -> None:
     outcome counts in issue 10's categories (``nox -s contract -- 200`` for 200 examples)."""
     install(session, "test")
     examples = session.posargs[0] if session.posargs else "100"
-    session.run("pytest", "tests/test_contract.py", "-q", "-p", "no:xdist",
+    session.run("pytest", "tests/test_contract.py", "-q", "-n", "2",
                 env=OFFLINE | {"MEDAI_CONTRACT_EXAMPLES": examples})
     session.run("python", "scripts/contract_report.py", "--examples", examples,
                 "--out", "build/contract-report.json", env=OFFLINE)

@@ -424,6 +424,7 @@ def _cases() -> dict[str, Case]:
         "activation_bytes": Case(
             lambda module, x: sd.activation_bytes(module, x, torch.tensor([1])),
             lambda: {"module": cost_unet(), "x": torch.randn(1, 3, 16, 16)},
+            mutate=("module",),  # the inputs go to the caller's module, whose exceptions pass through
             examples=cheap, covers=sd.activation_bytes,
         ),
         "measure_step": Case(
@@ -558,8 +559,27 @@ NOT_CALLED: dict[str, str] = {
     "medai_lessons.diffusion.train.TrainingInterrupted": "exception type raised by train_ddpm on Ctrl-C",
 }
 
-#: Rows known to fail, with the reason; the lead decides what to do with them.
-XFAIL_FOR_NOW: dict[str, str] = {}
+#: Rows known to fail, with the reason; the lead decides what to do with them. A listed row
+#: still runs: it passes when the call is clean and is reported as XFAIL (with the call
+#: that failed) otherwise.
+_MINISD = "miniature SD (branch minisd) not hardened yet: "
+XFAIL_FOR_NOW: dict[str, str] = {
+    "ddpm_loss": "returns an inf loss when `x0` is huge (1e30): by design since 2db164b, train_ddpm judges a "
+    "non-finite loss on all processes at once; refusing huge `x0` (images belong in [-1, 1]) would fix it",
+    "DigitSDConfig": _MINISD + "num_train_timesteps, beta_*, channels, sizes are not checked",
+    "bpe_split": _MINISD + "`word`/`merges` not checked (AttributeError on None)",
+    "build_digit_components": _MINISD + "`tokenizer` not checked (TypeError naming no argument)",
+    "digit_pipeline_path": _MINISD + "the shipped weights are not committed yet",
+    "load_digit_pipeline": _MINISD + "the shipped weights are not committed yet",
+    "drop_prompts": _MINISD + "`prompts` as a string is read as characters",
+    "faithfulness": _MINISD + "NaN images reach scikit-learn (ValueError naming no argument)",
+    "to_classifier_pixels": _MINISD + "NaN images are not refused",
+    "upsample": _MINISD + "NaN images are not refused",
+    "variety": _MINISD + "NaN images give a NaN variety",
+    "training_words": _MINISD + "`prompts` not checked (a string is read as characters)",
+    "word_merges": _MINISD + "`words` as a string is read as characters",
+    "load_medmnist_npz": _MINISD + "a missing path raises a plain FileNotFoundError",
+}
 
 CASES = _cases()
 
@@ -644,7 +664,7 @@ VECTOR: list[Bad] = [
 ]
 TENSOR: list[Bad] = [
     ("nan tensor", _tensor_nan_like, True),
-    ("inf tensor", lambda v: v * float("inf") if v.is_floating_point() else v, True),
+    ("inf tensor", lambda v: v.double() * float("inf"), True),
     ("meta tensor", lambda v: v.to("meta"), True),
     ("complex tensor", lambda v: v.to(torch.complex64), True),
     ("bool tensor", lambda v: v.to(torch.bool), True),
@@ -745,6 +765,8 @@ def bad_values_for(name: str, value: Any, default: Any) -> list[Bad]:
             out += INT_ONLY
     elif isinstance(value, torch.Tensor):
         out = list(TENSOR)
+        if name in ("t", "timesteps"):  # one int step is a valid timestep
+            out = [(label, build, False if label == "int" else invalid) for label, build, invalid in out]
     elif isinstance(value, torch.Generator):
         out = list(GENERATOR)
     elif isinstance(value, torch.dtype):
@@ -909,16 +931,14 @@ def _run_row(row: str, data: Any) -> None:
     if REPORT:
         _record(row, arg, label, outcome, detail)
         return
-    if row in XFAIL_FOR_NOW:
-        return
+    if row in XFAIL_FOR_NOW and outcome not in PASSING:
+        pytest.xfail(f"{XFAIL_FOR_NOW[row]} ({arg}={label} -> {outcome}: {detail[:120]})")
     assert outcome in PASSING, f"{row}({arg}={label}) -> {outcome}: {detail}"
 
 
 @pytest.mark.parametrize("row", sorted(CASES))
 def test_bad_input_is_refused_by_name(row):
     """One argument at a time gets a hostile value; the call refuses it by name or stays finite."""
-    if row in XFAIL_FOR_NOW and not REPORT:
-        pytest.xfail(XFAIL_FOR_NOW[row])
     examples = CASES[row].examples or EXAMPLES  # expensive rows set a share of EXAMPLES
 
     @settings(

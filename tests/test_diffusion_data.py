@@ -110,3 +110,9 @@ def test_figures_render_in_both_languages(name):
     for lang in ("ja", "en"):
         data = render(spec, lang)
         assert data[:4] == b"\x89PNG" if spec.fmt == "png" else b"<svg" in data[:400]
+
+
+def test_ct_window_narrower_than_a_micro_hu_is_refused():
+    """A width of 5e-324 HU would halve to 0 and turn the slice into NaN: refused by name."""
+    with pytest.raises(ValueError, match="`width` must be >= 1 HU"):
+        load_ct_slice(width=5e-324)

@@ -35,7 +35,8 @@ def image_grid(images: torch.Tensor, nrow: int | None = None, *, pad: int = 1) -
         raise ValueError("`images` must be finite; it contains NaN or infinity.")
     n, _, h, w = images.shape
     nrow = math.ceil(math.sqrt(n)) if nrow is None else check_int("nrow", nrow, minimum=1)
-    pad = check_int("pad", pad, minimum=0)
+    nrow = min(nrow, n)  # more columns than images would only add white space (or terabytes of it)
+    pad = check_int("pad", pad, minimum=0, maximum=64, why="white pixels around each tile")
     ncol = math.ceil(n / nrow)
     grid = torch.ones(ncol * (h + pad) + pad, nrow * (w + pad) + pad)
     x = ((images.detach().cpu().float().clamp(-1, 1) + 1) / 2)[:, 0]

@@ -388,8 +388,6 @@ def train_ddpm(
         raise ValueError(f"`data` must be shaped (n, channels, height, width), got {tuple(data.shape)}.")
     if data.shape[0] < 1:
         raise ValueError("`data` must hold at least one image, got 0.")
-    if not torch.isfinite(data).all():
-        raise ValueError("`data` must be finite; it contains NaN or infinity.")
     config = TrainConfig() if config is None else config
     if not isinstance(config, TrainConfig):
         raise TypeError(f"`config` must be a TrainConfig, got {type(config).__name__}.")
@@ -507,21 +505,30 @@ def train_ddpm(
         disable=not progress or not accelerator.is_local_main_process,
     )
     model.train()
+    first_step = step
     try:
         while step < config.train_steps:
             idx, t, noise = next_batch()
             part = slice(rank * local, (rank + 1) * local)  # this process's share of the global batch
             x0 = data[idx[part]].to(accelerator.device)
-            loss = ddpm_loss(
-                model, schedule, x0, t=t[part].to(accelerator.device), noise=noise[part].to(accelerator.device)
-            )
-            value = accelerator.gather(loss.detach()[None]).mean().item()
-            if not math.isfinite(value):
+            try:
+                loss = ddpm_loss(
+                    model, schedule, x0, t=t[part].to(accelerator.device), noise=noise[part].to(accelerator.device)
+                )
+                value = accelerator.gather(loss.detach()[None]).mean().item()
+                finite = math.isfinite(value)
+            except ValueError:
+                # the inputs have the same kind and shape at every step, so a refusal after the
+                # first step of this session comes from the values: the weights have blown up
+                if step == first_step:
+                    raise
+                finite = False
+            if not finite:
                 where = f" The last complete checkpoint is {last_checkpoint}." if last_checkpoint else ""
                 raise ValueError(
-                    f"the loss became {value} at step {step + 1}, so training stopped; "
+                    f"the loss became NaN or infinite at step {step + 1}, so training stopped; "
                     f"try a smaller `lr` (got {config.lr:g}).{where}"
-                )
+                ) from None
             optimizer.zero_grad(set_to_none=True)
             accelerator.backward(loss)
             optimizer.step()

@@ -35,6 +35,7 @@ from torch import nn
 from torch.nn import functional as F  # noqa: N812 (PyTorch's usual alias)
 
 from medai_lessons._checks import check_int, check_real
+from medai_lessons.diffusion._validate import check_finite_result
 
 __all__ = ["UNet", "timestep_embedding"]
 
@@ -265,7 +266,8 @@ class UNet(nn.Module):
             if j < len(self.upsample):
                 h = F.interpolate(h, scale_factor=2.0, mode="nearest")
                 h = self.upsample[j](h)
-        return self.conv_out(F.silu(self.norm_out(h)))
+        out = self.conv_out(F.silu(self.norm_out(h)))
+        return check_finite_result(out, "`x_t` is too large for the network: images belong in about [-1, 1]")
 
     def num_parameters(self) -> int:
         """Number of trainable weights."""

@@ -4,12 +4,18 @@ r"""Figures of lesson 2, part 2 (Stable Diffusion).
 |------------|---------------------------------------------------------------------------|
 | ``flow``   | encode (training) → diffuse in latent space → denoise with text guidance → decode (SVG) |
 | ``guidance``| the guidance formula as vectors: ε_u, ε_c and ε̂ for s = 0, 1, 2 (SVG)    |
+| ``latent-channels`` | real digits → the trained VAE's 4 latent channels → reconstruction (PNG) |
+| ``guidance-curve``  | faithfulness and variety against s, read from ``benchmarks/results/minisd.json`` |
+| ``guidance-grid``   | the shipped model's digits: rows 0–9, columns s = 1, 2, 3, 5, 8, 15 (PNG) |
+| ``cross-attention`` | which latent positions attend to each token of "a handwritten seven" (PNG) |
 
-Both are hand-written SVG text with labels in the page's language.
+The first two are hand-written SVG text with labels in the page's language; the others
+are drawn with matplotlib from the shipped miniature model (one load, DDIM 25 steps).
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -207,4 +213,174 @@ def guidance(lang: str) -> str:
     return _svg(620, 300, t["title"], body)
 
 
-FIGURES = {"flow": flow, "guidance": guidance}
+_MINI = {
+    "ja": {
+        "real": "本物の数字 x (32×32)",
+        "channel": "潜在 z のチャネル {c} (8×8)",
+        "recon": "復元 D(z)",
+        "s": "ガイダンススケール s",
+        "faithful": "忠実度（指定した数字と読まれた割合）",
+        "variety": "多様性（同じプロンプト内の平均 L2 距離）",
+        "real_variety": "本物の数字の多様性",
+        "prompt": "プロンプト「a handwritten {word}」",
+        "token": "トークン {t}",
+        "cross_title": "「a handwritten seven」: 各トークンが受けた注意の割合",
+        "image": "生成画像",
+    },
+    "en": {
+        "real": "real digit x (32×32)",
+        "channel": "latent z, channel {c} (8×8)",
+        "recon": "reconstruction D(z)",
+        "s": "guidance scale s",
+        "faithful": "faithfulness (share read as the prompted digit)",
+        "variety": "variety (mean L2 distance within a prompt)",
+        "real_variety": "variety of real digits",
+        "prompt": "prompt \"a handwritten {word}\"",
+        "token": "token {t}",
+        "cross_title": "\"a handwritten seven\": share of attention each token received",
+        "image": "generated image",
+    },
+}
+
+
+def _plt(lang: str) -> Any:
+    _check_lang(lang)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if lang == "ja":
+        import matplotlib_fontja  # noqa: F401  (registers a Japanese font)
+    return plt
+
+
+@lru_cache(maxsize=1)
+def _pipe() -> Any:
+    from medai_lessons.stable_diffusion import load_digit_pipeline
+
+    return load_digit_pipeline(device="cpu")
+
+
+def latent_channels(lang: str) -> Any:
+    """Three real digits, their four latent channels and their reconstructions."""
+    import torch
+
+    from medai_lessons.stable_diffusion.digits import load_dataset
+
+    plt = _plt(lang)
+    lab = _MINI[lang]
+    pipe = _pipe()
+    data = load_dataset("digits")
+    x = data.images[[0, 7, 3]]  # a 0, a 7 and a 3
+    with torch.no_grad():
+        z = pipe.vae.encode(x).latent_dist.mean
+        x_hat = pipe.vae.decode(z).sample.clamp(-1, 1)
+    fig, axes = plt.subplots(3, 6, figsize=(9, 4.8))
+    for r in range(3):
+        cols = [(x[r, 0], lab["real"], "gray")]
+        cols += [(z[r, c], lab["channel"].format(c=c), "RdBu_r") for c in range(4)]
+        cols += [(x_hat[r, 0], lab["recon"], "gray")]
+        for c, (img, title, cmap) in enumerate(cols):
+            ax = axes[r, c]
+            lim = float(img.abs().max()) if cmap == "RdBu_r" else 1.0
+            ax.imshow(img.numpy(), cmap=cmap, vmin=-lim, vmax=lim)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _results() -> dict[str, float]:
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[3] / "benchmarks" / "results" / "minisd.json"
+    rows = json.loads(path.read_text(encoding="utf-8"))["rows"]
+    return {r["name"]: r["value"] for r in rows}
+
+
+def guidance_curve(lang: str) -> Any:
+    """Faithfulness and variety against s (from ``benchmarks/results/minisd.json``)."""
+    plt = _plt(lang)
+    lab = _MINI[lang]
+    res = _results()
+    scales = [1, 2, 3, 5, 8, 15]
+    fig, ax1 = plt.subplots(figsize=(6.4, 3.6))
+    ax1.plot(scales, [res[f"faithfulness_s{s}"] for s in scales], "o-", color="#1565c0", label=lab["faithful"])
+    ax1.set_xlabel(lab["s"])
+    ax1.set_ylabel(lab["faithful"], color="#1565c0", fontsize=8)
+    ax1.set_ylim(0, 1.05)
+    ax1.set_xscale("log")
+    ax1.set_xticks(scales, [str(s) for s in scales])
+    ax2 = ax1.twinx()
+    ax2.plot(scales, [res[f"variety_s{s}"] for s in scales], "s--", color="#c62828", label=lab["variety"])
+    ax2.axhline(res["variety_real_digits"], color="#c62828", lw=0.8, ls=":", label=lab["real_variety"])
+    ax2.set_ylabel(lab["variety"], color="#c62828", fontsize=8)
+    ax2.set_ylim(0, None)
+    lines = ax1.get_legend_handles_labels()
+    lines2 = ax2.get_legend_handles_labels()
+    ax1.legend(lines[0] + lines2[0], lines[1] + lines2[1], fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def guidance_grid(lang: str) -> Any:
+    """Digits 0-9 (rows) at s = 1, 2, 3, 5, 8, 15 (columns), seed 0, DDIM 25 steps."""
+    from medai_lessons.stable_diffusion.guidance import GUIDANCE_SCALES, sample_digits
+
+    plt = _plt(lang)
+    pipe = _pipe()
+    columns = [sample_digits(pipe, list(range(10)), [0], guidance_scale=s) for s in GUIDANCE_SCALES]
+    fig, axes = plt.subplots(10, len(columns), figsize=(0.75 * len(columns) + 0.6, 7.8))
+    for c, images in enumerate(columns):
+        for r in range(10):
+            ax = axes[r, c]
+            ax.imshow(images[r, 0].numpy(), cmap="gray", vmin=-1, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"s={GUIDANCE_SCALES[c]:g}", fontsize=8)
+            if c == 0:
+                ax.set_ylabel(str(r), rotation=0, labelpad=8, fontsize=9)
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def cross_attention(lang: str) -> Any:
+    """The generated image and one 8×8 attention map per token of "a handwritten seven"."""
+    from medai_lessons.stable_diffusion import cross_attention_maps, generate
+
+    plt = _plt(lang)
+    lab = _MINI[lang]
+    pipe = _pipe()
+    tokens, maps = cross_attention_maps(pipe, "a handwritten seven", seed=0, guidance_scale=3.0)
+    image = generate(pipe, "a handwritten seven", num_inference_steps=25, guidance_scale=3.0, seed=0,
+                     height=32, width=32, output_type="np", progress=False)[0]
+    fig, axes = plt.subplots(1, len(tokens) + 1, figsize=(1.6 * (len(tokens) + 1), 2.2))
+    axes[0].imshow(image[..., 0], cmap="gray", vmin=0, vmax=1)
+    axes[0].set_title(lab["image"], fontsize=8)
+    vmax = float(maps.max())
+    for ax, tok, m in zip(axes[1:], tokens, maps, strict=True):
+        ax.imshow(m, cmap="magma", vmin=0, vmax=vmax)
+        ax.set_title(tok.replace("</w>", ""), fontsize=8)
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(lab["cross_title"], fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+FIGURES = {
+    "flow": flow,
+    "guidance": guidance,
+    "latent-channels": latent_channels,
+    "guidance-curve": guidance_curve,
+    "guidance-grid": guidance_grid,
+    "cross-attention": cross_attention,
+}
+
+FORMATS = {"latent-channels": "png", "guidance-grid": "png", "cross-attention": "png"}

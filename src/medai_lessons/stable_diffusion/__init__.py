@@ -11,7 +11,13 @@ Lesson 2, part 2. The package follows diffusers' own split of
 * :mod:`.architecture` — ``build_tiny_pipeline`` (random weights, 64×64, for tests and
   the lesson) and ``build_sd15_architecture`` (full size, random weights, for GPUs);
 * :mod:`.cost` — one U-Net step on pixels against latents, measured;
-* :mod:`.cli` — ``medai-lessons sd generate`` and ``medai-lessons sd make-tiny``.
+* :mod:`.cli` — ``medai-lessons sd generate``, ``sd make-tiny`` and ``sd train-digits``;
+* :mod:`.miniature` — ``digit_pipeline_path`` / ``load_digit_pipeline``: the miniature
+  text-to-image SD trained on the digits, shipped in the package;
+* :mod:`.digits`, :mod:`.tokenizer`, :mod:`.train_digits` — its data and prompts, its
+  tokenizers (and the real CLIP vocabulary, offline), and its training;
+* :mod:`.guidance` — classifier-free guidance measured: faithfulness against variety,
+  and cross-attention maps.
 
 Notation (code name ↔ symbol ↔ diffusers name):
 
@@ -40,7 +46,10 @@ from .cost import (
     measure_step,
     value_ratio,
 )
+from .digits import digit_prompts, load_dataset
+from .guidance import GUIDANCE_SCALES, cross_attention_maps, faithfulness, guidance_sweep, sample_digits, variety
 from .loading import check_model_dir, load_pipeline, resolve_device_dtype
+from .miniature import digit_pipeline_path, load_digit_pipeline
 from .pipeline import generate, generate_stepwise, make_generator
 from .stages import (
     classifier_free_guidance,
@@ -52,8 +61,10 @@ from .stages import (
     tokenize_prompt,
     uses_guidance,
 )
+from .tokenizer import clip_tokenizer, word_tokenizer
 
 __all__ = [
+    "GUIDANCE_SCALES",
     "activation_bytes",
     "build_cost_unet",
     "build_sd15_architecture",
@@ -61,21 +72,32 @@ __all__ = [
     "byte_level_tokenizer",
     "check_model_dir",
     "classifier_free_guidance",
+    "clip_tokenizer",
     "compare_pixel_latent",
+    "cross_attention_maps",
     "decode_latents",
     "denoise",
+    "digit_pipeline_path",
+    "digit_prompts",
     "encode_image",
     "encode_prompt",
+    "faithfulness",
     "generate",
     "generate_stepwise",
+    "guidance_sweep",
     "latent_shape",
+    "load_dataset",
+    "load_digit_pipeline",
     "load_pipeline",
     "make_generator",
     "measure_step",
     "prepare_latents",
     "resolve_device_dtype",
+    "sample_digits",
     "save_tiny_pipeline",
     "tokenize_prompt",
     "uses_guidance",
     "value_ratio",
+    "variety",
+    "word_tokenizer",
 ]

@@ -33,7 +33,8 @@ from typing import Any
 
 import torch
 
-from .._checks import check_int
+from .._checks import check_bool, check_int, check_output_path
+from ..diffusion._validate import check_device
 
 __all__ = [
     "BOS_TOKEN",
@@ -211,11 +212,7 @@ def save_tiny_pipeline(model_dir: str | Path, seed: int = 0) -> Path:
     Returns:
         The directory written.
     """
-    if not isinstance(model_dir, str | Path):
-        raise TypeError(f"`model_dir` must be a path, got {type(model_dir).__name__}.")
-    target = Path(model_dir)
-    if target.exists() and not target.is_dir():
-        raise ValueError(f"`model_dir` must be a directory, got the file {target}.")
+    target = check_output_path("model_dir", model_dir, kind="dir")  # before any work
     pipeline = build_tiny_pipeline(seed)
     pipeline.save_pretrained(target, safe_serialization=True)
     return target
@@ -318,7 +315,11 @@ def build_sd15_architecture(
     seed = check_int("seed", seed, minimum=0)
     if not isinstance(dtype, torch.dtype):
         raise TypeError(f"`dtype` must be a torch.dtype, got {type(dtype).__name__}.")
-    device = torch.device(device)
+    if not dtype.is_floating_point:
+        raise ValueError(f"`dtype` must be a floating-point dtype, got {dtype}.")
+    parts_only = check_bool("parts_only", parts_only)
+    is_meta = device == "meta" or (isinstance(device, torch.device) and device.type == "meta")
+    device = torch.device("meta") if is_meta else check_device(device)  # meta: shapes only, no memory
     with _seeded(seed), device:
         unet = UNet2DConditionModel(**SD15_UNET_CONFIG)
         vae = AutoencoderKL(**SD15_VAE_CONFIG)

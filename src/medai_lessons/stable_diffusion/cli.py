@@ -49,7 +49,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="Stable Diffusion: generate from a local checkpoint (offline)",
         description="Stable Diffusion from local files only; nothing is downloaded.",
     )
-    sub = parser.add_subparsers(dest="sd_command", metavar="{generate,make-tiny}")
+    sub = parser.add_subparsers(dest="sd_command", metavar="{generate,make-tiny,train-digits}")
     sub.required = True
 
     gen = add_command(sub, "generate", run_generate, help="text -> image with a local checkpoint",
@@ -76,6 +76,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     tiny.add_argument("dir", type=Path, metavar="DIR", help="directory to write (new or empty)")
     tiny.add_argument("--seed", type=seed_type, default=0, help="seed of the random weights (0)")
     tiny.add_argument("--overwrite", action="store_true", help="replace what DIR already holds")
+    add_train_digits_parser(sub)
     return parser
 
 
@@ -168,4 +169,33 @@ def run_make_tiny(args: argparse.Namespace) -> int:
         save_tiny_pipeline(stage, seed=args.seed)
         publish_dir(stage, target)
     print(f"wrote the tiny pipeline to {target}")
+    return 0
+
+
+def add_train_digits_parser(sub: argparse._SubParsersAction) -> None:
+    """``sd train-digits``: train the miniature text-to-image SD (see :mod:`.train_digits`)."""
+    from .train_digits import DigitSDConfig
+
+    default = DigitSDConfig()
+    train = add_command(sub, "train-digits", run_train_digits,
+                        help="train the miniature SD on the digits (or MedMNIST) into --out")
+    train.add_argument("--out", required=True, type=Path, help="new directory for the diffusers pipeline")
+    train.add_argument("--data", default="digits", help="digits (offline, default) or medmnist:pneumoniamnist")
+    train.add_argument("--vae-steps", type=int, default=default.vae_steps, help="autoencoder updates")
+    train.add_argument("--unet-steps", type=int, default=default.unet_steps, help="U-Net + text encoder updates")
+    train.add_argument("--seed", type=int, default=default.seed, help="seed of everything random (0)")
+    train.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="cpu (default) or cuda")
+
+
+def run_train_digits(args: argparse.Namespace) -> int:
+    """Check the arguments, train, and save the pipeline atomically to ``--out``."""
+    from .digits import load_dataset
+    from .train_digits import DigitSDConfig, check_out, train_digit_pipeline
+
+    check_out(args.out)  # before any download or training
+    config = DigitSDConfig(data=args.data, vae_steps=args.vae_steps, unet_steps=args.unet_steps, seed=args.seed)
+    data = load_dataset(args.data)
+    summary = train_digit_pipeline(args.out, config, device=args.device, data=data)
+    seconds = summary["vae_seconds"] + summary["unet_seconds"]
+    print(f"wrote {args.out} ({config.vae_steps} + {config.unet_steps} steps in {seconds:.0f} s)")
     return 0

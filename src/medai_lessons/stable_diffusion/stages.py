@@ -251,7 +251,7 @@ def denoise(
     num_inference_steps = check_steps(num_inference_steps, scheduler=scheduler)
     guidance_scale = check_guidance(guidance_scale)
     guided = uses_guidance(guidance_scale)
-    check_tensor("latents", latents, ndim=4, device=unet.device, partner="the U-Net")
+    check_tensor("latents", latents, ndim=4, dtype=unet.dtype, device=unet.device, partner="the U-Net")
     if latents.shape[1] != unet.config.in_channels:
         raise ValueError(
             f"`latents` must have the U-Net's {unet.config.in_channels} channels, got shape {tuple(latents.shape)}."

@@ -1,0 +1,233 @@
+r"""Images and prompts for the miniature Stable Diffusion: scikit-learn's digits, or MedMNIST.
+
+The digits (1,797 images, 8×8, UCI, CC BY 4.0) ship with scikit-learn, so the default needs
+no download. They are upsampled to 32×32 (bilinear) so that an autoencoder with
+$f = 4$ has something to compress, and copied into 3 channels, as SD's VAE expects:
+$x \in [-1, 1]^{3 \times 32 \times 32}$.
+
+Each label has several prompts (:data:`TEMPLATES`), so the text encoder has to learn that
+"a handwritten seven", "the digit 7" and "手書きの7" mean one thing. During training the
+prompt is replaced by the empty string with probability $p_\text{uncond}$, so that one
+network learns both $\epsilon_\theta(z_t, c)$ and $\epsilon_\theta(z_t, \varnothing)$
+(Ho & Salimans 2022, Algorithm 1, line 3).
+
+Readers with internet may train on a MedMNIST data set instead:
+``load_dataset("medmnist:pneumoniamnist")`` downloads it with the ``medmnist`` package
+(28×28 chest X-rays, labels normal / pneumonia) and reads the ``.npz`` it stores.
+
+Notation (code name ↔ symbol):
+
+| code          | symbol                                            |
+|---------------|---------------------------------------------------|
+| ``images``    | $x_0 \in [-1, 1]^{N \times 3 \times 32 \times 32}$ |
+| ``labels``    | the class $y$ of each image                        |
+| ``p_uncond``  | $p_\text{uncond}$, the prompt-dropout probability  |
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F  # noqa: N812
+
+from .._checks import check_int, check_real
+
+__all__ = [
+    "DIGIT_WORDS",
+    "IMAGE_SIZE",
+    "MEDMNIST_PROMPTS",
+    "TEMPLATES",
+    "Dataset",
+    "digit_prompts",
+    "drop_prompts",
+    "load_dataset",
+    "load_medmnist_npz",
+    "to_classifier_pixels",
+    "training_words",
+    "upsample",
+]
+
+#: Side of the images the miniature SD draws.
+IMAGE_SIZE = 32
+DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+#: Prompt templates per digit; ``{word}`` is "seven", ``{digit}`` is "7". The last is Japanese.
+TEMPLATES = (
+    "a handwritten {word}",
+    "the digit {digit}",
+    "{digit}",
+    "the number {word}",
+    "a {word}",
+    "handwritten digit {digit}",
+    "手書きの{digit}",
+)
+#: Prompts of the MedMNIST sets that :func:`load_dataset` knows, one list per label.
+MEDMNIST_PROMPTS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "pneumoniamnist": (
+        ("a normal chest x-ray", "a chest x-ray without pneumonia", "normal"),
+        ("a chest x-ray with pneumonia", "pneumonia", "an abnormal chest x-ray"),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Images in $[-1, 1]$, ``(N, 3, 32, 32)``; integer labels; the prompts of each label."""
+
+    name: str
+    images: torch.Tensor
+    labels: torch.Tensor
+    prompts: tuple[tuple[str, ...], ...]
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+
+def digit_prompts(digit: int) -> tuple[str, ...]:
+    """Every training prompt of one digit, e.g. ``digit_prompts(7)[0] == "a handwritten seven"``."""
+    digit = check_int("digit", digit, minimum=0)
+    if digit > 9:
+        raise ValueError(f"`digit` must be in 0..9, got {digit}.")
+    return tuple(t.format(word=DIGIT_WORDS[digit], digit=digit) for t in TEMPLATES)
+
+
+def training_words(prompts: tuple[tuple[str, ...], ...]) -> list[str]:
+    """All prompts in one flat list (the words a tokenizer must keep whole)."""
+    return [p for per_label in prompts for p in per_label]
+
+
+def upsample(images: torch.Tensor, size: int = IMAGE_SIZE) -> torch.Tensor:
+    """Bilinear resize of ``(N, 1, h, w)`` to ``(N, 3, size, size)``, the grey copied into 3 channels."""
+    if not isinstance(images, torch.Tensor):
+        raise TypeError(f"`images` must be a torch tensor, got {type(images).__name__}.")
+    if images.ndim != 4 or images.shape[1] != 1:
+        raise ValueError(f"`images` must have shape (N, 1, H, W), got {tuple(images.shape)}.")
+    size = check_int("size", size, minimum=1)
+    out = F.interpolate(images.float(), size=(size, size), mode="bilinear", align_corners=False)
+    return out.clamp(-1.0, 1.0).repeat(1, 3, 1, 1)
+
+
+def to_classifier_pixels(images: torch.Tensor | np.ndarray) -> torch.Tensor:
+    r"""Generated images → the 8×8 digits the classifier of :mod:`medai_lessons.diffusion.quality` reads.
+
+    Accepts ``(N, 3, H, W)`` in $[-1, 1]$ or the pipeline's ``(N, H, W, 3)`` in $[0, 1]$
+    (``output_type="np"``); averages the channels and each $H/8 \times W/8$ block.
+    """
+    if isinstance(images, np.ndarray):
+        if images.ndim != 4 or images.shape[-1] != 3:
+            raise ValueError(f"`images` as an array must be (N, H, W, 3) in [0, 1], got {images.shape}.")
+        x = torch.as_tensor(images, dtype=torch.float32).permute(0, 3, 1, 2) * 2 - 1
+    elif isinstance(images, torch.Tensor):
+        if images.ndim != 4 or images.shape[1] != 3:
+            raise ValueError(f"`images` as a tensor must be (N, 3, H, W), got {tuple(images.shape)}.")
+        x = images.detach().float().cpu()
+    else:
+        raise TypeError(f"`images` must be a tensor or an array, got {type(images).__name__}.")
+    if x.shape[2] % 8 or x.shape[3] % 8:
+        raise ValueError(f"`images` height and width must be multiples of 8, got {tuple(x.shape[2:])}.")
+    return F.adaptive_avg_pool2d(x.mean(dim=1, keepdim=True), 8).clamp(-1.0, 1.0)
+
+
+def drop_prompts(prompts: list[str], p_uncond: float, generator: torch.Generator) -> list[str]:
+    r"""Replace each prompt by ``""`` with probability $p_\text{uncond}$ (Ho & Salimans 2022, Alg. 1)."""
+    p_uncond = check_real("p_uncond", p_uncond, non_negative=True)
+    if p_uncond > 1:
+        raise ValueError(f"`p_uncond` must be <= 1, got {p_uncond}.")
+    drop = torch.rand(len(prompts), generator=generator) < p_uncond
+    return ["" if d else p for p, d in zip(prompts, drop.tolist(), strict=True)]
+
+
+def _digits() -> Dataset:
+    from medai_lessons.diffusion.data import load_digits_images
+
+    x0, labels = load_digits_images(return_labels=True)
+    prompts = tuple(digit_prompts(d) for d in range(10))
+    return Dataset("digits", upsample(x0), labels, prompts)
+
+
+def load_medmnist_npz(path: str | os.PathLike[str], *, flag: str, split: str = "train") -> Dataset:
+    """Read a MedMNIST ``.npz`` (keys ``{split}_images`` uint8 ``(N, 28, 28)``, ``{split}_labels`` ``(N, 1)``).
+
+    The images are scaled to $[-1, 1]$ and resized to 32×32.
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"`path` must be a path, got {type(path).__name__}.")
+    if flag not in MEDMNIST_PROMPTS:
+        raise ValueError(f"`flag` must be one of {sorted(MEDMNIST_PROMPTS)}, got {flag!r}.")
+    if split not in ("train", "val", "test"):
+        raise ValueError(f"`split` must be 'train', 'val' or 'test', got {split!r}.")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"`path` does not exist: {path}.")
+    with np.load(path) as npz:
+        missing = [k for k in (f"{split}_images", f"{split}_labels") if k not in npz]
+        if missing:
+            raise ValueError(f"`path` {path} is not a MedMNIST file: missing {', '.join(missing)}.")
+        images = npz[f"{split}_images"]
+        labels = npz[f"{split}_labels"].reshape(-1)
+    if images.ndim != 3 or images.shape[0] != labels.shape[0]:
+        raise ValueError(
+            f"`path`: expected greyscale images (N, H, W) and N labels, got {images.shape}, {labels.shape}."
+        )
+    prompts = MEDMNIST_PROMPTS[flag]
+    if labels.min() < 0 or labels.max() >= len(prompts):
+        raise ValueError(f"`path`: labels must be in 0..{len(prompts) - 1}, got {labels.min()}..{labels.max()}.")
+    x = torch.as_tensor(images, dtype=torch.float32)[:, None] / 127.5 - 1.0
+    return Dataset(f"medmnist:{flag}", upsample(x), torch.as_tensor(labels, dtype=torch.int64), prompts)
+
+
+def _medmnist(flag: str, root: str | os.PathLike[str] | None) -> Dataset:
+    try:
+        import medmnist
+    except ImportError as exc:
+        raise ValueError(
+            "`data` medmnist:... needs the medmnist package (pip install medmnist); it downloads the data."
+        ) from exc
+    root = Path(root or Path.home() / ".medmnist")
+    root.mkdir(parents=True, exist_ok=True)
+    info = medmnist.INFO[flag]
+    getattr(medmnist, info["python_class"])(split="train", download=True, root=str(root), size=28)
+    return load_medmnist_npz(root / f"{flag}.npz", flag=flag)
+
+
+def load_dataset(data: str = "digits", *, root: str | os.PathLike[str] | None = None) -> Dataset:
+    """The training set named by ``data``: ``"digits"`` (offline) or ``"medmnist:pneumoniamnist"``.
+
+    Args:
+        data: the data set's name.
+        root: where MedMNIST stores its download (default ``~/.medmnist``); unused for digits.
+    """
+    if not isinstance(data, str):
+        raise TypeError(f"`data` must be a string, got {type(data).__name__}.")
+    if data == "digits":
+        return _digits()
+    if data.startswith("medmnist:"):
+        flag = data.split(":", 1)[1]
+        if flag not in MEDMNIST_PROMPTS:
+            raise ValueError(f"`data`: unknown MedMNIST set {flag!r}; known: {sorted(MEDMNIST_PROMPTS)}.")
+        return _medmnist(flag, root)
+    known = ["digits", *(f"medmnist:{f}" for f in MEDMNIST_PROMPTS)]
+    raise ValueError(f"`data` must be one of {known}, got {data!r}.")
+
+
+def grid(images: torch.Tensor, nrow: int) -> torch.Tensor:
+    """Tile ``(N, C, H, W)`` into one ``(C, rows*H, nrow*W)`` image (for figures)."""
+    n, c, h, w = images.shape
+    rows = math.ceil(n / nrow)
+    out = torch.zeros(c, rows * h, nrow * w, dtype=images.dtype)
+    for i in range(n):
+        r, col = divmod(i, nrow)
+        out[:, r * h : (r + 1) * h, col * w : (col + 1) * w] = images[i]
+    return out
+
+
+def as_array(x: Any) -> np.ndarray:
+    """A tensor or array as a float64 NumPy array (helper for figures)."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().double().numpy()
+    return np.asarray(x, dtype=np.float64)

@@ -1,0 +1,352 @@
+r"""Train a miniature Stable Diffusion from scratch on the digits: VAE first, then U-Net and CLIP together.
+
+The same four parts as SD 1.x (Rombach et al. 2022), as diffusers / transformers classes:
+
+* ``AutoencoderKL`` with three blocks (f = 4): $x \in \mathbb{R}^{3\times32\times32}
+  \to z \in \mathbb{R}^{4\times8\times8}$, trained on
+  $\lVert x - D(E(x))\rVert^2 + \beta\,\mathrm{KL}$ (Rombach et al. 2022, Sec. 3.1, a small
+  KL weight $\beta$);
+* a ``CLIPTextModel`` (2 layers, width 64) over :func:`~.tokenizer.word_tokenizer`;
+* a ``UNet2DConditionModel`` with cross-attention on the text embeddings;
+* a ``DDIMScheduler`` with the linear schedule $\beta_t$ from $10^{-4}$ to $0.02$ over
+  $T = 1000$ (Ho et al. 2020, Sec. 4).
+
+Phase 2 is DDPM's loss on latents with prompt dropout (Ho & Salimans 2022, Algorithm 1):
+
+$$\mathcal{L} = \mathbb{E}\,\bigl\lVert \epsilon - \epsilon_\theta\bigl(\sqrt{\bar\alpha_t}\,z_0 +
+\sqrt{1-\bar\alpha_t}\,\epsilon,\ t,\ \tau_\theta(y')\bigr)\bigr\rVert^2,\quad
+y' = \varnothing \text{ with probability } p_\text{uncond}.$$
+
+The latents are multiplied by $\gamma = 1/\mathrm{std}(z)$ (diffusers' ``scaling_factor``), as
+SD 1.x does with 0.18215. The U-Net weights saved are an exponential moving average.
+
+Notation (code name ↔ symbol ↔ diffusers name):
+
+| code                | symbol                 | diffusers                     |
+|---------------------|------------------------|-------------------------------|
+| ``z0``              | $\gamma\,\mu_E(x)$     | ``latents``                   |
+| ``eps``             | $\epsilon$             | ``noise``                     |
+| ``alpha_bar_t``     | $\bar\alpha_t$         | ``alphas_cumprod[t]``         |
+| ``p_uncond``        | $p_\text{uncond}$      | —                             |
+| ``scaling_factor``  | $\gamma$               | ``vae.config.scaling_factor`` |
+| ``vae_steps``, ``unet_steps`` | optimiser updates of each phase | ``max_train_steps`` |
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+from tqdm.auto import tqdm
+
+from .._checks import check_int, check_real
+from .digits import Dataset, drop_prompts, load_dataset, training_words
+
+__all__ = ["DigitSDConfig", "build_digit_components", "check_out", "train_digit_pipeline"]
+
+
+@dataclass(frozen=True)
+class DigitSDConfig:
+    """Every choice of the miniature SD; saved next to the weights as ``training.json``."""
+
+    data: str = "digits"
+    vae_steps: int = 800
+    unet_steps: int = 2000
+    batch_size: int = 64
+    vae_learning_rate: float = 1e-3
+    learning_rate: float = 1e-3
+    kl_weight: float = 1e-5
+    p_uncond: float = 0.15
+    ema_decay: float = 0.999
+    seed: int = 0
+    num_train_timesteps: int = 1000
+    beta_start: float = 1e-4
+    beta_end: float = 0.02
+    text_hidden_size: int = 64
+    unet_channels: tuple[int, int] = (64, 128)
+    vae_channels: tuple[int, int, int] = (16, 32, 32)
+    model_max_length: int = 32
+    save_fp16: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_int("vae_steps", self.vae_steps, minimum=1)
+        check_int("unet_steps", self.unet_steps, minimum=1)
+        check_int("batch_size", self.batch_size, minimum=1)
+        check_real("learning_rate", self.learning_rate, positive=True)
+        check_real("vae_learning_rate", self.vae_learning_rate, positive=True)
+        check_real("kl_weight", self.kl_weight, non_negative=True)
+        p = check_real("p_uncond", self.p_uncond, non_negative=True)
+        if p > 1:
+            raise ValueError(f"`p_uncond` must be <= 1, got {p}.")
+        d = check_real("ema_decay", self.ema_decay, non_negative=True)
+        if d >= 1:
+            raise ValueError(f"`ema_decay` must be < 1, got {d}.")
+        check_int("seed", self.seed, minimum=0)
+
+
+def build_digit_components(tokenizer: Any, config: DigitSDConfig) -> dict[str, Any]:
+    """Fresh (random) VAE, text encoder, U-Net and scheduler for ``config``; seeded by ``config.seed``."""
+    from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    torch.manual_seed(config.seed)
+    vae = AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 3,
+        up_block_types=("UpDecoderBlock2D",) * 3,
+        block_out_channels=config.vae_channels,
+        layers_per_block=1,
+        latent_channels=4,
+        norm_num_groups=8,
+        sample_size=32,
+    )
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=config.text_hidden_size,
+            intermediate_size=2 * config.text_hidden_size,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            max_position_embeddings=config.model_max_length,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    )
+    unet = UNet2DConditionModel(
+        sample_size=8,
+        in_channels=4,
+        out_channels=4,
+        block_out_channels=config.unet_channels,
+        layers_per_block=1,
+        down_block_types=("CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D"),
+        cross_attention_dim=config.text_hidden_size,
+        attention_head_dim=8,
+        norm_num_groups=32,
+    )
+    scheduler = DDIMScheduler(
+        num_train_timesteps=config.num_train_timesteps,
+        beta_start=config.beta_start,
+        beta_end=config.beta_end,
+        beta_schedule="linear",
+        clip_sample=False,
+        set_alpha_to_one=False,
+        steps_offset=1,
+        prediction_type="epsilon",
+    )
+    return {"vae": vae, "text_encoder": text_encoder, "unet": unet, "scheduler": scheduler, "tokenizer": tokenizer}
+
+
+def _batches(n: int, batch_size: int, generator: torch.Generator):
+    """Endless shuffled index batches (a new permutation each epoch)."""
+    while True:
+        perm = torch.randperm(n, generator=generator)
+        for i in range(0, n - batch_size + 1, batch_size):
+            yield perm[i : i + batch_size]
+
+
+def _train_vae(vae: Any, data: Dataset, config: DigitSDConfig, accelerator: Any, generator: torch.Generator) -> list:
+    optimizer = torch.optim.AdamW(vae.parameters(), lr=config.vae_learning_rate, weight_decay=0.0)
+    vae, optimizer = accelerator.prepare(vae, optimizer)
+    history = []
+    batches = _batches(len(data), config.batch_size, generator)
+    for step in tqdm(range(config.vae_steps), desc="autoencoder", disable=not accelerator.is_main_process):
+        x = data.images[next(batches)].to(accelerator.device)
+        posterior = vae.encode(x).latent_dist
+        eps = torch.randn(posterior.mean.shape, generator=generator).to(accelerator.device)
+        z = posterior.mean + posterior.std * eps
+        recon = vae.decode(z).sample
+        rec = F.mse_loss(recon, x)
+        loss = rec + config.kl_weight * posterior.kl().mean()
+        optimizer.zero_grad(set_to_none=True)
+        accelerator.backward(loss)
+        optimizer.step()
+        if step % 50 == 0 or step == config.vae_steps - 1:
+            history.append({"step": step, "reconstruction_mse": round(rec.item(), 6)})
+    return history
+
+
+@torch.no_grad()
+def _latents(vae: Any, images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    out = [vae.encode(images[i : i + 256].to(device)).latent_dist.mean for i in range(0, len(images), 256)]
+    return torch.cat(out).cpu()
+
+
+def _train_unet(
+    components: dict[str, Any],
+    z0_all: torch.Tensor,
+    data: Dataset,
+    config: DigitSDConfig,
+    accelerator: Any,
+    generator: torch.Generator,
+) -> tuple[Any, list]:
+    unet, text_encoder = components["unet"], components["text_encoder"]
+    tokenizer, scheduler = components["tokenizer"], components["scheduler"]
+    ema = copy.deepcopy(unet).requires_grad_(False)
+    params = list(unet.parameters()) + list(text_encoder.parameters())
+    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=0.0)
+    unet, text_encoder, optimizer = accelerator.prepare(unet, text_encoder, optimizer)
+    device = accelerator.device
+    alphas_cumprod = scheduler.alphas_cumprod.to(device)
+    labels = data.labels.tolist()
+    n_templates = [len(p) for p in data.prompts]
+    history = []
+    batches = _batches(len(data), config.batch_size, generator)
+    for step in tqdm(range(config.unet_steps), desc="U-Net + text encoder", disable=not accelerator.is_main_process):
+        idx = next(batches)
+        z0 = z0_all[idx].to(device)
+        # one random template per image, then Algorithm 1's prompt dropout
+        pick = torch.rand(len(idx), generator=generator)
+        prompts = [
+            data.prompts[labels[i]][int(u * n_templates[labels[i]])]
+            for i, u in zip(idx.tolist(), pick.tolist(), strict=True)
+        ]
+        prompts = drop_prompts(prompts, config.p_uncond, generator)
+        ids = tokenizer(
+            prompts, padding="max_length", max_length=config.model_max_length, truncation=True, return_tensors="pt"
+        ).input_ids
+        t = torch.randint(0, config.num_train_timesteps, (len(idx),), generator=generator)
+        eps = torch.randn(z0.shape, generator=generator)
+        t, eps = t.to(device), eps.to(device)
+        a = alphas_cumprod[t].view(-1, 1, 1, 1)
+        z_t = a.sqrt() * z0 + (1 - a).sqrt() * eps  # Ho et al. 2020, Eq. (4)
+        text = text_encoder(ids.to(device))[0]
+        eps_theta = unet(z_t, t, encoder_hidden_states=text).sample
+        loss = F.mse_loss(eps_theta, eps)  # Ho et al. 2020, Eq. (14)
+        optimizer.zero_grad(set_to_none=True)
+        accelerator.backward(loss)
+        optimizer.step()
+        decay = min(config.ema_decay, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for p_ema, p in zip(ema.parameters(), accelerator.unwrap_model(unet).parameters(), strict=True):
+                p_ema.lerp_(p.detach().to(p_ema.device), 1 - decay)
+        if step % 50 == 0 or step == config.unet_steps - 1:
+            history.append({"step": step, "loss": round(loss.item(), 6)})
+    return ema, history
+
+
+def check_out(out: Any) -> Path:
+    """Return ``out`` as a Path if it is new (or an empty directory) in an existing folder."""
+    if not isinstance(out, str | os.PathLike):
+        raise TypeError(f"`out` must be a path, got {type(out).__name__}.")
+    out = Path(out).expanduser()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ValueError(f"`out` {out} already exists and is not an empty directory; choose a new path.")
+    if not out.parent.exists():
+        raise ValueError(f"`out`: the parent directory {out.parent} does not exist.")
+    return out
+
+
+def train_digit_pipeline(
+    out: str | os.PathLike[str],
+    config: DigitSDConfig | None = None,
+    *,
+    device: str = "cpu",
+    data: Dataset | None = None,
+) -> dict[str, Any]:
+    """Train the miniature SD and save it with ``StableDiffusionPipeline.save_pretrained`` to ``out``.
+
+    The directory is written under a temporary name next to ``out`` and renamed at the end,
+    so an interrupted run leaves no half-written model at ``out``.
+
+    Args:
+        out: a new (or empty) directory.
+        config: hyper-parameters; the default is the shipped model's recipe.
+        device: ``"cpu"`` or ``"cuda"``.
+        data: an already loaded :class:`~.digits.Dataset` (default: ``load_dataset(config.data)``).
+
+    Returns:
+        A summary: seconds and steps of each phase, steps/s, the scaling factor, the losses.
+    """
+    config = DigitSDConfig() if config is None else config
+    if not isinstance(config, DigitSDConfig):
+        raise TypeError(f"`config` must be a DigitSDConfig, got {type(config).__name__}.")
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"`device` must be 'cpu' or 'cuda', got {device!r}.")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("`device` is 'cuda' but no CUDA device is available.")
+    out = check_out(out)
+    data = load_dataset(config.data) if data is None else data
+
+    from accelerate import Accelerator
+
+    accelerator = Accelerator(cpu=device == "cpu")
+    threads = torch.get_num_threads()
+    if device == "cpu":
+        # One thread: the same sums in the same order on every machine (bit-identical
+        # re-runs), and on a busy 2-core CPU it is ~4x faster than two spinning threads.
+        torch.set_num_threads(1)
+    try:
+        return _train(out, config, data, accelerator, device)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(out: Path, config: DigitSDConfig, data: Dataset, accelerator: Any, device: str) -> dict[str, Any]:
+    from diffusers import StableDiffusionPipeline
+
+    from .tokenizer import word_tokenizer
+
+    generator = torch.Generator().manual_seed(config.seed)
+    tokenizer = word_tokenizer(training_words(data.prompts), model_max_length=config.model_max_length)
+    components = build_digit_components(tokenizer, config)
+
+    t0 = time.perf_counter()
+    vae_history = _train_vae(components["vae"], data, config, accelerator, generator)
+    vae = accelerator.unwrap_model(components["vae"]).eval()
+    t1 = time.perf_counter()
+    z = _latents(vae, data.images, accelerator.device)
+    scaling_factor = float(1.0 / z.std())
+    vae.register_to_config(scaling_factor=scaling_factor)
+    ema, unet_history = _train_unet(components, z * scaling_factor, data, config, accelerator, generator)
+    t2 = time.perf_counter()
+
+    text_encoder = accelerator.unwrap_model(components["text_encoder"]).eval()
+    pipeline = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=ema.eval(),
+        scheduler=components["scheduler"],
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    ).to("cpu")
+    if config.save_fp16:
+        pipeline.to(torch.float16)
+    summary = {
+        "config": asdict(config),
+        "vae_seconds": round(t1 - t0, 2),
+        "unet_seconds": round(t2 - t1, 2),
+        "vae_steps_per_second": round(config.vae_steps / (t1 - t0), 3),
+        "unet_steps_per_second": round(config.unet_steps / (t2 - t1), 3),
+        "device": device,
+        "threads": torch.get_num_threads(),
+        "scaling_factor": scaling_factor,
+        "latent_mean": float(z.mean()),
+        "vae_history": vae_history,
+        "unet_history": unet_history,
+    }
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        pipeline.save_pretrained(tmp, safe_serialization=True)
+        (tmp / "training.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+        if out.exists():
+            out.rmdir()
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return summary
