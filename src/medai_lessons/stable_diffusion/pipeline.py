@@ -180,4 +180,10 @@ def generate_stepwise(
         progress=progress,
     )
     # 8. Decode: x = D(z_0 / gamma)
-    return decode_latents(pipeline, latents, output_type=output_type)
+    try:
+        return decode_latents(pipeline, latents, output_type=output_type)
+    except ValueError as exc:  # our own latents blew up: name the argument that did it
+        raise ValueError(
+            f"the denoised image is not finite: `guidance_scale` = {guidance_scale:g} is too large "
+            f"(Stable Diffusion uses about 7.5). [{exc}]"
+        ) from exc

@@ -48,7 +48,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from tqdm.auto import tqdm
 
-from .._checks import check_int, check_real
+from .._checks import check_int, check_output_path, check_path, check_real
 from .digits import Dataset, drop_prompts, load_dataset, training_words
 
 __all__ = ["DigitSDConfig", "build_digit_components", "check_out", "train_digit_pipeline"]
@@ -239,14 +239,12 @@ def _train_unet(
 
 def check_out(out: Any) -> Path:
     """Return ``out`` as a Path if it is new (or an empty directory) in an existing folder."""
-    if not isinstance(out, str | os.PathLike):
-        raise TypeError(f"`out` must be a path, got {type(out).__name__}.")
-    out = Path(out).expanduser()
+    out = check_path("out", out, must_exist=False).expanduser()  # refuses "", NUL bytes, non-paths
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ValueError(f"`out` {out} already exists and is not an empty directory; choose a new path.")
     if not out.parent.exists():
         raise ValueError(f"`out`: the parent directory {out.parent} does not exist.")
-    return out
+    return check_output_path("out", out, kind="dir")  # the parent must be writable
 
 
 def train_digit_pipeline(
