@@ -6,7 +6,8 @@ Clones the repository's committed ``HEAD`` into a temporary folder (no ``.cache`
 ``node_modules``, no built site: the build runs ``npm ci`` and renders every figure, as on
 a fresh clone), then runs there, with this interpreter (the ``nox -s tests`` environment),
 exactly the pytest command of ``nox -s tests``: ``-m "not gpu" -q -n 2 --dist loadfile``.
-The wall time covers pytest only, not the creation of the virtual environment.
+The wall time covers pytest only, not the creation of the virtual environment; pytest's
+output is kept in ``build/bench-suite-pytest.log``.
 ``--serial`` also times the same suite without pytest-xdist, in a second fresh clone.
 
 Writes ``benchmarks/results/suite.json``.
@@ -15,6 +16,7 @@ Writes ``benchmarks/results/suite.json``.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -44,6 +46,9 @@ def run_in_fresh_clone(extra: list[str]) -> tuple[float, dict[str, int], str]:
             cwd=clone, env=offline_env(), capture_output=True, text=True,
         )
         seconds = time.perf_counter() - start
+    log = ROOT / "build" / "bench-suite-pytest.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text(proc.stdout + proc.stderr, encoding="utf-8")  # which tests failed, if any
     summary = next((line for line in reversed(proc.stdout.splitlines()) if " in " in line), proc.stdout[-300:])
     counts = {kind: int(n) for n, kind in re.findall(r"(\d+) (passed|failed|skipped|xfailed|xpassed|errors?)", summary)}
     return seconds, counts, summary.strip("= ")
@@ -73,7 +78,7 @@ def main() -> None:
     write(
         "suite",
         "The CPU test suite (README command 2's pytest) on a fresh clone",
-        machine(f"commit {head.stdout.strip()}"),
+        machine(f"commit {head.stdout.strip()}", f"load average {os.getloadavg()[0]:.1f} at the end"),
         rows,
     )
 

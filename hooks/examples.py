@@ -25,7 +25,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.pages import Page
 
 from site_tools.env import page_language
-from site_tools.examples import CACHE, cached, run_isolated, store
+from site_tools.examples import CACHE, cached, run_isolated, stop_all, store
 
 _TEXT = {
     "ja": ("このページの例が失敗しています", "{line} 行目", "修正するまで公開の検査(pytest)も失敗します。"),
@@ -51,13 +51,17 @@ def on_serve(server, config: MkDocsConfig, builder):
     return server
 
 
+def on_shutdown() -> None:
+    stop_all()  # no example run outlives the server
+
+
 def _work() -> None:
     while True:
         path, text, built = _queue.get()
         time.sleep(DEBOUNCE_S)
         try:
-            if _latest.get(path) == text:
-                outcome = run_isolated(path)
+            outcome = run_isolated(path) if _latest.get(path) == text else None
+            if outcome is not None:  # None: superseded, stopped or too slow; nothing to show
                 if not outcome.ok:
                     built.unlink(missing_ok=True)  # so that a --dirty rebuild renders it again
                 store(text, outcome)  # the watched folder changes: the server rebuilds

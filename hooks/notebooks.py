@@ -7,8 +7,8 @@
    ``/en/notebooks/…`` in English). A page whose text has not changed since the last
    build is not converted again. A file on disk, not in-memory content, because
    mkdocs-static-i18n needs a source path.
-2. ``on_page_markdown``: a download button and the one ``pip install`` line the lesson
-   needs are put under the page title.
+2. ``on_page_markdown``: a download button (with Material's notebook icon as inline SVG)
+   and the one ``pip install`` line the lesson needs are put under the page title.
 
 Needs ``jupytext`` and ``nbformat`` at build time.
 """
@@ -25,14 +25,18 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from site_tools.env import ROOT, build_language, page_language
+from site_tools.icons import material_icon
 from site_tools.notebooks import convert_page, install_command, notebook_filename, write_notebook
 
 CACHE = ROOT / ".cache" / "notebooks"
 
 BUTTON = {
-    "ja": ("📓 このページをノートブックでダウンロード", "実行に必要なもの:"),
-    "en": ("📓 Download this page as a notebook", "To run it:"),
+    "ja": ("このページをノートブックでダウンロード", "実行に必要なもの:"),
+    "en": ("Download this page as a notebook", "To run it:"),
 }
+#: Material's notebook icon, inlined from the installed theme (an emoji shows as an empty box
+#: where no emoji font is installed).
+ICON = "notebook-outline"
 
 _CONVERTED: dict[Path, str] = {}  # notebook -> hash of the page and site_url it was made from
 
@@ -68,7 +72,7 @@ def on_page_markdown(markdown: str, page: Page, config: MkDocsConfig, files: Fil
     href = posixpath.relpath(target, posixpath.dirname(src))
     label, needs = BUTTON[lang]
     banner = (
-        f'[{label}]({href}){{ .md-button download="{notebook_filename(slug, lang)}" }} '
+        f'[{material_icon(ICON)} {label}]({href}){{ .md-button download="{notebook_filename(slug, lang)}" }} '
         f"{needs} `{install_command(slug)}`"
     )
     lines = markdown.splitlines()

@@ -74,20 +74,42 @@ def _lower_priority() -> None:
         os.nice(10)
 
 
-def run_isolated(path: Path, *, timeout: float = 300) -> Outcome:
-    """Run ``path``'s examples in a fresh interpreter at low priority (one page cannot disturb the server)."""
+#: Runs in progress, so that the server can stop them when it shuts down.
+RUNNING: set[subprocess.Popen] = set()
+
+
+def run_isolated(path: Path, *, timeout: float = 900) -> Outcome | None:
+    """Run ``path``'s examples in a fresh interpreter at low priority (one page cannot disturb the server).
+
+    Returns None when the run did not finish within ``timeout`` seconds or was stopped: that
+    says nothing about the examples, so nothing should be stored or shown.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "site_tools.examples", str(path)],
+        cwd=ROOT, env=offline_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_lower_priority,
+    )
+    RUNNING.add(proc)
     try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "site_tools.examples", str(path)],
-            cwd=ROOT, env=offline_env(), capture_output=True, text=True, timeout=timeout,
-            preexec_fn=_lower_priority,
-        )
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        return Outcome(False, 0, None, f"the examples did not finish within {timeout:.0f} s")
-    lines = proc.stdout.strip().splitlines()
+        proc.kill()
+        proc.communicate()
+        return None
+    finally:
+        RUNNING.discard(proc)
+    if proc.returncode < 0:  # stopped by a signal (the server shutting down)
+        return None
+    lines = stdout.strip().splitlines()
     if proc.returncode == 0 and lines:
         return Outcome(**json.loads(lines[-1]))
-    return Outcome(False, 0, None, (proc.stderr or proc.stdout).strip()[-1500:] or f"exit status {proc.returncode}")
+    return Outcome(False, 0, None, (stderr or stdout).strip()[-1500:] or f"exit status {proc.returncode}")
+
+
+def stop_all() -> None:
+    """Stop every run in progress."""
+    for proc in list(RUNNING):
+        proc.terminate()
 
 
 def store(text: str, outcome: Outcome, cache: Path = CACHE) -> Path:
@@ -100,10 +122,11 @@ def store(text: str, outcome: Outcome, cache: Path = CACHE) -> Path:
     return target
 
 
-def run_and_store(path: Path, text: str, *, timeout: float = 300, cache: Path = CACHE) -> Outcome:
-    """:func:`run_isolated` then :func:`store`."""
+def run_and_store(path: Path, text: str, *, timeout: float = 900, cache: Path = CACHE) -> Outcome | None:
+    """:func:`run_isolated`, then :func:`store` a finished run's outcome."""
     outcome = run_isolated(path, timeout=timeout)
-    store(text, outcome, cache)
+    if outcome is not None:
+        store(text, outcome, cache)
     return outcome
 
 

@@ -2,6 +2,8 @@
 
 The hook ``hooks/glossary.py`` replaces the line ``<!-- glossary-table -->`` of
 ``docs/glossary.{ja,en}.md`` with :func:`render_glossary` for the language being built;
+``hooks/glossary_tooltips.py`` gives every term on every page its definition on hover and focus
+(:mod:`site_tools.glossary_tooltips`);
 ``tests/test_glossary.py`` checks the data against the lesson pages.
 """
 
@@ -78,16 +80,32 @@ def glossary() -> Glossary:
     return load()
 
 
-_HEAD = {
-    "ja": ("用語", "English", "記号", "意味", "初出"),
-    "en": ("Term", "日本語", "Symbol", "Meaning", "First taught in"),
+_LABELS = {
+    "ja": {"symbol": "記号", "first": "初出"},
+    "en": {"symbol": "Symbol", "first": "First taught in"},
 }
 _PENDING = {"ja": "準備中", "en": "in preparation"}
-assert set(_HEAD) == set(LANGUAGES)
+assert set(_LABELS) == set(_PENDING) == set(LANGUAGES)
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", r"\|").replace("\n", " ")
+def term_anchor(term: Term) -> str:
+    """The term's ``id`` on both glossary pages: its English headword as an ASCII slug.
+
+    The same in both languages, so ``glossary/#chain-rule`` and ``en/glossary/#chain-rule``
+    point at the same entry.
+    """
+    ascii_only = re.sub(r"[^\x00-\x7f](?:_\w)?", "", term.en)  # "ᾱ_t (alpha-bar)" -> "alpha-bar"
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_only.lower()).strip("-")
+    if not slug:
+        raise ValueError(f"`term` {term.en!r} has no ASCII letters to make an anchor from.")
+    return slug
+
+
+def term_heading(term: Term, lang: str) -> str:
+    """``微分 · derivative`` on the Japanese page, ``derivative · 微分`` on the English one."""
+    check_language(lang)
+    first, other = (term.ja, term.en) if lang == "ja" else (term.en, term.ja)
+    return first if first == other else f"{first} · {other}"
 
 
 def render_glossary(
@@ -98,7 +116,12 @@ def render_glossary(
     pages: Iterable[str] | None = None,
     data: Glossary | None = None,
 ) -> str:
-    """The glossary as Markdown: one table per lesson, in teaching order.
+    """The glossary as Markdown: a section per lesson, in teaching order, and in it one small
+    heading per term with its own anchor (:func:`term_anchor`), so that the search index has
+    an entry per term and a search lands on the term.
+
+    Each entry is the heading (both languages), the one-line definition, then a line with the
+    symbol and the lesson that first teaches the term.
 
     Args:
         lang: The language of the page being built.
@@ -111,6 +134,7 @@ def render_glossary(
     """
     check_language(lang)
     data = data or glossary()
+    labels = _LABELS[lang]
     out: list[str] = []
     for page in data.lesson_order if pages is None else pages:
         terms = data.terms_on_page(page)
@@ -119,16 +143,23 @@ def render_glossary(
         title = title_of(page)
         name = page.rsplit("/", 1)[-1].removesuffix(".md")
         heading = title or f"{name} ({_PENDING[lang]})"
-        # The heading carries the full title; the column repeats only its first part.
+        # The section heading carries the full title; each entry repeats only its first part.
         short = title.split(" — ")[0].strip() if title else ""
-        link = f"[{_cell(short)}]({link_prefix}{page})" if title else _cell(heading)
-        out += [f"## {heading}", "", "| " + " | ".join(_HEAD[lang]) + " |", "|---|---|---|---|---|"]
+        link = f"[{short}]({link_prefix}{page})" if title else heading
+        out += [f"## {heading}", ""]
         for t in terms:
-            first, other = (t.ja, t.en) if lang == "ja" else (t.en, t.ja)
-            symbol = f"${t.symbol}$" if t.symbol else "—"
             definition = t.definition_ja if lang == "ja" else t.definition_en
-            out.append(f"| **{_cell(first)}** | {_cell(other)} | {_cell(symbol)} | {_cell(definition)} | {link} |")
-        out.append("")
+            meta = [f"{labels['symbol']}: ${t.symbol}$"] if t.symbol else []
+            meta.append(f"{labels['first']}: {link}")
+            out += [
+                f"### {term_heading(t, lang)} {{ #{term_anchor(t)} .glossary-term }}",
+                "",
+                definition,
+                "",
+                " · ".join(meta),
+                "{ .glossary-meta }",
+                "",
+            ]
     return "\n".join(out)
 
 

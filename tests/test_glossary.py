@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from types import SimpleNamespace
 
 import pytest
 
 from site_tools.env import LANGUAGES
-from site_tools.glossary import DATA, Glossary, glossary, load, page_title, render_glossary
+from site_tools.glossary import (
+    DATA,
+    Glossary,
+    glossary,
+    load,
+    page_title,
+    render_glossary,
+    term_anchor,
+    term_heading,
+)
 
 from .conftest import DOCS, ROOT, load_hook
 
@@ -115,22 +125,39 @@ def test_glossary_page_exists_with_intro_and_marker(lang):
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_rendered_glossary_lists_every_term_and_links_only_existing_pages(lang):
-    """Every term gets a row; existing lessons are linked, missing ones are named but not linked."""
+def test_rendered_glossary_gives_every_term_its_own_anchored_heading(lang):
+    """Every term gets a level-3 heading with its own id (the search lands on it), its
+    definition and a line that links the lesson teaching it; missing lessons are not linked."""
 
     def title_of(page):
         src = DOCS / page.replace(".md", f".{lang}.md")
         return page_title(src.read_text(encoding="utf-8")) if src.is_file() else None
 
     table = render_glossary(lang, title_of=title_of)
-    rows = [line for line in table.splitlines() if line.startswith("| **")]
-    assert len(rows) == len(TERMS)
-    for t in TERMS:
-        head = t.ja if lang == "ja" else t.en
-        assert f"| **{head}** |" in table
+    headings = [line for line in table.splitlines() if line.startswith("### ")]
+    assert len(headings) == len(TERMS)
+    for t, heading in zip(TERMS, headings, strict=True):
+        assert heading == f"### {term_heading(t, lang)} {{ #{term_anchor(t)} .glossary-term }}"
+        assert "$" not in heading and "\\" not in heading  # no TeX in a heading
+        assert (t.definition_ja if lang == "ja" else t.definition_en) in table
     for page in LESSON_ORDER:
         linked = f"]({page})" in table
         assert linked == (title_of(page) is not None), page
+
+
+def test_term_anchors_are_unique_ascii_slugs_shared_by_both_languages():
+    """One id per term, the same on both pages, readable in a URL: derivative, chain-rule, alpha-bar."""
+    anchors = [term_anchor(t) for t in TERMS]
+    assert len(set(anchors)) == len(TERMS)
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", a) for a in anchors), anchors
+    by_en = {t.en: term_anchor(t) for t in TERMS}
+    assert by_en["chain rule"] == "chain-rule"
+    assert by_en["ᾱ_t (alpha-bar)"] == "alpha-bar"
+    assert by_en["VAE (variational autoencoder)"] == "vae-variational-autoencoder"
+    assert term_heading(TERMS[0], "ja") == "微分 · derivative"
+    assert term_heading(TERMS[0], "en") == "derivative · 微分"
+    ddpm = next(t for t in TERMS if t.ja == "DDPM")
+    assert term_heading(ddpm, "en") == "DDPM"  # the same in both languages: said once
 
 
 def test_render_rejects_an_unknown_language():
@@ -166,11 +193,11 @@ def test_load_reads_another_file_of_the_same_shape(tmp_path):
 
 
 def test_hook_replaces_the_marker_with_the_table_for_the_page_language():
-    """hooks/glossary.py renders the Japanese table on the ja page and the English one on en."""
+    """hooks/glossary.py renders the Japanese glossary on the ja page and the English one on en."""
     pytest.importorskip("mkdocs")
     hook = load_hook("glossary")
     config = SimpleNamespace(docs_dir=str(DOCS), theme={"language": "ja"})
-    for lang, header in [("ja", "| 用語 | English |"), ("en", "| Term | 日本語 |")]:
+    for lang, header in [("ja", "### 微分 · derivative { #derivative"), ("en", "### derivative · 微分 { #derivative")]:
         page = SimpleNamespace(file=SimpleNamespace(src_uri=f"glossary.{lang}.md"))
         out = hook.on_page_markdown("Intro\n\n<!-- glossary-table -->\n", page, config, None)
         assert header in out and "<!--" not in out

@@ -300,6 +300,8 @@ def test_hook_puts_the_download_button_under_the_title(lang, label):
     banner = out[2]
     assert label in banner and f"(../notebooks/diffusion-{lang}.ipynb)" in banner
     assert '`pip install "medai-lessons[diffusion]"`' in banner
+    # Material's notebook icon as inline SVG, not an emoji (an empty box without an emoji font).
+    assert '<span class="twemoji"><svg aria-hidden="true"' in banner and "📓" not in banner
     other = SimpleNamespace(file=SimpleNamespace(src_uri=f"index.{lang}.md"))
     assert hook.on_page_markdown("# Home\n", other, config, None) == "# Home\n"
 

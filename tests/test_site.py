@@ -100,3 +100,72 @@ def test_search_index_holds_both_languages(built_site, word, lang):
         and d["location"].startswith(prefix + "lessons/gradient-descent/")
     ]
     assert hits
+
+
+# ------------------------------------------------------------------ issue 12 §5: site details
+
+
+def _lang_prefix(lang: str) -> str:
+    return "" if lang == LANGUAGES[0] else f"{lang}/"
+
+
+def test_search_index_reads_formulas_as_text(built_site):
+    """No TeX in the search index: every formula is plain text (hooks/search_text.py), so a
+    snippet shows df/dx, not \\(\\frac{df}{dx}\\)."""
+    index = json.loads((built_site.path / "search" / "search_index.json").read_text(encoding="utf-8"))
+    texts = [d["title"] + " " + d["text"] for d in index["docs"]]
+    tex = [t[:200] for t in texts if re.search(r"\\[(\[]|\\(frac|bar|alpha|sqrt|partial|nabla)\b", t)]
+    assert tex == []
+    assert any("df/dx" in t for t in texts)  # the glossary's symbol of the derivative, from \frac{df}{dx}
+    assert any("ᾱₜ" in t for t in texts)  # \bar\alpha_t, as lesson 2 writes it
+    mode = (built_site.path / "search" / "search_index.json").stat().st_mode & 0o777
+    assert mode == 0o644  # rewritten atomically, still readable by a web server
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_each_glossary_term_has_its_own_anchor_and_search_entry(built_site, lang):
+    """Every term is a heading with its own id on the glossary page, and the search index has
+    an entry at that id whose title names the term and whose text is its definition."""
+    from site_tools.glossary import glossary, term_anchor
+
+    prefix = _lang_prefix(lang)
+    html = (built_site.path / prefix / "glossary" / "index.html").read_text(encoding="utf-8")
+    index = json.loads((built_site.path / "search" / "search_index.json").read_text(encoding="utf-8"))
+    entries = {d["location"]: d for d in index["docs"]}
+    for t in glossary().terms:
+        anchor = term_anchor(t)
+        assert re.search(rf'<h3 class="glossary-term" id="{anchor}">', html), anchor
+        entry = entries[f"{prefix}glossary/#{anchor}"]
+        assert (t.ja if lang == "ja" else t.en) in entry["title"]
+        definition = (t.definition_ja if lang == "ja" else t.definition_en).split("$")[0]
+        assert definition[:20] in entry["text"], anchor
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_lesson_terms_carry_their_definition_for_materials_tooltips(built_site, lang):
+    """Glossary terms in a lesson are abbr elements titled with their definition (Material's
+    content.tooltips draws them); the maths and the code of the page are untouched."""
+    from site_tools.glossary import glossary
+    from site_tools.glossary_tooltips import tooltip
+
+    assert "content.tooltips" in (DOCS.parent / "mkdocs.yml").read_text(encoding="utf-8")
+    prefix = _lang_prefix(lang)
+    html = (built_site.path / prefix / "lessons" / "gradient-descent" / "index.html").read_text(encoding="utf-8")
+    titles = set(re.findall(r'<abbr class="glossary-tip" title="([^"]*)"', html))
+    chain = next(t for t in glossary().terms if t.en == "chain rule")
+    assert tooltip(chain, lang).replace("'", "&#x27;") in titles
+    assert len(titles) >= 15
+    # Nothing inside a formula or a code block was wrapped.
+    for block in re.findall(r'<span class="arithmatex">(.*?)</span>', html) + re.findall(r"<pre.*?</pre>", html, re.S):
+        assert "glossary-tip" not in block
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_notebook_button_uses_materials_icon_not_an_emoji(built_site, lang):
+    """The download button carries Material's notebook icon as inline SVG; no emoji on the page."""
+    prefix = _lang_prefix(lang)
+    html = (built_site.path / prefix / "lessons" / "gradient-descent" / "index.html").read_text(encoding="utf-8")
+    button = re.search(r'<a class="md-button"[^>]*\.ipynb"[^>]*>(.*?)</a>', html, re.S)
+    assert button, "no notebook button"
+    assert '<span class="twemoji"><svg aria-hidden="true"' in button.group(1)
+    assert "📓" not in html

@@ -189,7 +189,8 @@ def ddim_step(
     Args:
         t_prev: the step to jump to, ``-1 <= t_prev < t``.
         eta: $\eta \in [0, 1]$.
-        generator, noise: the source of $z$, or $z$ itself (not both).
+        generator: the source of $z$ (not together with ``noise``).
+        noise: $z$ itself (not together with ``generator``).
     """
     step, clip = _check_step_inputs(schedule, eps_theta, x_t, t, noise, generator, clip_x0)
     if isinstance(t_prev, bool) or not isinstance(t_prev, int):

@@ -404,9 +404,9 @@ def train_ddpm(
     if not isinstance(cpu, bool):
         raise TypeError(f"`cpu` must be True or False, got {type(cpu).__name__}.")
     checkpoint_every = _bounded_int("checkpoint_every", checkpoint_every, 0, MAX_TRAIN_STEPS)
-    for name, value in (("out_dir", out_dir), ("checkpoint_dir", checkpoint_dir)):
-        if value is not None and not isinstance(value, str | Path):
-            raise TypeError(f"`{name}` must be a str or Path, got {type(value).__name__}.")
+    for name, folder in (("out_dir", out_dir), ("checkpoint_dir", checkpoint_dir)):
+        if folder is not None and not isinstance(folder, str | Path):
+            raise TypeError(f"`{name}` must be a str or Path, got {type(folder).__name__}.")
     if checkpoint_every and checkpoint_dir is None:
         if out_dir is None:
             raise ValueError("`checkpoint_every` needs `checkpoint_dir` or `out_dir` to write to.")

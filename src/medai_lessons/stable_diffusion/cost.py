@@ -131,13 +131,14 @@ def activation_bytes(module: torch.nn.Module, *inputs: Any, **kwargs: Any) -> in
     """
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"`module` must be a torch.nn.Module, got {type(module).__name__}.")
-    for value in (*inputs, *kwargs.values()):
+    named = [(f"inputs[{i}]", v) for i, v in enumerate(inputs)] + list(kwargs.items())
+    for name, value in named:
         if not isinstance(value, torch.Tensor):
             continue
         if value.device.type == "meta":
-            raise ValueError("`inputs` must hold data on a real device, got a tensor on 'meta'.")
+            raise ValueError(f"`{name}` (an input of `module`) must hold data on a real device, got 'meta'.")
         if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-            raise ValueError("`inputs` must not contain NaN or infinity.")
+            raise ValueError(f"`{name}` (an input of `module`) must not contain NaN or infinity.")
     total = 0
 
     def count(_module: torch.nn.Module, _inputs: Any, output: Any) -> None:

@@ -1,0 +1,35 @@
+"""MkDocs hook: the search index holds formulas as plain text, not TeX.
+
+Material's search plugin indexes the text of each ``.arithmatex`` element, which is the TeX
+source (``\\(\\frac{df}{dx}\\)``): KaTeX typesets it only in the reader's browser, and the
+plugin has no option to index anything else. After the build every ``search/search_index.json``
+of the site is rewritten with each formula replaced by
+:func:`site_tools.tex_text.plain_math` (``df/dx``), so search snippets read as text.
+
+Order matters: mkdocs-static-i18n builds the other languages and writes the merged index in
+its own ``on_post_build`` at priority -100, so this one runs at -200, after it; it runs again
+at the end of each language's inner build, which is harmless (the rewrite is idempotent).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import _root  # noqa: F401  (site_tools on sys.path)
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.plugins import event_priority
+
+from site_tools.search_index import plain_search_index
+
+_SITE_DIRS: list[str] = []  # the top of the site (the i18n plugin moves site_dir per language)
+
+
+def on_config(config: MkDocsConfig) -> None:
+    _SITE_DIRS.append(config.site_dir)
+
+
+@event_priority(-200)
+def on_post_build(config: MkDocsConfig) -> None:
+    roots = {Path(d) for d in (*_SITE_DIRS[-1:], config.site_dir)}
+    for index in sorted({p for root in roots for p in root.rglob("search/search_index.json")}):
+        plain_search_index(index)
