@@ -573,15 +573,7 @@ XFAIL_FOR_NOW: dict[str, str] = {
     "ddpm_loss": "returns an inf loss when `x0` is huge (1e30): by design since 2db164b, train_ddpm judges a "
     "non-finite loss on all processes at once; refusing huge `x0` (images belong in [-1, 1]) would fix it",
     "DigitSDConfig": _MINISD + "num_train_timesteps, beta_*, channels, sizes are not checked",
-    "bpe_split": _MINISD + "`word`/`merges` not checked (AttributeError on None)",
     "build_digit_components": _MINISD + "`tokenizer` not checked (TypeError naming no argument)",
-    "drop_prompts": _MINISD + "`prompts` as a string is read as characters",
-    "faithfulness": _MINISD + "NaN images reach scikit-learn (ValueError naming no argument)",
-    "to_classifier_pixels": _MINISD + "NaN images are not refused",
-    "upsample": _MINISD + "NaN images are not refused",
-    "variety": _MINISD + "NaN images give a NaN variety",
-    "training_words": _MINISD + "`prompts` not checked (a string is read as characters)",
-    "word_merges": _MINISD + "`words` as a string is read as characters",
     "load_medmnist_npz": _MINISD + "a missing path raises a plain FileNotFoundError",
 }
 
@@ -781,6 +773,14 @@ def bad_values_for(name: str, value: Any, default: Any) -> list[Bad]:
         out = list(STRING)
         if name in ("dtype",):
             out += [("str bogus", lambda v: "float7", False)]
+    elif isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
+        out = [b for b in STRING if b[0] in ("None", "int", "bytes")] + [
+            ("str", lambda v: "a seven", True),
+            ("list with None", lambda v: [None, "a"], True),
+            ("list with int", lambda v: [1, "a"], True),
+            ("empty", lambda v: [], False),
+            ("blank entry", lambda v: ["", "a"], False),
+        ]
     elif isinstance(value, list | tuple) and value and all(isinstance(v, int) and not isinstance(v, bool)
                                                           for v in value):
         out = list(SHAPE)

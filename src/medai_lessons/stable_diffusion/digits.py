@@ -98,6 +98,10 @@ def digit_prompts(digit: int) -> tuple[str, ...]:
 
 def training_words(prompts: tuple[tuple[str, ...], ...]) -> list[str]:
     """All prompts in one flat list (the words a tokenizer must keep whole)."""
+    if isinstance(prompts, str) or not isinstance(prompts, tuple | list):
+        raise TypeError(f"`prompts` must be a sequence of prompt tuples, got {type(prompts).__name__}.")
+    if not all(isinstance(per, tuple | list) and all(isinstance(p, str) for p in per) for per in prompts):
+        raise TypeError("`prompts` must hold one tuple of strings per label.")
     return [p for per_label in prompts for p in per_label]
 
 
@@ -107,7 +111,11 @@ def upsample(images: torch.Tensor, size: int = IMAGE_SIZE) -> torch.Tensor:
         raise TypeError(f"`images` must be a torch tensor, got {type(images).__name__}.")
     if images.ndim != 4 or images.shape[1] != 1:
         raise ValueError(f"`images` must have shape (N, 1, H, W), got {tuple(images.shape)}.")
-    size = check_int("size", size, minimum=1)
+    size = check_int("size", size, minimum=1, maximum=4096, why="pixels per side")
+    if not images.is_floating_point() or images.device.type == "meta":
+        raise TypeError(f"`images` must be a floating-point tensor with data, got {images.dtype} on {images.device}.")
+    if not bool(torch.isfinite(images).all()):
+        raise ValueError("`images` must not contain NaN or infinity.")
     out = F.interpolate(images.float(), size=(size, size), mode="bilinear", align_corners=False)
     return out.clamp(-1.0, 1.0).repeat(1, 3, 1, 1)
 
@@ -123,11 +131,15 @@ def to_classifier_pixels(images: torch.Tensor | np.ndarray) -> torch.Tensor:
             raise ValueError(f"`images` as an array must be (N, H, W, 3) in [0, 1], got {images.shape}.")
         x = torch.as_tensor(images, dtype=torch.float32).permute(0, 3, 1, 2) * 2 - 1
     elif isinstance(images, torch.Tensor):
+        if not images.is_floating_point() or images.device.type == "meta":
+            raise TypeError(f"`images` must be a floating-point tensor with data, got {images.dtype}, {images.device}.")
         if images.ndim != 4 or images.shape[1] != 3:
             raise ValueError(f"`images` as a tensor must be (N, 3, H, W), got {tuple(images.shape)}.")
         x = images.detach().float().cpu()
     else:
         raise TypeError(f"`images` must be a tensor or an array, got {type(images).__name__}.")
+    if not bool(torch.isfinite(x).all()):
+        raise ValueError("`images` must not contain NaN or infinity.")
     if x.shape[2] % 8 or x.shape[3] % 8:
         raise ValueError(f"`images` height and width must be multiples of 8, got {tuple(x.shape[2:])}.")
     return F.adaptive_avg_pool2d(x.mean(dim=1, keepdim=True), 8).clamp(-1.0, 1.0)
@@ -135,6 +147,12 @@ def to_classifier_pixels(images: torch.Tensor | np.ndarray) -> torch.Tensor:
 
 def drop_prompts(prompts: list[str], p_uncond: float, generator: torch.Generator) -> list[str]:
     r"""Replace each prompt by ``""`` with probability $p_\text{uncond}$ (Ho & Salimans 2022, Alg. 1)."""
+    if isinstance(prompts, str) or not isinstance(prompts, list | tuple) or not all(
+        isinstance(p, str) for p in prompts
+    ):
+        raise TypeError(f"`prompts` must be a list of strings, got {type(prompts).__name__}.")
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"`generator` must be a torch.Generator, got {type(generator).__name__}.")
     p_uncond = check_real("p_uncond", p_uncond, non_negative=True)
     if p_uncond > 1:
         raise ValueError(f"`p_uncond` must be <= 1, got {p_uncond}.")

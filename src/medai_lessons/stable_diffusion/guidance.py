@@ -83,7 +83,9 @@ def sample_digits(
     """
     check_pipeline(pipeline)
     digits = _check_digits(digits)
-    seeds = [check_seed(s) for s in seeds]
+    if isinstance(seeds, str | bytes) or not isinstance(seeds, Sequence):
+        raise TypeError(f"`seeds` must be a sequence of integers, got {type(seeds).__name__}.")
+    seeds = [check_seed(s, "seeds") for s in seeds]
     if not seeds:
         raise ValueError("`seeds` must not be empty.")
     guidance_scale = check_guidance(guidance_scale)
@@ -127,7 +129,9 @@ def faithfulness(images: torch.Tensor, digits: Sequence[int]) -> float:
 def variety(images: torch.Tensor, groups: Sequence[int]) -> float:
     """Mean pairwise L2 distance between 8×8 images of the same group (see the module docstring)."""
     x = to_classifier_pixels(images).reshape(len(images), 64).double()
-    groups = list(groups)
+    if isinstance(groups, str | bytes) or not isinstance(groups, Sequence):
+        raise TypeError(f"`groups` must be a sequence of labels, got {type(groups).__name__}.")
+    groups = [check_int("groups", g) for g in groups]
     if len(groups) != len(x):
         raise ValueError(f"`groups` must have one entry per image ({len(x)}), got {len(groups)}.")
     per_group = []

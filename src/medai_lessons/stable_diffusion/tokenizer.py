@@ -98,6 +98,12 @@ def bpe_split(word: str, merges: Sequence[tuple[str, str]]) -> list[str]:
     This is the rule of Sennrich et al. (2016) as CLIP uses it; it is written out here to
     build :func:`word_merges` and to check a vocabulary without a tokenizer library.
     """
+    if not isinstance(word, str) or not word:
+        raise TypeError(f"`word` must be a non-empty string, got {type(word).__name__}.")
+    if isinstance(merges, str) or not isinstance(merges, Sequence) or not all(
+        isinstance(m, tuple | list) and len(m) == 2 and all(isinstance(p, str) for p in m) for m in merges
+    ):
+        raise TypeError("`merges` must be a sequence of (str, str) pairs.")
     rank = {pair: i for i, pair in enumerate(merges)}
     pieces = _symbols(word)
     while len(pieces) > 1:
@@ -126,6 +132,11 @@ def word_merges(words: Iterable[str]) -> list[tuple[str, str]]:
     one piece, the merge of its first two pieces is appended. A merge added for one word
     can fire inside a later one, so each word is re-split until it is whole.
     """
+    if isinstance(words, str) or not isinstance(words, Iterable):
+        raise TypeError(f"`words` must be a sequence of strings, got {type(words).__name__}.")
+    words = list(words)
+    if not all(isinstance(w, str) for w in words):
+        raise TypeError("`words` must hold only strings.")
     merges: list[tuple[str, str]] = []
     for text in words:
         for word in _words(text):
