@@ -47,6 +47,9 @@ UNIT = re.compile(r"\s?(?:×(?!\s?\d)|x\b|times\b|倍|s\b|秒|ms\b|min|分|GFLOP
 COINCIDENCES = {
     ("lessons/gradient-descent", "0.988", "0.084"): "|1 - 0.084 x 23.66|, the step factor of exercise 4",
     ("lessons/diffusion", "0.995", "EMA"): "the EMA decay of the training recipe, a setting",
+    ("lessons/diffusion", "2000", "AdamW"): "the training recipe's step count, a setting",
+    ("lessons/diffusion", "65 %", "SNR"): "alpha-bar of the cosine schedule at t = 400, computed on the page",
+    ("lessons/gradient-descent", "3.4 %", "1000"): "(1 - 0.01 x 0.338)^1000, computed on the page",
 }
 
 

@@ -143,6 +143,14 @@ def sd_pipe() -> Any:
 
 
 @functools.cache
+def digit_pipe() -> Any:
+    """The shipped miniature SD (the tiny random pipeline has no cross-attention at the full latent grid)."""
+    from medai_lessons.stable_diffusion import load_digit_pipeline
+
+    return load_digit_pipeline(device="cpu")
+
+
+@functools.cache
 def sd_dir() -> Path:
     from medai_lessons.stable_diffusion import save_tiny_pipeline
 
@@ -497,7 +505,7 @@ def _minisd_rows(cheap: int, few: int) -> dict[str, Case]:
         ),
         "cross_attention_maps": Case(
             _m(guidance + "cross_attention_maps"),
-            lambda: {"pipeline": sd_pipe(), "prompt": "a chest x-ray", "seed": 0, "guidance_scale": 3.0,
+            lambda: {"pipeline": digit_pipe(), "prompt": "a handwritten seven", "seed": 0, "guidance_scale": 3.0,
                      "num_inference_steps": 1},
             examples=cheap,
         ),

@@ -97,12 +97,15 @@ def flag_names(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dic
     return names
 
 
-def one_line(message: str, names: dict[str, str] | None = None) -> str:
-    """Collapse ``message`` to one line and write backticked argument names as their flags."""
+def one_line(message: str, names: dict[str, str] | None = None, *, limit: int | None = MAX_MESSAGE) -> str:
+    """Collapse ``message`` to one line and write backticked argument names as their flags.
+
+    ``limit`` shortens long messages from libraries; ``None`` keeps our own messages whole
+    (an interrupt names the checkpoint and the exact command to resume it)."""
     if names:
         message = re.sub(r"`([A-Za-z_][A-Za-z0-9_]*)`", lambda m: f"`{names.get(m.group(1), m.group(1))}`", message)
     message = " ".join(message.split())
-    return message if len(message) <= MAX_MESSAGE else message[: MAX_MESSAGE - 3] + "..."
+    return message if limit is None or len(message) <= limit else message[: limit - 3] + "..."
 
 
 def run_command(func: Callable[[argparse.Namespace], int | None], args: argparse.Namespace,
@@ -113,7 +116,7 @@ def run_command(func: Callable[[argparse.Namespace], int | None], args: argparse
         return int(func(args) or 0)
     except KeyboardInterrupt as exc:
         text = str(exc).strip() or "interrupted"
-        print(f"{prog}: {one_line(text)}", file=sys.stderr)
+        print(f"{prog}: {one_line(text, limit=None)}", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:  # the one place that must catch everything
         if os.environ.get("MEDAI_LESSONS_DEBUG") == "1":

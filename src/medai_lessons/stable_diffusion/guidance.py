@@ -260,6 +260,11 @@ def cross_attention_maps(
         unet.set_attn_processor(saved)
     h = w = unet.config.sample_size
     maps = [torch.stack(v)[:, -1] for v in store.values() if v[0].shape[-2] == h * w]  # cond half is last
+    if not maps:
+        raise ValueError(
+            "`pipeline` has no cross-attention layer at the full latent grid "
+            f"({h}x{w}); use a pipeline whose outer U-Net blocks attend to the prompt, such as load_digit_pipeline()."
+        )
     mean = torch.cat(maps).mean(0)  # (h*w, tokens)
     ids = pipeline.tokenizer(prompt).input_ids
     tokens = pipeline.tokenizer.convert_ids_to_tokens(ids)
