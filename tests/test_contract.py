@@ -576,14 +576,7 @@ NOT_CALLED: dict[str, str] = {
 #: Rows known to fail, with the reason; the lead decides what to do with them. A listed row
 #: still runs: it passes when the call is clean and is reported as XFAIL (with the call
 #: that failed) otherwise.
-_MINISD = "miniature SD (branch minisd) not hardened yet: "
-XFAIL_FOR_NOW: dict[str, str] = {
-    "ddpm_loss": "returns an inf loss when `x0` is huge (1e30): by design since 2db164b, train_ddpm judges a "
-    "non-finite loss on all processes at once; refusing huge `x0` (images belong in [-1, 1]) would fix it",
-    "DigitSDConfig": _MINISD + "num_train_timesteps, beta_*, channels, sizes are not checked",
-    "build_digit_components": _MINISD + "`tokenizer` not checked (TypeError naming no argument)",
-    "load_medmnist_npz": _MINISD + "a missing path raises a plain FileNotFoundError",
-}
+XFAIL_FOR_NOW: dict[str, str] = {}
 
 CASES = _cases()
 

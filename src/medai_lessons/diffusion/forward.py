@@ -53,6 +53,20 @@ __all__ = [
 
 
 # -- helpers -----------------------------------------------------------------------------
+#: ddpm_loss refuses images beyond this magnitude (they are scaled to [-1, 1]); squares of
+#: larger values overflow float32 inside the network long before the loss is formed.
+MAX_ABS_PIXEL = 1e4
+
+
+def _check_magnitude(name: str, x: torch.Tensor, what: str) -> None:
+    """Refuse values so large that the squared error of Eq. (14) would overflow."""
+    largest = float(x.abs().max()) if x.numel() else 0.0
+    if largest > MAX_ABS_PIXEL:
+        raise ValueError(
+            f"`{name}` must hold {what}; its largest |value| is {largest:.3g} "
+            f"(more than {MAX_ABS_PIXEL:g} would overflow the loss)."
+        )
+
 def gather(coef: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """``coef[t]`` shaped ``(batch, 1, 1, ...)`` in ``like``'s dtype and device."""
     out = coef[t].to(device=like.device, dtype=like.dtype)
@@ -214,6 +228,7 @@ def ddpm_loss(
     check_model(model)
     check_schedule(schedule)
     check_images("x0", x0)
+    _check_magnitude("x0", x0, "images scaled to about [-1, 1]")
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"`generator` must be a torch.Generator, got {type(generator).__name__}.")
     batch = x0.shape[0]
@@ -225,6 +240,7 @@ def ddpm_loss(
         noise = _draw_noise(x0, generator)
     else:
         check_images("noise", noise, like=x0, like_name="`x0`")
+        _check_magnitude("noise", noise, "standard normal noise")
     # Ho et al. 2020, Eq. (4): x_t from x_0 in one jump
     x_t = _q_sample(schedule, x0, t_vec, noise)
     eps_theta = model(x_t, t_vec)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from .._checks import check_int, check_real
+from .._checks import check_int, check_path, check_real
 
 __all__ = [
     "DIGIT_WORDS",
@@ -173,21 +174,24 @@ def load_medmnist_npz(path: str | os.PathLike[str], *, flag: str, split: str = "
 
     The images are scaled to $[-1, 1]$ and resized to 32×32.
     """
-    if not isinstance(path, str | os.PathLike):
-        raise TypeError(f"`path` must be a path, got {type(path).__name__}.")
-    if flag not in MEDMNIST_PROMPTS:
+    path = check_path("path", path, kind="file")
+    if not isinstance(flag, str) or flag not in MEDMNIST_PROMPTS:
         raise ValueError(f"`flag` must be one of {sorted(MEDMNIST_PROMPTS)}, got {flag!r}.")
-    if split not in ("train", "val", "test"):
+    if not isinstance(split, str) or split not in ("train", "val", "test"):
         raise ValueError(f"`split` must be 'train', 'val' or 'test', got {split!r}.")
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"`path` does not exist: {path}.")
-    with np.load(path) as npz:
-        missing = [k for k in (f"{split}_images", f"{split}_labels") if k not in npz]
-        if missing:
-            raise ValueError(f"`path` {path} is not a MedMNIST file: missing {', '.join(missing)}.")
-        images = npz[f"{split}_images"]
-        labels = npz[f"{split}_labels"].reshape(-1)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = [k for k in (f"{split}_images", f"{split}_labels") if k not in npz]
+            if missing:
+                raise ValueError(f"`path` {path} is not a MedMNIST file: missing {', '.join(missing)}.")
+            images = npz[f"{split}_images"]
+            labels = npz[f"{split}_labels"].reshape(-1)
+    except (OSError, EOFError, zipfile.BadZipFile, TypeError, AttributeError) as exc:
+        raise ValueError(f"`path` {path} is not a readable .npz file ({exc}).") from None
+    except ValueError as exc:
+        if str(exc).startswith("`path`"):
+            raise
+        raise ValueError(f"`path` {path} is not a MedMNIST .npz file ({exc}).") from None
     if images.ndim != 3 or images.shape[0] != labels.shape[0]:
         raise ValueError(
             f"`path`: expected greyscale images (N, H, W) and N labels, got {images.shape}, {labels.shape}."

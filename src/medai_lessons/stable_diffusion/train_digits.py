@@ -92,10 +92,35 @@ class DigitSDConfig:
         if d >= 1:
             raise ValueError(f"`ema_decay` must be < 1, got {d}.")
         check_int("seed", self.seed, minimum=0)
+        if not isinstance(self.data, str):
+            raise TypeError(f"`data` must be a str such as 'digits', got {type(self.data).__name__}.")
+        check_int("num_train_timesteps", self.num_train_timesteps, minimum=2, maximum=100_000, why="a sane T")
+        start = check_real("beta_start", self.beta_start, positive=True)
+        end = check_real("beta_end", self.beta_end, positive=True)
+        if not start < end < 1:
+            raise ValueError(f"`beta_start` < `beta_end` < 1 must hold, got {start} and {end}.")
+        hidden = check_int("text_hidden_size", self.text_hidden_size, minimum=2, maximum=4096, why="a miniature")
+        if hidden % 2:
+            raise ValueError(f"`text_hidden_size` must be even (two attention heads), got {hidden}.")
+        check_int("model_max_length", self.model_max_length, minimum=8, maximum=77, why="CLIP's context")
+        for name, widths, count in (("unet_channels", self.unet_channels, 2), ("vae_channels", self.vae_channels, 3)):
+            if not isinstance(widths, tuple | list) or len(widths) != count:
+                raise ValueError(f"`{name}` must be {count} channel widths, got {widths!r}.")
+            for width in widths:
+                if check_int(name, width, minimum=8, maximum=1024, why="a miniature") % 8:
+                    raise ValueError(f"`{name}` widths must be multiples of 8 (group norm), got {widths!r}.")
+        if not isinstance(self.save_fp16, bool):
+            raise TypeError(f"`save_fp16` must be True or False, got {type(self.save_fp16).__name__}.")
+        if not isinstance(self.extra, dict):
+            raise TypeError(f"`extra` must be a dict, got {type(self.extra).__name__}.")
 
 
 def build_digit_components(tokenizer: Any, config: DigitSDConfig) -> dict[str, Any]:
     """Fresh (random) VAE, text encoder, U-Net and scheduler for ``config``; seeded by ``config.seed``."""
+    if not callable(tokenizer) or not all(hasattr(tokenizer, a) for a in ("bos_token_id", "eos_token_id", "__len__")):
+        raise TypeError(f"`tokenizer` must be a CLIPTokenizer, got {type(tokenizer).__name__}.")
+    if not isinstance(config, DigitSDConfig):
+        raise TypeError(f"`config` must be a DigitSDConfig, got {type(config).__name__}.")
     from diffusers import AutoencoderKL, DDIMScheduler, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
