@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from medai_lessons._checks import check_callable, check_int, check_real
+from medai_lessons._tensor_checks import check_tensor
 from medai_lessons.diffusion.schedule import NoiseSchedule
 
 __all__ = [
@@ -72,12 +73,7 @@ def check_images(
 
     With ``like``, ``x`` must also have ``like``'s shape, dtype and device.
     """
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"`{name}` must be a torch.Tensor, got {type(x).__name__}.")
-    if not x.is_floating_point():
-        raise TypeError(f"`{name}` must be a floating-point tensor, got dtype {x.dtype}.")
-    if x.device.type == "meta":
-        raise ValueError(f"`{name}` must hold data on a real device, got a tensor on 'meta'.")
+    x = check_tensor(name, x, finite=False)
     if x.ndim < 2:
         raise ValueError(f"`{name}` must have a batch dimension and at least one more, got shape {tuple(x.shape)}.")
     if like is not None:
@@ -89,8 +85,8 @@ def check_images(
             raise TypeError(f"`{name}` must have the same dtype as {like_name} ({like.dtype}), got {x.dtype}.")
         if x.device != like.device:
             raise ValueError(f"`{name}` must be on the same device as {like_name} ({like.device}), got {x.device}.")
-    if finite and not bool(torch.isfinite(x).all()):
-        raise ValueError(f"`{name}` must not contain NaN or infinity.")
+    if finite:
+        check_tensor(name, x)
     return x
 
 

@@ -52,38 +52,6 @@ def check_seed(value: Any, name: str = "seed") -> int:
     return check_bounded_int(name, value, minimum=0, maximum=MAX_SEED, why="2**64 - 1, what torch.Generator takes")
 
 
-def check_tensor(
-    name: str,
-    value: Any,
-    *,
-    ndim: int | None = None,
-    dtype: torch.dtype | None = None,
-    device: torch.device | None = None,
-    partner: str = "",
-) -> torch.Tensor:
-    """Return ``value`` if it is a finite floating tensor on a real device.
-
-    With ``ndim``, ``dtype`` or ``device`` it must also match them; ``partner`` names what
-    they come from (e.g. "the U-Net") for the message.
-    """
-    if not isinstance(value, torch.Tensor):
-        raise TypeError(f"`{name}` must be a torch.Tensor, got {type(value).__name__}.")
-    if not value.is_floating_point():
-        raise TypeError(f"`{name}` must be a floating-point tensor, got dtype {value.dtype}.")
-    if value.device.type == "meta":
-        raise ValueError(f"`{name}` must hold data on a real device, got a tensor on 'meta'.")
-    if ndim is not None and value.ndim != ndim:
-        raise ValueError(f"`{name}` must have {ndim} dimensions, got shape {tuple(value.shape)}.")
-    of = f" of {partner}" if partner else ""
-    if dtype is not None and value.dtype != dtype:
-        raise TypeError(f"`{name}` must have the dtype{of} ({dtype}), got {value.dtype}.")
-    if device is not None and value.device != device:
-        raise ValueError(f"`{name}` must be on the device{of} ({device}), got {value.device}.")
-    if not bool(torch.isfinite(value).all()):
-        raise ValueError(f"`{name}` must not contain NaN or infinity.")
-    return value
-
-
 def check_generator(value: Any, name: str = "generator", *, allow_none: bool = True) -> torch.Generator | None:
     """Return ``value`` if it is a ``torch.Generator`` (or ``None`` when allowed)."""
     if value is None and allow_none:

@@ -46,6 +46,7 @@ from tqdm.auto import tqdm
 
 from .._checks import check_bool
 from .._deprecation import renamed_kwargs
+from .._tensor_checks import check_tensor
 from ._validate import (
     check_dtype,
     check_generator,
@@ -55,7 +56,6 @@ from ._validate import (
     check_prompt,
     check_size,
     check_steps,
-    check_tensor,
 )
 
 __all__ = [
