@@ -9,6 +9,11 @@ of the site is rewritten with each formula replaced by
 Order matters: mkdocs-static-i18n builds the other languages and writes the merged index in
 its own ``on_post_build`` at priority -100, so this one runs at -200, after it; it runs again
 at the end of each language's inner build, which is harmless (the rewrite is idempotent).
+
+The same plugin gathers every language's search entries into a list it never empties, and
+``mkdocs serve`` keeps one plugin for the whole session, so each rebuild added a full copy
+of the site to it and its duplicate removal (quadratic in that list) took minutes after a
+few edits. :func:`on_pre_build` empties the list at the start of each outer build.
 """
 
 from __future__ import annotations
@@ -26,6 +31,13 @@ _SITE_DIRS: list[str] = []  # the top of the site (the i18n plugin moves site_di
 
 def on_config(config: MkDocsConfig) -> None:
     _SITE_DIRS.append(config.site_dir)
+
+
+@event_priority(100)
+def on_pre_build(config: MkDocsConfig) -> None:
+    i18n = config.plugins.get("i18n")
+    if i18n is not None and not getattr(i18n, "building", True):  # an outer build, not one language's
+        i18n.search_entries = []
 
 
 @event_priority(-200)
