@@ -174,12 +174,25 @@ def guidance_sweep(
         One row per scale: ``{"guidance_scale", "faithfulness", "variety", "per_digit"}``
         (``per_digit``: faithfulness of each digit 0..9).
     """
+    if isinstance(scales, str) or not isinstance(scales, Sequence) or not scales:
+        raise TypeError(f"`scales` must be a non-empty sequence of guidance scales, got {scales!r:.60}.")
+    scales = [check_guidance(s, "scales") for s in scales]
+    if isinstance(seeds, str) or not isinstance(seeds, Sequence) or len(seeds) < 2:
+        raise ValueError(
+            f"`seeds` must hold at least two seeds (variety compares images of one prompt), got {seeds!r:.60}."
+        )
+    seeds = [check_seed(x, "seeds") for x in seeds]
     digits = list(range(10))
     rows = []
     for s in scales:
-        images = sample_digits(
-            pipeline, digits, seeds, guidance_scale=s, num_inference_steps=num_inference_steps, template=template
-        )
+        try:
+            images = sample_digits(
+                pipeline, digits, seeds, guidance_scale=s, num_inference_steps=num_inference_steps, template=template
+            )
+        except ValueError as exc:
+            if "`images` must not contain NaN or infinity" not in str(exc):
+                raise
+            raise ValueError(f"`scales`: s = {s:g} is too large, the images came out NaN or infinite.") from None
         labels = [d for d in digits for _ in seeds]
         n = len(seeds)
         per_digit = [faithfulness(images[i * n : (i + 1) * n], [d] * n) for i, d in enumerate(digits)]

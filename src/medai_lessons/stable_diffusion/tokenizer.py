@@ -38,6 +38,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from .._checks import check_int
+
 __all__ = [
     "BOS",
     "CLIP_VOCAB_SIZE",
@@ -208,8 +210,5 @@ def word_tokenizer(words: Sequence[str], *, model_max_length: int = 32) -> Any:
         raise TypeError(f"`words` must be a sequence of strings, got {type(words).__name__}.")
     if not words or not all(isinstance(w, str) and w.strip() for w in words):
         raise ValueError("`words` must be a non-empty sequence of non-empty strings.")
-    if not isinstance(model_max_length, int) or isinstance(model_max_length, bool):
-        raise TypeError(f"`model_max_length` must be an int, got {type(model_max_length).__name__}.")
-    if model_max_length < 3:
-        raise ValueError(f"`model_max_length` must be >= 3, got {model_max_length}.")
+    check_int("model_max_length", model_max_length, minimum=3, maximum=77, why="CLIP's context of 77 positions")
     return _make(word_merges(words), model_max_length)
