@@ -55,6 +55,10 @@ def test_shipped_checkpoint_with_old_keys_still_loads():
         ({"lr": float("nan")}, ValueError, r"`lr` must be finite"),
         ({"channels": "32,32"}, TypeError, r"`channels` must be a sequence of integers"),
         ({"time_dim": 7}, ValueError, r"`time_dim` must be even"),
+        ({"lr": -1.0}, ValueError, r"`lr` must be > 0"),
+        ({"ema_decay": 1.0}, ValueError, r"`ema_decay` must lie in \[0, 1\)"),
+        ({"schedule": "quadratic"}, ValueError, r"`schedule` must be 'linear' or 'cosine'"),
+        ({"batch_size": 2.0}, TypeError, r"`batch_size` must be an integer"),
     ],
 )
 def test_train_config_refuses_bad_settings(kw, error, match):
