@@ -37,3 +37,14 @@ def write(topic: str, title: str, machine_text: str, rows: list[dict]) -> Path:
         print(f"{r['name']:<64} {r['value']!s:>12} {r['unit']}{met}")
     print(f"wrote {out}")
     return out
+
+
+def merge(topic: str, title: str, machine_text: str, rows: list[dict]) -> Path:
+    """Like :func:`write`, but keep the rows of ``results/<topic>.json`` that ``rows`` do not replace.
+
+    The GPU tests use it: each test adds its own rows to one file per topic.
+    """
+    out = RESULTS / f"{topic}.json"
+    names = {r["name"] for r in rows}
+    old = json.loads(out.read_text(encoding="utf-8")).get("rows", []) if out.exists() else []
+    return write(topic, title, machine_text, [r for r in old if r["name"] not in names] + rows)

@@ -6,16 +6,12 @@ measured faithfulness to ``benchmarks/results/minisd-gpu.json`` (format of the b
 
 from __future__ import annotations
 
-import datetime
-import json
-import platform
-from pathlib import Path
-
 import pytest
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 
+from benchmarks.results_file import machine, merge, row  # noqa: E402
 from medai_lessons.stable_diffusion import faithfulness, load_pipeline, sample_digits  # noqa: E402
 from medai_lessons.stable_diffusion.train_digits import DigitSDConfig, train_digit_pipeline  # noqa: E402
 
@@ -23,8 +19,6 @@ pytestmark = [
     pytest.mark.gpu,
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
 ]
-
-RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "minisd-gpu.json"
 
 
 def test_cuda_training_reaches_the_cpu_quality_band(tmp_path):
@@ -36,23 +30,14 @@ def test_cuda_training_reaches_the_cpu_quality_band(tmp_path):
     shares = {
         s: faithfulness(sample_digits(pipe, digits, list(range(8)), guidance_scale=s), labels) for s in (1.0, 3.0)
     }
+    seconds = round(summary["vae_seconds"] + summary["unet_seconds"], 1)
     rows = [
-        {"name": "cuda_vae_steps_per_second", "value": summary["vae_steps_per_second"], "unit": "steps/s",
-         "target": None, "met": None},
-        {"name": "cuda_unet_steps_per_second", "value": summary["unet_steps_per_second"], "unit": "steps/s",
-         "target": None, "met": None},
-        {"name": "cuda_train_seconds", "value": round(summary["vae_seconds"] + summary["unet_seconds"], 1),
-         "unit": "s", "target": None, "met": None},
-        {"name": "cuda_faithfulness_s1", "value": round(shares[1.0], 4), "unit": "share", "target": None, "met": None},
-        {"name": "cuda_faithfulness_s3", "value": round(shares[3.0], 4), "unit": "share", "target": ">= 0.8",
-         "met": shares[3.0] >= 0.8},
+        row("cuda_vae_steps_per_second", summary["vae_steps_per_second"], "steps/s"),
+        row("cuda_unet_steps_per_second", summary["unet_steps_per_second"], "steps/s"),
+        row("cuda_train_seconds", seconds, "s"),
+        row("cuda_faithfulness_s1", round(shares[1.0], 4), "share"),
+        row("cuda_faithfulness_s3", round(shares[3.0], 4), "share", ">= 0.8", shares[3.0] >= 0.8),
     ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "title": "Miniature SD trained on CUDA",
-        "machine": f"{platform.machine()}, {torch.cuda.get_device_name(0)}",
-        "date": datetime.date.today().isoformat(),
-        "rows": rows,
-    }, indent=2) + "\n", encoding="utf-8")
+    merge("minisd-gpu", "Miniature SD trained on CUDA", machine(torch.cuda.get_device_name(0)), rows)
     assert shares[3.0] >= 0.8
     assert shares[3.0] > shares[1.0]

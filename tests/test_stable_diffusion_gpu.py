@@ -8,12 +8,8 @@ diffusers directory.
 
 from __future__ import annotations
 
-import datetime
-import json
 import os
-import platform
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +17,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 
+from benchmarks.results_file import machine, merge, row  # noqa: E402
 from medai_lessons.stable_diffusion import (  # noqa: E402
     build_sd15_architecture,
     compare_pixel_latent,
@@ -34,33 +31,13 @@ pytestmark = [
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
 ]
 
-RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "sd-gpu.json"
 GiB = 1024**3
-
-
-def _row(name, value, unit, target=None, met=None):
-    return {"name": name, "value": value, "unit": unit, "target": target, "met": met}
+TITLE = "Stable Diffusion 1.x on a GPU (random weights unless noted)"
 
 
 def _write(rows):
-    """Merge ``rows`` into sd-gpu.json (one file for all GPU measurements)."""
-    old = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"rows": []}
-    names = {r["name"] for r in rows}
-    kept = [r for r in old.get("rows", []) if r["name"] not in names]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "title": "Stable Diffusion 1.x on a GPU (random weights unless noted)",
-                "machine": f"{torch.cuda.get_device_name(0)}, torch {torch.__version__}, "
-                f"{platform.python_implementation()} {platform.python_version()}",
-                "date": datetime.date.today().isoformat(),
-                "rows": kept + rows,
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+    """Add ``rows`` to benchmarks/results/sd-gpu.json (one file for all SD GPU measurements)."""
+    merge("sd-gpu", TITLE, machine(torch.cuda.get_device_name(0), f"torch {torch.__version__}"), rows)
 
 
 def test_sd15_architecture_generates_512px_in_30_fp16_steps():
@@ -83,9 +60,9 @@ def test_sd15_architecture_generates_512px_in_30_fp16_steps():
     print(f"\nSD 1.x 512x512, 30 steps fp16: {seconds:.2f} s, peak {peak:.2f} GiB, stepwise diff {diff:.2e}")
     _write(
         [
-            _row("sd15_512px_30steps_fp16_seconds", round(seconds, 3), "s", "< 10 s on a datacentre GPU", seconds < 10),
-            _row("sd15_512px_30steps_fp16_peak_memory", round(peak, 3), "GiB", "< 8 GiB", peak < 8),
-            _row("sd15_stepwise_vs_pipeline_max_abs_diff_fp16", diff, "pixel value in [0,1]", "< 1e-2", diff < 1e-2),
+            row("sd15_512px_30steps_fp16_seconds", round(seconds, 3), "s", "< 10 s on a datacentre GPU", seconds < 10),
+            row("sd15_512px_30steps_fp16_peak_memory", round(peak, 3), "GiB", "< 8 GiB", peak < 8),
+            row("sd15_stepwise_vs_pipeline_max_abs_diff_fp16", diff, "pixel value in [0,1]", "< 1e-2", diff < 1e-2),
         ]
     )
 
@@ -109,19 +86,19 @@ def test_pixel_vs_latent_step_at_sd_width_on_cuda():
     )
     _write(
         [
-            _row("gpu_unet_step_pixel_512_sdwidth_ms", round(cost.pixel.seconds * 1e3, 3), "ms"),
-            _row("gpu_unet_step_latent_64_sdwidth_ms", round(cost.latent.seconds * 1e3, 3), "ms"),
-            _row(
+            row("gpu_unet_step_pixel_512_sdwidth_ms", round(cost.pixel.seconds * 1e3, 3), "ms"),
+            row("gpu_unet_step_latent_64_sdwidth_ms", round(cost.latent.seconds * 1e3, 3), "ms"),
+            row(
                 "gpu_unet_step_time_ratio_pixel_over_latent",
                 round(cost.time_ratio, 2),
                 "x",
                 "> 10",
                 cost.time_ratio > 10,
             ),
-            _row("gpu_unet_step_activation_ratio", round(cost.memory_ratio, 2), "x"),
-            _row("gpu_unet_step_pixel_peak_memory", round(cost.pixel.peak_bytes / GiB, 3), "GiB"),
-            _row("gpu_unet_step_latent_peak_memory", round(cost.latent.peak_bytes / GiB, 3), "GiB"),
-            _row("gpu_unet_step_peak_memory_ratio", round(peak_ratio, 2), "x"),
+            row("gpu_unet_step_activation_ratio", round(cost.memory_ratio, 2), "x"),
+            row("gpu_unet_step_pixel_peak_memory", round(cost.pixel.peak_bytes / GiB, 3), "GiB"),
+            row("gpu_unet_step_latent_peak_memory", round(cost.latent.peak_bytes / GiB, 3), "GiB"),
+            row("gpu_unet_step_peak_memory_ratio", round(peak_ratio, 2), "x"),
         ]
     )
 

@@ -69,7 +69,8 @@ def _check_magnitude(name: str, x: torch.Tensor, what: str) -> None:
 
 def gather(coef: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """``coef[t]`` shaped ``(batch, 1, 1, ...)`` in ``like``'s dtype and device."""
-    out = coef[t].to(device=like.device, dtype=like.dtype)
+    # index on the schedule's device (a CPU schedule may serve a CUDA batch), then move
+    out = coef[t.to(coef.device)].to(device=like.device, dtype=like.dtype)
     return out.reshape(-1, *([1] * (like.ndim - 1)))
 
 
