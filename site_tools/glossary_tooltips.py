@@ -102,10 +102,26 @@ def _skips(name: str, attrs: str) -> bool:
     return bool(classes & SKIP_CLASSES) or any("explorer" in c for c in classes)
 
 
+#: (page HTML, language, glossary) -> annotated HTML. ``mkdocs serve`` rebuilds every page on
+#: each edit, and most come back unchanged: this keeps the preview's rebuild short.
+_DONE: dict[tuple[str, str, int], str] = {}
+_DONE_MAX = 256
+
+
 def annotate(page_html: str, lang: str, data: Glossary | None = None) -> str:
     """``page_html`` with every glossary term of ``lang`` in its text wrapped in ``<abbr>``."""
     check_language(lang)
-    matcher = _matcher(lang, data or glossary())
+    data = data or glossary()
+    key = (page_html, lang, id(data))
+    if key not in _DONE:
+        if len(_DONE) >= _DONE_MAX:
+            _DONE.clear()
+        _DONE[key] = _annotate(page_html, lang, data)
+    return _DONE[key]
+
+
+def _annotate(page_html: str, lang: str, data: Glossary) -> str:
+    matcher = _matcher(lang, data)
     focusable: set[str] = set()
 
     def mark(m: re.Match[str]) -> str:
