@@ -242,7 +242,7 @@
       isConnected: function () { return self.root.isConnected; }
     });
     var rec = this.numbers.recommended_guidance_scale;
-    this.recBtn = kit.button("explorer__button guidance-explorer__recommended", t.recommended(rec),
+    this.recBtn = kit.button("explorer__button guidance-explorer__go-recommended", t.recommended(rec),
       function () { self.set({ scale: rec }); });
     var controls = el("div", { "class": "explorer__controls" }, [promptRow, this.slider.row,
       el("div", { "class": "explorer__buttons" }, [this.playBtn, this.recBtn])]);
@@ -256,7 +256,7 @@
   /** Faithfulness (up) against variety (across) for every s; the current s is drawn larger. */
   Explorer.prototype._buildPlot = function () {
     var self = this, n = this.numbers, t = this.text;
-    var W = 300, H = 190, pad = { l: 44, r: 14, t: 14, b: 34 };
+    var W = 300, H = 196, pad = { l: 44, r: 14, t: 22, b: 34 };
     var vs = this.scales.map(function (s) { return n.variety[key(s)]; });
     var fs = this.scales.map(function (s) { return n.faithfulness[key(s)]; });
     var xLo = Math.floor((Math.min.apply(null, vs) - 0.1) * 10) / 10;
@@ -296,7 +296,7 @@
     root.appendChild(axis);
     var rx = sx(n.variety_real_digits);
     root.appendChild(svg("line", { x1: rx, x2: rx, y1: pad.t, y2: H - pad.b, "class": "guidance-explorer__real" }));
-    root.appendChild(text(rx - 3, pad.t + 8, t.realLine + " " + n.variety_real_digits.toFixed(2), "end",
+    root.appendChild(text(rx + 4, H - pad.b - 6, t.realLine + " " + n.variety_real_digits.toFixed(2), "start",
       "guidance-explorer__real-label"));
     var d = this.scales.map(function (s, i) { return (i ? "L" : "M") + sx(vs[i]).toFixed(1) + "," + sy(fs[i]).toFixed(1); });
     root.appendChild(svg("path", { d: d.join(" "), "class": "guidance-explorer__curve" }));
