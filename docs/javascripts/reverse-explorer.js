@@ -84,7 +84,8 @@
   }
 
   Explorer.prototype._load = function (meta, img) {
-    this.levels = kit.sprite(img, meta.layout.width, meta.layout.height);
+    var L = meta.layout;
+    this.levels = kit.sprite(img, L.width, L.height);
     this.meta = meta;
     this.samplers = L.samplers;
     this.kinds = L.kinds;
