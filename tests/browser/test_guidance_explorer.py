@@ -118,7 +118,8 @@ def test_numbers_held_and_shown_equal_the_results_file(gdx, results):
         assert gdx.locator(".guidance-explorer__faithfulness").inner_text() == st["shown"]["faithfulness"]
         current = gdx.locator(".guidance-explorer__point--current")
         assert current.count() == 1 and current.text_content() == str(s)
-        assert gdx.evaluate(f"{GDX}.plot.points.indexOf(document.querySelector('.guidance-explorer__point--current'))") == i
+        index = f"{GDX}.plot.points.indexOf(document.querySelector('.guidance-explorer__point--current'))"
+        assert gdx.evaluate(index) == i
 
 
 def test_frames_equal_the_shipped_sprite(gdx, site_root):
