@@ -16,9 +16,10 @@ both languages in Debian's Chromium through Playwright, each in a fresh browser 
 * ``<lang> <page>: <explorer> first frame``: ``performance.now()`` in the first animation
   frame after an explorer's first drawing (``firstFrameAt``, recorded by explorer-kit.js),
   milliseconds after navigation start on localhost (median of ``--runs`` fresh loads); a
-  record, no target. The explorers: the learning-rate explorer (lesson 1), and the
-  forward-process explorer and reverse-process scrubber of the DDPM lesson, whose first
-  frame also waits for their data files.
+  record, no target. The explorers: the learning-rate explorer (lesson 1), the
+  forward-process explorer and reverse-process scrubber of the DDPM lesson, and the guidance
+  explorer of the Stable Diffusion lesson; the last three's first frame also waits for their
+  data files.
 
 Nothing is fetched from another host: such requests are aborted and would be reported.
 """
@@ -58,6 +59,7 @@ EXPLORERS = {
     "lr": ("learning-rate explorer", "medaiLrExplorer"),
     "forward": ("forward-process explorer", "medaiForwardExplorer"),
     "reverse": ("reverse-process scrubber", "medaiReverseExplorer"),
+    "guidance": ("guidance explorer", "medaiGuidanceExplorer"),
 }
 FIRST_FRAMES_JS = """(apis) => {
   const out = {};

@@ -14,8 +14,15 @@ writes (or takes from the cache) these site files:
     ``x_T``, by DDPM-1000 and DDIM-50, at the steps ``FRAME_STEPS``; at each step ``x_t`` and
     the model's current guess ``x0_hat`` (Ho et al. 2020, Eq. (15)), clipped to [-1, 1] and
     stored as 8-bit grey (sprite layout in ``meta.json``).
+``assets/explorers/guidance/meta.json`` + ``frames.png``
+    The guidance explorer of the Stable Diffusion page: the shipped miniature's digits 0-9,
+    seeds 0 and 1, at every guidance scale of ``GUIDANCE_SCALES``, in 8-bit grey; they are the
+    guidance-grid figure's own draw (one shared, cached ``guidance_samples()``), so a build
+    samples them once. ``meta.json`` also carries faithfulness and variety per scale, the real
+    digits' variety and the recommended scale, copied from ``benchmarks/results/minisd.json``
+    (a change to that file makes this explorer's data again: :data:`INPUTS`).
 
-The arrays are made by :func:`forward_data` and :func:`reverse_data` (plain functions of no
+The arrays are made by :func:`forward_data`, :func:`reverse_data` and :func:`guidance_data` (plain functions of no
 arguments that return ``{file name: bytes}``, so they can move into a package module);
 :func:`explorer_files` caches them under ``.cache/explorers/<hash of the package and this
 file>``. :func:`strip_unused_assets` drops the explorers' scripts and stylesheets from pages
@@ -217,6 +224,74 @@ def reverse_data() -> dict[str, bytes]:
     return {"meta.json": json.dumps(meta, indent=1).encode(), "frames.png": buf.getvalue()}
 
 
+# ------------------------------------------------------------------------------ guidance
+
+#: the results file whose rows the guidance explorer shows (copied into its meta.json)
+MINISD_RESULTS = ROOT / "benchmarks" / "results" / "minisd.json"
+
+
+def guidance_numbers(path: Path = MINISD_RESULTS) -> dict[str, Any]:
+    """Faithfulness and variety per guidance scale, the real digits' variety and the recommended s,
+    read from the rows ``faithfulness_s{s}``, ``variety_s{s}``, ``variety_real_digits`` and
+    ``recommended_guidance_scale`` of ``benchmarks/results/minisd.json``."""
+    from medai_lessons.stable_diffusion.guidance import GUIDANCE_SCALES
+
+    results = json.loads(path.read_text(encoding="utf-8"))
+    rows = {r["name"]: r["value"] for r in results["rows"]}
+    keys = [f"{s:g}" for s in GUIDANCE_SCALES]
+    missing = [n for k in keys for n in (f"faithfulness_s{k}", f"variety_s{k}") if n not in rows]
+    missing += [n for n in ("variety_real_digits", "recommended_guidance_scale") if n not in rows]
+    if missing:
+        raise ValueError(f"`{path.name}` lacks the rows {', '.join(missing)}; run benchmarks/bench_minisd.py.")
+    return {
+        "source": "benchmarks/results/minisd.json",
+        "date": results.get("date"),
+        "faithfulness": {k: rows[f"faithfulness_s{k}"] for k in keys},
+        "variety": {k: rows[f"variety_s{k}"] for k in keys},
+        "variety_real_digits": rows["variety_real_digits"],
+        "recommended_guidance_scale": rows["recommended_guidance_scale"],
+    }
+
+
+def guidance_data() -> dict[str, bytes]:
+    """``{"meta.json": ..., "frames.png": ...}`` of the Stable Diffusion page's guidance explorer.
+
+    The frames are the guidance-grid figure's own draw (``medai_lessons.figures.stable_diffusion.
+    guidance_samples``: digits 0-9 x seeds 0, 1 at every scale of ``GUIDANCE_SCALES``), so a build
+    samples them once for both; channel 0, as the figure shows it, in 8-bit grey.
+    """
+    import numpy as np
+    from PIL import Image
+
+    from medai_lessons.figures.stable_diffusion import GUIDANCE_SAMPLE_SEEDS, guidance_samples
+    from medai_lessons.stable_diffusion.digits import DIGIT_WORDS
+    from medai_lessons.stable_diffusion.guidance import GUIDANCE_SCALES
+
+    samples = guidance_samples()  # (scales, digits, seeds, 3, H, W) in [-1, 1]
+    num_scales, num_digits, num_seeds, _, tile, _ = samples.shape
+    grey = _to_code(samples[:, :, :, 0].numpy())  # (scales, digits, seeds, H, W)
+    # row = scale; column = digit * seeds + seed
+    sprite = grey.transpose(0, 3, 1, 2, 4).reshape(num_scales * tile, num_digits * num_seeds * tile)
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(sprite), mode="L").save(buf, format="PNG", optimize=True)
+    meta = {
+        "format": "medai-guidance-explorer/1",
+        "model": "medai_lessons.stable_diffusion.load_digit_pipeline(device='cpu')",
+        "sampler": "sample_digits(pipe, digits, seeds, guidance_scale=s), DDIM 25 steps",
+        "prompt_template": "a handwritten {word}",
+        "prompts": [f"a handwritten {w}" for w in DIGIT_WORDS],
+        "digits": list(range(num_digits)),
+        "seeds": list(GUIDANCE_SAMPLE_SEEDS),
+        "guidance_scales": [float(s) for s in GUIDANCE_SCALES],
+        "tile": int(tile),
+        # the tile of (scale i, digit d, seed k) starts at x = (d * seeds + k) * tile, y = i * tile
+        "layout": {"width": int(sprite.shape[1]), "height": int(sprite.shape[0]), "channel": 0},
+        "code": {"range": [-1.0, 1.0], "levels": 256, "max_error": 0.5 / 127.5},
+        "numbers": guidance_numbers(),
+    }
+    return {"meta.json": json.dumps(meta, indent=1).encode(), "frames.png": buf.getvalue()}
+
+
 # ------------------------------------------------------------------------- the cache
 
 
@@ -229,7 +304,16 @@ def _digest() -> str:
     return h.hexdigest()[:16]
 
 
-MAKERS = {"forward": forward_data, "reverse": reverse_data}
+MAKERS = {"forward": forward_data, "reverse": reverse_data, "guidance": guidance_data}
+#: files outside the package that an explorer's data is made from: a change makes that explorer again
+INPUTS: dict[str, tuple[Path, ...]] = {"guidance": (MINISD_RESULTS,)}
+
+
+def _inputs_digest(explorer: str, digest: str) -> str:
+    h = hashlib.sha256(digest.encode())
+    for path in INPUTS.get(explorer, ()):
+        h.update(path.read_bytes() if path.is_file() else b"(missing)")
+    return h.hexdigest()[:16]
 
 
 def explorer_files(cache_root: Path = CACHE) -> dict[str, Path]:
@@ -240,14 +324,15 @@ def explorer_files(cache_root: Path = CACHE) -> dict[str, Path]:
     for explorer, make in MAKERS.items():
         folder = cache / explorer
         done = folder / ".complete"
-        if not done.is_file():
+        stamp = _inputs_digest(explorer, digest)
+        if not done.is_file() or done.read_text() != stamp:
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
             for name, data in make().items():
                 tmp = folder / (name + ".tmp")
                 tmp.write_bytes(data)
                 tmp.replace(folder / name)  # atomic
-            done.write_text(digest)
+            done.write_text(stamp)
         for path in sorted(folder.iterdir()):
             if not path.name.startswith("."):
                 out[f"{SITE_DIR}/{explorer}/{path.name}"] = path
@@ -266,8 +351,9 @@ ASSET_MARKERS = {
     "stylesheets/lr-explorer.css": "lr-explorer",
     "javascripts/forward-explorer.js": "forward-explorer",
     "javascripts/reverse-explorer.js": "reverse-explorer",
-    "stylesheets/explorers.css": ("forward-explorer", "reverse-explorer"),
-    "javascripts/explorer-kit.js": ("lr-explorer", "forward-explorer", "reverse-explorer"),
+    "javascripts/guidance-explorer.js": "guidance-explorer",
+    "stylesheets/explorers.css": ("forward-explorer", "reverse-explorer", "guidance-explorer"),
+    "javascripts/explorer-kit.js": ("lr-explorer", "forward-explorer", "reverse-explorer", "guidance-explorer"),
 }
 
 

@@ -3,7 +3,8 @@
 The bytes the site ships must decode to the package's own arrays within the rounding error
 that meta.json states: the CT slice, the seeded noise and both schedules' ᾱ_t for the
 forward explorer; every frame of the reverse scrubber, checked against the package's
-samplers and against diffusers' DDIMScheduler as an independent reference.
+samplers and against diffusers' DDIMScheduler as an independent reference; the guidance
+explorer's frames against ``sample_digits`` and its numbers against the results file.
 """
 
 from __future__ import annotations
@@ -218,6 +219,126 @@ def test_reverse_guess_is_closer_to_the_result_than_x_t_from_t_700_on(reverse, p
                 assert st["x0_hat_rms_to_result"] < st["x_t_rms_to_result"], (sampler, st)
 
 
+# ------------------------------------------------------------------------------ guidance
+
+GUIDANCE_DIGITS = [0, 9]  # the two ends of the sprite's layout
+
+
+@pytest.fixture(scope="module")
+def guidance(built_site):
+    """The guidance explorer's files as the strict build ships them: (meta, sprite of grey levels)."""
+    from PIL import Image
+
+    if built_site.returncode != 0:
+        pytest.fail("mkdocs build --strict failed:\n" + built_site.log[-3000:])
+    folder = built_site.path / "assets" / "explorers" / "guidance"
+    meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+    sprite = np.asarray(Image.open(folder / "frames.png"))
+    assert sprite.dtype == np.uint8 and sprite.ndim == 2
+    return meta, sprite
+
+
+def guidance_tile(meta: dict, sprite: np.ndarray, digit: int, scale: float, seed: int) -> np.ndarray:
+    """Decoded (32, 32) values of one sample, by the layout meta.json describes."""
+    tile, seeds = meta["tile"], meta["seeds"]
+    y = meta["guidance_scales"].index(scale) * tile
+    x = (digit * len(seeds) + seeds.index(seed)) * tile
+    return sprite[y : y + tile, x : x + tile].astype(np.float64) / 127.5 - 1.0
+
+
+def test_guidance_numbers_are_the_results_file(guidance):
+    """meta.json carries faithfulness and variety per s, the real digits' variety and the recommended s
+    exactly as benchmarks/results/minisd.json records them."""
+    from medai_lessons.stable_diffusion import GUIDANCE_SCALES
+
+    meta, _ = guidance
+    rows = {r["name"]: r["value"] for r in json.loads(hook.MINISD_RESULTS.read_text(encoding="utf-8"))["rows"]}
+    numbers = meta["numbers"]
+    assert meta["guidance_scales"] == list(GUIDANCE_SCALES) == [1.0, 2.0, 3.0, 5.0, 8.0, 15.0]
+    assert sorted(numbers["faithfulness"]) == sorted(numbers["variety"]) == sorted(["1", "2", "3", "5", "8", "15"])
+    for s in GUIDANCE_SCALES:
+        assert numbers["faithfulness"][f"{s:g}"] == rows[f"faithfulness_s{s:g}"]
+        assert numbers["variety"][f"{s:g}"] == rows[f"variety_s{s:g}"]
+    assert numbers["variety_real_digits"] == rows["variety_real_digits"]
+    assert numbers["recommended_guidance_scale"] == rows["recommended_guidance_scale"]
+    assert numbers["recommended_guidance_scale"] in GUIDANCE_SCALES
+
+
+def test_guidance_layout_holds_ten_digits_two_seeds_six_scales(guidance):
+    """One 32x32 tile per (scale, digit, seed): 6 rows of 10 x 2 tiles, in 256 grey levels."""
+    meta, sprite = guidance
+    assert meta["seeds"] == [0, 1] and meta["digits"] == list(range(10))
+    assert meta["prompts"][7] == "a handwritten seven"
+    assert sprite.shape == (6 * 32, 10 * 2 * 32) == (meta["layout"]["height"], meta["layout"]["width"])
+    assert meta["code"]["max_error"] == pytest.approx(0.5 / 127.5)
+
+
+@pytest.mark.slow
+def test_guidance_frames_equal_sample_digits(guidance):
+    """Every shipped tile of digits 0 and 9 equals channel 0 of the package's sample_digits output at that
+    seed and scale within half a grey level (+1e-4 for batch-size float noise, measured <= 8e-6)."""
+    from medai_lessons.stable_diffusion import GUIDANCE_SCALES, load_digit_pipeline, sample_digits
+
+    meta, sprite = guidance
+    pipe = load_digit_pipeline(device="cpu")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for s in GUIDANCE_SCALES:
+            images = sample_digits(pipe, GUIDANCE_DIGITS, meta["seeds"], guidance_scale=s)  # digit-major
+            for j, (d, k) in enumerate((d, k) for d in GUIDANCE_DIGITS for k in meta["seeds"]):
+                want = images[j, 0].double().clamp(-1, 1).numpy()
+                err = np.abs(guidance_tile(meta, sprite, d, s, k) - want).max()
+                assert err <= TOL, (s, d, k, err)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_guidance_grid_figure_draws_the_shared_samples(monkeypatch):
+    """The guidance-grid figure draws seed 0 of guidance_samples(), the draw the explorer ships."""
+    from medai_lessons.figures import stable_diffusion as sd_figures
+
+    fake = torch.linspace(-1, 1, 6 * 10 * 2 * 3 * 32 * 32).reshape(6, 10, 2, 3, 32, 32)
+    calls = []
+    monkeypatch.setattr(sd_figures, "guidance_samples", lambda: calls.append(1) or fake)
+    fig = sd_figures.guidance_grid("en")
+    try:
+        shown = fig.axes[1 * 6 + 2].images[0].get_array()  # row digit 1, column s = 3
+        assert np.array_equal(np.asarray(shown), fake[2, 1, 0, 0].numpy())
+        assert calls == [1]
+    finally:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    assert sd_figures.GUIDANCE_SAMPLE_SEEDS[0] == 0
+
+
+def test_guidance_data_is_made_again_when_the_results_change(tmp_path, monkeypatch):
+    """A change to an explorer's input outside the package (minisd.json for guidance) remakes its data."""
+    results = tmp_path / "results.json"
+    results.write_text("1")
+    calls = []
+    monkeypatch.setattr(hook, "MAKERS", {"guidance": lambda: calls.append(1) or {"meta.json": results.read_bytes()}})
+    monkeypatch.setattr(hook, "INPUTS", {"guidance": (results,)})
+    monkeypatch.setattr(hook, "_digest", lambda: "same")
+    cache = tmp_path / "cache"
+    files = hook.explorer_files(cache)
+    hook.explorer_files(cache)
+    assert len(calls) == 1
+    results.write_text("2")
+    files = hook.explorer_files(cache)
+    assert len(calls) == 2
+    assert files["assets/explorers/guidance/meta.json"].read_text() == "2"
+
+
+def test_guidance_numbers_name_missing_rows(tmp_path):
+    """A results file without the guidance rows is refused with the missing rows named."""
+    bad = tmp_path / "minisd.json"
+    bad.write_text(json.dumps({"rows": [{"name": "variety_real_digits", "value": 3.0}]}))
+    with pytest.raises(ValueError, match=r"`minisd.json` lacks the rows faithfulness_s1, variety_s1"):
+        hook.guidance_numbers(bad)
+
+
 # ------------------------------------------------------------------------- the hook
 
 
@@ -245,6 +366,7 @@ def test_pages_without_a_widget_load_no_explorer_assets():
         '<script src="../javascripts/lr-explorer.js"></script>\n'
         '<script src="../javascripts/forward-explorer.js"></script>\n'
         '<script src="../javascripts/reverse-explorer.js"></script>\n'
+        '<script src="../javascripts/guidance-explorer.js"></script>\n'
     )
     none = hook.strip_unused_assets(head + "<p>text</p>")
     assert "explorer" not in none.replace("<p>text</p>", "")
@@ -254,3 +376,7 @@ def test_pages_without_a_widget_load_no_explorer_assets():
     ddpm = hook.strip_unused_assets(head + '<div class="forward-explorer">')
     assert "explorer-kit.js" in ddpm and "forward-explorer.js" in ddpm and "explorers.css" in ddpm
     assert "lr-explorer.js" not in ddpm and "reverse-explorer.js" not in ddpm
+    assert "guidance-explorer.js" not in ddpm
+    sd = hook.strip_unused_assets(head + '<div class="guidance-explorer">')
+    assert "explorer-kit.js" in sd and "guidance-explorer.js" in sd and "explorers.css" in sd
+    assert "forward-explorer.js" not in sd and "lr-explorer.js" not in sd

@@ -11,14 +11,19 @@
 //   kit.Player({...})         play / pause on requestAnimationFrame at `perSecond` steps a
 //                             second, or, with reduced motion, one jump to where playing stops;
 //                             keeps a play button's label and aria-pressed in step
+//   kit.playable(proto)       gives an explorer's prototype play() / pause() / togglePlay() /
+//                             destroy() over its `this.player` (a kit.Player)
 //   kit.firstFrame(inst, name) records inst.firstDrawAt and inst.firstFrameAt (the benchmark)
 //   kit.fetchData(url, kind)  fetch JSON ("json"), bytes ("bytes") or an image ("image")
+//   kit.load(inst, {...})     inst.ready: fetch the data files side by side, then build; on failure
+//                             an alert in the page's language (inst.text.failed) and a console warning
+//   kit.sprite(img, w, h)     the grey levels (red channel) of a loaded 8-bit grey PNG sprite
 //   kit.register({...})       window[api] = {instances, init}: builds one instance per element
 //                             matching `selector`, drops widgets that left the document and
 //                             re-runs on Material's document$
 //
 // An explorer is a constructor taking its root element; see lr-explorer.js,
-// forward-explorer.js and reverse-explorer.js.
+// forward-explorer.js, reverse-explorer.js and guidance-explorer.js.
 (function () {
   "use strict";
 
@@ -179,6 +184,15 @@
 
   kit.Player = Player;
 
+  /** play / pause / togglePlay / destroy on `proto`, driving `this.player` (absent before the data came). */
+  kit.playable = function (proto) {
+    proto.play = function () { if (this.player) this.player.play(); return this; };
+    proto.pause = function () { if (this.player) this.player.pause(); return this; };
+    proto.togglePlay = function () { if (this.player) this.player.toggle(); return this; };
+    proto.destroy = function () { this.pause(); };
+    return proto;
+  };
+
   /** firstDrawAt: the widget's DOM is complete; firstFrameAt: the next animation frame. */
   kit.firstFrame = function (inst, markName) {
     if (inst.firstDrawAt !== null && inst.firstDrawAt !== undefined) return;
@@ -202,6 +216,43 @@
       if (!r.ok) throw new Error("HTTP " + r.status + " for " + url);
       return kind === "json" ? r.json() : r.arrayBuffer();
     });
+  };
+
+  /**
+   * inst.ready = all of opts.fetches (promises, fetched side by side: one round trip, not two),
+   * then opts.onData(results) with `this` = inst. On failure: an alert with inst.text.failed at the
+   * top of inst.root, a console warning naming opts.name, and opts.onError(err) if given.
+   */
+  kit.load = function (inst, opts) {
+    inst.ready = Promise.all(opts.fetches).then(function (got) {
+      opts.onData.call(inst, got);
+      return inst;
+    }).catch(function (err) {
+      if (opts.onError) opts.onError.call(inst, err);
+      var msg = kit.el("p", { "class": "explorer__error", role: "alert", text: inst.text.failed });
+      inst.root.insertBefore(msg, inst.root.firstChild);
+      if (window.console) console.warn(opts.name + ":", err);
+      throw err;
+    });
+    inst.ready.catch(function () { /* reported on the page */ });
+    return inst.ready;
+  };
+
+  /** The grey levels (0-255, the red channel) of an 8-bit grey PNG sprite, checked against its stated size. */
+  kit.sprite = function (img, width, height) {
+    if (img.naturalWidth !== width || img.naturalHeight !== height) {
+      throw new Error("the sprite is " + img.naturalWidth + "x" + img.naturalHeight + ", meta.json says " +
+        width + "x" + height);
+    }
+    var c = document.createElement("canvas");
+    c.width = width;
+    c.height = height;
+    var ctx = c.getContext("2d", { willReadFrequently: true });
+    ctx.drawImage(img, 0, 0);
+    var rgba = ctx.getImageData(0, 0, width, height).data;
+    var levels = new Uint8Array(width * height);
+    for (var i = 0; i < levels.length; i++) levels[i] = rgba[4 * i];
+    return levels;
   };
 
   /** The URL of the first link in `root` whose class is `cls` (written by the page). */

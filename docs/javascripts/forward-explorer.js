@@ -103,21 +103,16 @@
     this.data = null;
     var url = kit.dataUrl(root, "explorer-data");
     root.classList.add("forward-explorer--loading");
-    // meta.json and data.bin are fetched side by side: one round trip, not two
-    this.ready = Promise.all([kit.fetchData(url, "json"), kit.fetchData(new URL("data.bin", url).href, "bytes")])
-      .then(function (got) {
+    kit.load(this, {
+      name: "forward explorer",
+      fetches: [kit.fetchData(url, "json"), kit.fetchData(new URL("data.bin", url).href, "bytes")],
+      onData: function (got) {
         self._load(got[0], got[1]);
         self._build();
         self.draw();
-        return self;
-      }).catch(function (err) {
-      root.classList.remove("forward-explorer--loading");
-      var msg = el("p", { "class": "explorer__error", role: "alert", text: self.text.failed });
-      root.insertBefore(msg, root.firstChild);
-      if (window.console) console.warn("forward explorer:", err);
-      throw err;
+      },
+      onError: function () { root.classList.remove("forward-explorer--loading"); }
     });
-    this.ready.catch(function () { /* reported on the page */ });
   }
 
   Explorer.prototype._load = function (meta, buf) {
@@ -343,9 +338,7 @@
     return this;
   };
 
-  Explorer.prototype.play = function () { this.player.play(); return this; };
-  Explorer.prototype.pause = function () { if (this.player) this.player.pause(); return this; };
-  Explorer.prototype.destroy = function () { this.pause(); };
+  kit.playable(Explorer.prototype);
 
   // ------------------------------------------------------------------ drawing
 

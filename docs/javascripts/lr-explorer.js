@@ -333,13 +333,7 @@
     return this.blownUp || k >= PLAY_MAX_STEPS || Math.abs(theta) < SETTLED || Math.abs(theta) > OFF_CHART;
   };
 
-  Explorer.prototype.play = function () { this.player.play(); return this; };
-
-  Explorer.prototype.pause = function () { this.player.pause(); return this; };
-
-  Explorer.prototype.togglePlay = function () { this.player.toggle(); return this; };
-
-  Explorer.prototype.destroy = function () { this.pause(); };
+  kit.playable(Explorer.prototype);  // play, pause, togglePlay, destroy
 
   // ------------------------------------------------------------------ drawing
 

@@ -72,36 +72,20 @@
     this.firstDrawAt = null;
     this.firstFrameAt = null;
     var url = kit.dataUrl(root, "explorer-data");
-    // meta.json and frames.png are fetched side by side: one round trip, not two
-    this.ready = Promise.all([kit.fetchData(url, "json"), kit.fetchData(new URL("frames.png", url).href, "image")])
-      .then(function (got) {
+    kit.load(this, {
+      name: "reverse explorer",
+      fetches: [kit.fetchData(url, "json"), kit.fetchData(new URL("frames.png", url).href, "image")],
+      onData: function (got) {
         self._load(got[0], got[1]);
         self._build();
         self.draw();
-        return self;
-      }).catch(function (err) {
-      var msg = el("p", { "class": "explorer__error", role: "alert", text: self.text.failed });
-      root.insertBefore(msg, root.firstChild);
-      if (window.console) console.warn("reverse explorer:", err);
-      throw err;
+      }
     });
-    this.ready.catch(function () { /* reported on the page */ });
   }
 
   Explorer.prototype._load = function (meta, img) {
     var L = meta.layout;
-    if (img.naturalWidth !== L.width || img.naturalHeight !== L.height) {
-      throw new Error("frames.png is " + img.naturalWidth + "x" + img.naturalHeight + ", meta.json says " +
-        L.width + "x" + L.height);
-    }
-    var c = document.createElement("canvas");
-    c.width = L.width;
-    c.height = L.height;
-    var ctx = c.getContext("2d", { willReadFrequently: true });
-    ctx.drawImage(img, 0, 0);
-    var rgba = ctx.getImageData(0, 0, L.width, L.height).data;
-    this.levels = new Uint8Array(L.width * L.height);
-    for (var i = 0; i < this.levels.length; i++) this.levels[i] = rgba[4 * i];
+    this.levels = kit.sprite(img, L.width, L.height);
     this.meta = meta;
     this.samplers = L.samplers;
     this.kinds = L.kinds;
@@ -206,9 +190,7 @@
     return this;
   };
 
-  Explorer.prototype.play = function () { this.player.play(); return this; };
-  Explorer.prototype.pause = function () { if (this.player) this.player.pause(); return this; };
-  Explorer.prototype.destroy = function () { this.pause(); };
+  kit.playable(Explorer.prototype);
 
   Explorer.prototype.draw = function () {
     if (!this.levels || !this.slider) return;
