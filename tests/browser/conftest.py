@@ -236,3 +236,46 @@ def page(shared_context) -> Iterator[Any]:
         yield tab
     finally:
         tab.close()
+
+
+def axe_widgets_js(*selectors: str) -> str:
+    """JavaScript that runs axe-core inside ``selectors`` only and returns its violations."""
+    include = ", ".join(f"['{s}']" for s in selectors)
+    return f"""async () => {{
+  const r = await axe.run({{include: [{include}]}}, {{resultTypes: ['violations']}});
+  return r.violations.map(v => ({{id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' :: ' + (n.failureSummary || '').slice(0, 300))}}));
+}}"""
+
+
+def open_with_widgets(context: Any, url: str, widgets: dict[str, str], ready: str) -> tuple[Any, list[str]]:
+    """Open ``url`` and wait until each widget has started; return the tab and its console errors.
+
+    ``widgets`` maps a widget's CSS selector to the JavaScript expression of its first instance
+    (``window.medaiForwardExplorer.instances[0]``); ``ready`` is a promise expression that the
+    widgets resolve once their data is drawn. Material's sitemap probe 404s are excused (as in
+    test_pages.py); every other console error is recorded.
+    """
+    tab = context.new_page()
+    errors: list[str] = []
+
+    def on_console(message: Any) -> None:
+        if message.type == "error" and not message.location.get("url", "").endswith("sitemap.xml"):
+            errors.append(message.text)
+
+    tab.on("console", on_console)
+    tab.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+    tab.goto(url, wait_until="load")
+    for selector, api in widgets.items():
+        if tab.locator(selector).count() != 1:
+            tab.close()
+            pytest.fail(f'expected one <div class="{selector[1:]}"> on {url}')
+        registry = api.removesuffix(".instances[0]")
+        try:
+            tab.wait_for_function(f"() => {registry} && {registry}.instances.length > 0 && !!{api}.slider",
+                                  timeout=10000)
+        except Exception:
+            tab.close()
+            pytest.fail(f"{selector[1:]} did not start: is its script in extra_javascript? errors: {errors}")
+    tab.evaluate(f"{ready}.then(() => true)")
+    return tab, errors

@@ -17,7 +17,7 @@ import torch
 from medai_lessons.diffusion import NoiseSchedule, load_ct_slice, predict_x0, q_sample
 
 from ..test_explorer_data import run_package_samplers
-from .conftest import AXE, LANGS, SCREENSHOTS
+from .conftest import AXE, LANGS, SCREENSHOTS, axe_widgets_js, open_with_widgets
 
 PAGE = "lessons/diffusion/"
 FWD = "window.medaiForwardExplorer.instances[0]"
@@ -27,39 +27,14 @@ FRAME_TOL = 0.5 / 127.5 + 1e-4  # half of the 256 grey levels over [-1, 1]
 SNR_ONE = {"linear": 259, "cosine": 496}  # first t with ᾱ_t < 0.5, also the page's exercise 1
 BLOCKING = ("serious", "critical")
 
-_AXE_WIDGETS_JS = """async () => {
-  const r = await axe.run({include: [['.forward-explorer'], ['.reverse-explorer']]}, {resultTypes: ['violations']});
-  return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' :: ' + (n.failureSummary || '').slice(0, 300))}));
-}"""
+_AXE_WIDGETS_JS = axe_widgets_js(".forward-explorer", ".reverse-explorer")
 
 
 def _open(context: Any, base_url: str, lang: str) -> tuple[Any, list[str]]:
     """The lesson page with both widgets ready, and the console errors it logged."""
-    tab = context.new_page()
-    errors: list[str] = []
-
-    def on_console(message: Any) -> None:
-        # Material's sitemap probe 404s are excused in test_pages.py; nothing else is.
-        if message.type == "error" and not message.location.get("url", "").endswith("sitemap.xml"):
-            errors.append(message.text)
-
-    tab.on("console", on_console)
-    tab.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
-    tab.goto(base_url + ("" if lang == "ja" else "en/") + PAGE, wait_until="load")
-    for selector, api in ((".forward-explorer", FWD), (".reverse-explorer", REV)):
-        if tab.locator(selector).count() != 1:
-            tab.close()
-            pytest.fail(f'expected one <div class="{selector[1:]}"> on the {lang} DDPM page')
-        registry = api.removesuffix(".instances[0]")
-        try:
-            tab.wait_for_function(f"() => {registry} && {registry}.instances.length > 0 && !!{api}.slider",
-                                  timeout=10000)
-        except Exception:
-            tab.close()
-            pytest.fail(f"{selector[1:]} did not start: is its script in extra_javascript? errors: {errors}")
-    tab.evaluate(f"Promise.all([{FWD}.ready, {REV}.ready]).then(() => true)")
-    return tab, errors
+    url = base_url + ("" if lang == "ja" else "en/") + PAGE
+    widgets = {".forward-explorer": FWD, ".reverse-explorer": REV}
+    return open_with_widgets(context, url, widgets, f"Promise.all([{FWD}.ready, {REV}.ready])")
 
 
 @pytest.fixture(scope="module", params=LANGS)

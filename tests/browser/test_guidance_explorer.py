@@ -18,18 +18,14 @@ import pytest
 
 from site_tools.explorer_data import MINISD_RESULTS
 
-from .conftest import AXE, LANGS, SCREENSHOTS
+from .conftest import AXE, LANGS, SCREENSHOTS, axe_widgets_js, open_with_widgets
 
 PAGE = "lessons/stable-diffusion/"
 GDX = "window.medaiGuidanceExplorer.instances[0]"
 SCALES = [1, 2, 3, 5, 8, 15]
 BLOCKING = ("serious", "critical")
 
-_AXE_WIDGET_JS = """async () => {
-  const r = await axe.run({include: [['.guidance-explorer']]}, {resultTypes: ['violations']});
-  return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-    nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' :: ' + (n.failureSummary || '').slice(0, 300))}));
-}"""
+_AXE_WIDGET_JS = axe_widgets_js(".guidance-explorer")
 
 
 def fixed(x: float, digits: int) -> str:
@@ -45,27 +41,8 @@ def results() -> dict[str, float]:
 
 def _open(context: Any, base_url: str, lang: str) -> tuple[Any, list[str]]:
     """The Stable Diffusion page with its guidance explorer ready, and the console errors it logged."""
-    tab = context.new_page()
-    errors: list[str] = []
-
-    def on_console(message: Any) -> None:
-        # Material's sitemap probe 404s are excused in test_pages.py; nothing else is.
-        if message.type == "error" and not message.location.get("url", "").endswith("sitemap.xml"):
-            errors.append(message.text)
-
-    tab.on("console", on_console)
-    tab.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
-    tab.goto(base_url + ("" if lang == "ja" else "en/") + PAGE, wait_until="load")
-    if tab.locator(".guidance-explorer").count() != 1:
-        tab.close()
-        pytest.fail(f'expected one <div class="guidance-explorer"> on the {lang} Stable Diffusion page')
-    try:
-        tab.wait_for_function(f"() => window.medaiGuidanceExplorer && {GDX} && !!{GDX}.slider", timeout=10000)
-    except Exception:
-        tab.close()
-        pytest.fail(f"the guidance explorer did not start: is its script in extra_javascript? errors: {errors}")
-    tab.evaluate(f"{GDX}.ready.then(() => true)")
-    return tab, errors
+    url = base_url + ("" if lang == "ja" else "en/") + PAGE
+    return open_with_widgets(context, url, {".guidance-explorer": GDX}, f"{GDX}.ready")
 
 
 @pytest.fixture(scope="module", params=LANGS)

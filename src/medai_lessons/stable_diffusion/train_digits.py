@@ -326,7 +326,7 @@ def _train(out: Path, config: DigitSDConfig, data: Dataset, accelerator: Any, de
     tokenizer = word_tokenizer(training_words(data.prompts), model_max_length=config.model_max_length)
     components = build_digit_components(tokenizer, config)
 
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     vae_history = _train_vae(components["vae"], data, config, accelerator, generator)
     vae = accelerator.unwrap_model(components["vae"]).eval()
     t1 = time.perf_counter()
@@ -334,7 +334,7 @@ def _train(out: Path, config: DigitSDConfig, data: Dataset, accelerator: Any, de
     scaling_factor = float(1.0 / z.std())
     vae.register_to_config(scaling_factor=scaling_factor)
     ema, unet_history = _train_unet(components, z * scaling_factor, data, config, accelerator, generator)
-    t2 = time.perf_counter()
+    t2, cpu2 = time.perf_counter(), time.process_time()
 
     text_encoder = accelerator.unwrap_model(components["text_encoder"]).eval()
     pipeline = StableDiffusionPipeline(
@@ -353,6 +353,8 @@ def _train(out: Path, config: DigitSDConfig, data: Dataset, accelerator: Any, de
         "config": asdict(config),
         "vae_seconds": round(t1 - t0, 2),
         "unet_seconds": round(t2 - t1, 2),
+        # CPU seconds of this process: on one thread the wall time of an otherwise idle machine
+        "cpu_seconds": round(cpu2 - cpu0, 2),
         "vae_steps_per_second": round(config.vae_steps / (t1 - t0), 3),
         "unet_steps_per_second": round(config.unet_steps / (t2 - t1), 3),
         "device": device,
