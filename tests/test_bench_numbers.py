@@ -66,6 +66,7 @@ COINCIDENCES = {
     ("lessons/stable-diffusion", "16 %", "16 %"): "maps.sum(axis=0).mean() = 0.16, printed by the example above it",
     ("lessons/stable-diffusion", "84 %", "84 %"): "1 - 0.16, the rest of the attention in the same example",
     ("lessons/stable-diffusion", "800", "800"): "the recipe's vae_steps, a setting printed in section 4",
+    ("lessons/stable-diffusion", "2.45", "2.45"): "0.2 + 7.5 x (0.5 - 0.2), the guided vector printed by the example above it",
     ("lessons/stable-diffusion", "2,000", "2,000"): "the recipe's unet_steps, a setting printed in section 4",
 }
 
