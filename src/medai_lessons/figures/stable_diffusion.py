@@ -1,4 +1,4 @@
-r"""Figures of lesson 2, part 2 (Stable Diffusion).
+r"""Figures of lesson 3 (Stable Diffusion).
 
 | name       | what it shows                                                             |
 |------------|---------------------------------------------------------------------------|
