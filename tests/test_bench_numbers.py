@@ -7,7 +7,8 @@ and either a unit of measurement right after it (×, x, times, 倍, s, 秒, ms, 
 MiB, MB, GB, kB, %) or a place in a Markdown table row. A candidate is a hand-typed benchmark
 number when some row of ``benchmarks/results/*.json`` rounds to it at the precision it is
 printed with (``18.5`` matches 18.47, ``0.711`` matches 0.7109, ``92 times`` matches 92.4), or,
-for a number followed by ``%``, when a fraction row times 100 does (``84 %`` matches 0.8361).
+for a number followed by ``%``, when a fraction row (|value| <= 1) times 100 does (``84 %``
+matches 0.8361; ``1.1 %`` does not match a row of 1.136 s).
 Rows whose value is an exact count (unit ``values``, ``parameters`` or ``requests``) are not
 measurements and are ignored. A number that only happens to equal a measurement goes into
 ``COINCIDENCES`` with the computation it comes from.
@@ -116,7 +117,9 @@ def hand_typed(markdown: str, values: list[tuple[str, float]], page: str = "") -
                 continue
             number = float(integer.replace(",", "") + ("." + decimals if decimals else ""))
             for name, value in values:
-                candidates = [value, value * 100] if percent else [value]
+                # "84 %" is a share of 1 (0.8361) written as a percentage; a row in seconds or
+                # times is not a percentage, so "1.1 %" does not match 1.136 s.
+                candidates = ([value * 100] if abs(value) <= 1 else []) if percent else [value]
                 if any(round(c, len(decimals)) == number for c in candidates):
                     found.append(f"line {line_no}: {m.group(0).strip()} (= {name})")
                     break
@@ -129,6 +132,7 @@ def test_recogniser_finds_typed_numbers_and_spares_placeholders():
     typed = "DDIM is 18.5 times faster; 0.836 of real digits, about 84 % of them.\n| DDIM | 18 |\n"
     assert [f.split(":")[0] for f in hand_typed(typed, values)] == ["line 1"] * 3 + ["line 2"]
     assert hand_typed("Take 18 steps with 0.84 of the data.\n", values) == []
+    assert hand_typed("an error of 1.1 % per step\n", [("sd-gpu: seconds", 1.136)]) == []
     filled = 'DDIM is {{ bench("ddpm", "speed-up", ".1f") }} times faster.\n```python\n>>> 18.47\n```\n'
     assert hand_typed(filled, values) == []
     assert hand_typed("18×18 images, 1,000 steps, torch 2.13.0, 16,384 values\n", values[:2]) == []
