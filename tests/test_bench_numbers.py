@@ -48,7 +48,6 @@ COINCIDENCES = {
     ("lessons/diffusion", "2000", "AdamW"): "the training recipe's step count, a setting",
     ("lessons/diffusion", "65 %", "SNR"): "alpha-bar of the cosine schedule at t = 400, computed on the page",
     ("lessons/gradient-descent", "3.4 %", "1000"): "(1 - 0.01 x 0.338)^1000, computed on the page",
-    ("lessons/gradient-descent", "1.1 %", "1.1 %"): "|1 - 0.085 x 23.66| - 1 = 0.011, the growth per step at eta = 0.085 (exercise)",
     ("lessons/stable-diffusion", "12", "3,072"): "3x32x32 / (4x8x8) = 3 f^2 / c with f = 4, c = 4, computed on the page (value_ratio)",
     ("lessons/stable-diffusion", "12", "ミニチュアで 12 分の 1"): "3 f^2 / c for the miniature (f = 4, c = 4), computed on the page",
     ("lessons/stable-diffusion", "12", "12 times in the miniature"): "3 f^2 / c for the miniature (f = 4, c = 4), computed on the page",
