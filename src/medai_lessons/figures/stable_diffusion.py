@@ -382,7 +382,7 @@ def pipeline_digest() -> str:
 
 
 def sample_guidance_grid() -> Any:
-    """The grid's digits, sampled afresh: uint8 ``(scales, 10, 32, 32)``, grey values 0-255 (about 1-4 min on 2 CPU cores)."""
+    """The grid's digits sampled afresh: uint8 ``(scales, 10, 32, 32)``, grey 0-255 (minutes on 2 CPU cores)."""
     import torch
 
     from medai_lessons.stable_diffusion.guidance import GUIDANCE_SCALES, sample_digits
