@@ -8,6 +8,20 @@ the precision printed on the page (``NUMBER``). The parsers and the page setup a
 
 from __future__ import annotations
 
+import os
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Under pytest-xdist each worker already has a core of its own: one torch thread per
+    # worker. Two workers of two threads each on a 2-core machine made the Stable Diffusion
+    # page's examples 17x slower (590 s against 35 s, measured on 2026-11-25 with another
+    # job running). Set before torch is imported, so subprocesses (the CLI tests) inherit it.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
+    import sys
+
+    if "torch" in sys.modules:  # imported already by a plugin: set it directly too
+        sys.modules["torch"].set_num_threads(1)
+
 from site_tools import pages
 from site_tools.env import DOCS, apply_offline_env
 

@@ -340,9 +340,11 @@ def _cases() -> dict[str, Case]:
         "save_checkpoint": Case(
             dd.save_checkpoint,
             lambda: {"path": fx().tmp / "out.safetensors", "model": shared_unet(), "schedule": fx().schedule,
-                     "train_config": None},
+                     "train_config": None, "sample_size": 8},
         ),
         "load_checkpoint": Case(dd.load_checkpoint, lambda: {"path": ckpt_path(), "device": "cpu"}),
+        "read_sample_size": Case(_m("medai_lessons.diffusion.checkpoint.read_sample_size"),
+                                 lambda: {"path": ckpt_path()}),
         "load_pretrained_digits": Case(dd.load_pretrained_digits, lambda: {"device": "cpu"}, examples=cheap),
         "load_pretrained_history": Case(dd.load_pretrained_history, dict, examples=1),
         "load_digits_images": Case(dd.load_digits_images, lambda: {"return_labels": False}, examples=cheap),

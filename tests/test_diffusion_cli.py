@@ -51,6 +51,32 @@ def test_cli_train_then_sample(tmp_path, capsys):
         "samples-ddim4.png", "samples-ddim4.safetensors", "samples-ddpm20.png", "samples-ddpm20.safetensors"]
 
 
+def test_cli_trains_on_a_medmnist_file_at_32px(tmp_path, capsys):
+    """`--data medmnist:pneumoniamnist` reads MedMNIST's .npz layout (here a 6-image file made by the
+    test, in the folder a download would use), trains at 32x32, and `ddpm sample` draws 32x32 images."""
+    import numpy as np
+    from safetensors.torch import load_file
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "medmnist"
+    root.mkdir()
+    np.savez(root / "pneumoniamnist.npz", train_images=rng.integers(0, 256, (6, 28, 28), dtype=np.uint8),
+             train_labels=np.array([[0], [1], [0], [1], [0], [1]]))
+    out = tmp_path / "run"
+    argv = ["ddpm", "train", "--data", "medmnist:pneumoniamnist", "--data-root", str(root), "--train-steps", "2",
+            "--checkpoint-every", "0", *TINY, "--out", str(out)]
+    assert main(argv) == 0
+    grid = out / "samples-ddim.png"
+    assert grid.read_bytes()[:4] == b"\x89PNG"
+    argv = ["ddpm", "sample", "--checkpoint", str(out / "digits-ddpm.safetensors"), "--num-images", "2",
+            "--num-inference-steps", "2", "--no-progress", "--out", str(tmp_path / "s")]
+    assert main(argv) == 0
+    assert tuple(load_file(tmp_path / "s" / "samples-ddim2.safetensors")["samples"].shape) == (2, 1, 32, 32)
+    capsys.readouterr()
+    assert main(["ddpm", "train", "--data", "mnist", "--out", str(tmp_path / "x")]) == 2
+    assert "`--data` must be 'digits' or 'medmnist:<set>'" in _err_line(capsys)
+
+
 def test_cli_sample_pretrained(tmp_path, capsys):
     """`ddpm sample --checkpoint pretrained` uses the packaged model and writes a grid."""
     argv = ["ddpm", "sample", "--checkpoint", "pretrained", "--num-inference-steps", "5", "--num-images", "4",

@@ -33,7 +33,7 @@ from typing import Any
 
 import torch
 
-from medai_lessons._checks import check_output_path, check_path
+from medai_lessons._checks import check_int, check_output_path, check_path
 from medai_lessons.diffusion._validate import check_device
 from medai_lessons.diffusion.schedule import NoiseSchedule
 from medai_lessons.diffusion.unet import UNet
@@ -43,6 +43,7 @@ __all__ = [
     "load_checkpoint",
     "load_pretrained_digits",
     "load_pretrained_history",
+    "read_sample_size",
     "save_checkpoint",
 ]
 
@@ -58,6 +59,8 @@ MAX_LEVELS = 8
 MAX_IN_CHANNELS = 64
 MAX_TIME_DIM = 8192
 MAX_TRAIN_TIMESTEPS = 100_000
+#: largest image side ``ddpm sample`` draws (MedMNIST runs use 32)
+MAX_SAMPLE_SIZE = 256
 
 class CheckpointNotFoundError(FileNotFoundError, ValueError):
     """A checkpoint path that does not exist: bad input (a ``ValueError``) and a missing file alike."""
@@ -114,8 +117,13 @@ def save_checkpoint(
     schedule: NoiseSchedule,
     *,
     train_config: dict[str, Any] | None = None,
+    sample_size: int | None = None,
 ) -> Path:
-    """Write ``model``'s weights and the configs as a safetensors file (atomically); return the path."""
+    """Write ``model``'s weights and the configs as a safetensors file (atomically); return the path.
+
+    ``sample_size`` (the side of the training images, 8 for the digits) is stored so that
+    ``ddpm sample`` draws images of the size the model was trained on.
+    """
     from safetensors.torch import save_file
 
     path = check_output_path("path", path, kind="file")
@@ -125,6 +133,8 @@ def save_checkpoint(
         raise TypeError(f"`schedule` must be a NoiseSchedule, got {type(schedule).__name__}.")
     if train_config is not None and not isinstance(train_config, dict):
         raise TypeError(f"`train_config` must be a dict or None, got {type(train_config).__name__}.")
+    if sample_size is not None:
+        sample_size = check_int("sample_size", sample_size, minimum=1, maximum=MAX_SAMPLE_SIZE)
     state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
     metadata = {
         "format": FORMAT,
@@ -132,9 +142,26 @@ def save_checkpoint(
         "schedule": json.dumps(schedule.config, sort_keys=True),
         "train_config": json.dumps(train_config or {}, sort_keys=True, allow_nan=False),
     }
+    if sample_size is not None:
+        metadata["sample_size"] = str(sample_size)
     with write_atomically(path) as tmp:
         save_file(state, str(tmp), metadata=metadata)
     return path
+
+
+def read_sample_size(path: str | Path) -> int:
+    """The image side a checkpoint was trained on (8, the digits, when the file does not say)."""
+    from safetensors import safe_open
+
+    path = check_path("path", path, kind="file")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            text = (f.metadata() or {}).get("sample_size", "8")
+    except Exception as exc:  # safetensors raises its own error types
+        raise ValueError(f"`path` is not a safetensors file: {path} ({exc})") from exc
+    if not text.isdigit():
+        raise ValueError(f"`path` {path}: `sample_size` in the metadata must be an integer, got {text!r}.")
+    return _check_int_field(int(text), "sample_size", path, 1, MAX_SAMPLE_SIZE)
 
 
 # -- reading and checking, before any model is built ------------------------------------

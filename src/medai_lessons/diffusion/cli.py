@@ -89,6 +89,25 @@ def _train_config(args: argparse.Namespace) -> tuple[Any, Any]:
     return TrainConfig(**values), Path(args.resume)
 
 
+def _training_images(name: str, root: Path | None) -> torch.Tensor:
+    """``(N, 1, H, W)`` images in [-1, 1]: the 8x8 digits, or a MedMNIST set at 32x32 (downloaded once)."""
+    if name == "digits":
+        from medai_lessons.diffusion.data import load_digits_images
+
+        return load_digits_images()
+    if not name.startswith("medmnist:"):
+        raise CommandError(
+            f"`--data` must be 'digits' or 'medmnist:<set>' (e.g. medmnist:pneumoniamnist), got {name!r}."
+        )
+    from medai_lessons.stable_diffusion.digits import load_dataset
+
+    try:
+        images = load_dataset(name, root=root).images  # grey copied into 3 channels for SD's autoencoder
+    except (ValueError, TypeError) as exc:
+        raise CommandError(f"`--data` {name}: {exc}") from None
+    return images[:, :1].contiguous()
+
+
 def _discard_empty(stage: Path, main: bool) -> None:
     """Remove a run's staging folder when it holds no checkpoint worth keeping."""
     if main and stage.is_dir() and not any((stage / "checkpoints").glob("step-*")):
@@ -99,7 +118,6 @@ def _train(args: argparse.Namespace) -> int:
     from accelerate import PartialState
 
     from medai_lessons._checks import check_int
-    from medai_lessons.diffusion.data import load_digits_images
     from medai_lessons.diffusion.samplers import ddim_sample
     from medai_lessons.diffusion.train import TrainingInterrupted, train_ddpm
 
@@ -116,7 +134,7 @@ def _train(args: argparse.Namespace) -> int:
         raise CommandError(f"`--out` {out}: {stage} holds an unfinished run ({hint}), or pass --overwrite.")
     check_output_dir("--out", stage, overwrite=True)
     state = PartialState(cpu=args.cpu)
-    data = load_digits_images()
+    data = _training_images(args.data, args.data_root)
     state.wait_for_everyone()
     if state.is_main_process:
         if stage.exists() and not continuing:
@@ -151,7 +169,7 @@ def _train(args: argparse.Namespace) -> int:
     try:
         gen = torch.Generator().manual_seed(config.seed)
         steps = min(50, len(result.schedule))
-        samples = ddim_sample(result.ema_model, result.schedule, (64, 1, 8, 8), num_inference_steps=steps,
+        samples = ddim_sample(result.ema_model, result.schedule, (64, *data.shape[1:]), num_inference_steps=steps,
                               generator=gen, progress=False)
         save_grid(samples, stage / "samples-ddim.png", nrow=8)
         publish_dir(stage, out)
@@ -179,6 +197,7 @@ def _sample(args: argparse.Namespace) -> int:
         _data_file,
         load_checkpoint,
         read_checkpoint_header,
+        read_sample_size,
     )
     from medai_lessons.diffusion.samplers import ddim_sample, ddpm_sample
 
@@ -193,6 +212,7 @@ def _sample(args: argparse.Namespace) -> int:
         raise CommandError(f"`--eta` must lie in [0, 1] (0 = deterministic DDIM, 1 = DDPM-like), got {eta:g}.")
     path = _data_file(PRETRAINED_DIGITS) if args.checkpoint == "pretrained" else Path(args.checkpoint)
     model_config, schedule, _, _ = read_checkpoint_header(path)
+    sample_size = read_sample_size(path)
     T = len(schedule)
     if args.sampler == "ddpm":
         label = f"ddpm{T}"
@@ -212,7 +232,7 @@ def _sample(args: argparse.Namespace) -> int:
     # 2. Sample
     model, schedule, _ = load_checkpoint(path)
     channels = model_config.get("in_channels", 1)
-    size = 8  # the digits the checkpoints here are trained on
+    size = sample_size  # 8 for the digits; recorded in the checkpoint by `ddpm train`
     gen = torch.Generator().manual_seed(args.seed)
     shape = (num_images, channels, size, size)
     try:
@@ -237,7 +257,7 @@ def _sample(args: argparse.Namespace) -> int:
         publish_files(stage, out)
     print(f"wrote grid: {targets[0]}")
     print(f"wrote samples: {targets[1]}")
-    if channels == 1:
+    if channels == 1 and size == 8:  # the quality classifier reads 8x8 digits only
         from medai_lessons.diffusion.quality import quality_report
 
         print("quality:", json.dumps(quality_report(samples).as_dict()))
@@ -280,6 +300,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     tr.add_argument("--resume", default=None, metavar="CHECKPOINT",
                     help="continue from a checkpoint folder (…/checkpoints/step-NNNNNNN)")
     tr.add_argument("--cpu", action="store_true", help="stay on the CPU even with a GPU")
+    tr.add_argument("--data", default="digits",
+                    help="digits (8x8, offline, default) or medmnist:pneumoniamnist (32x32, downloaded once)")
+    tr.add_argument("--data-root", type=Path, default=None,
+                    help="MedMNIST's download folder (default ~/.medmnist; a <set>.npz there is reused)")
     tr.add_argument("--out", default="runs/ddpm-digits", help="output folder (must be new or empty)")
     tr.add_argument("--overwrite", action="store_true", help="replace what --out already holds")
     tr.add_argument("--no-progress", action="store_true", help="hide the progress bar")

@@ -277,6 +277,7 @@ def _save_train_state(
     ema_state: Any,
     sampler: dict[str, Any],
     losses: list[float],
+    sample_size: int,
 ) -> Path:
     """Write ``folder/step-NNNNNN/`` atomically: EMA and raw weights, plus everything a resume needs."""
     from safetensors.torch import save_file
@@ -286,8 +287,8 @@ def _save_train_state(
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=folder))
     try:
         meta = asdict(config)
-        save_checkpoint(tmp / EMA_FILE, ema, schedule, train_config=meta)
-        save_checkpoint(tmp / RAW_FILE, raw, schedule, train_config=meta)
+        save_checkpoint(tmp / EMA_FILE, ema, schedule, train_config=meta, sample_size=sample_size)
+        save_checkpoint(tmp / RAW_FILE, raw, schedule, train_config=meta, sample_size=sample_size)
         opt = optimizer.state_dict()
         tensors: dict[str, torch.Tensor] = {
             "losses": torch.tensor(losses, dtype=torch.float64),
@@ -545,7 +546,7 @@ def train_ddpm(
                 last_checkpoint = _save_train_state(
                     Path(checkpoint_dir), step, raw, ema_model, schedule, config,
                     optimizer.optimizer if hasattr(optimizer, "optimizer") else optimizer,
-                    lr_scheduler, ema, sampler, losses,
+                    lr_scheduler, ema, sampler, losses, data.shape[-1],
                 )
     except KeyboardInterrupt:
         bar.close()
@@ -561,8 +562,11 @@ def train_ddpm(
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         meta_config = asdict(config)
-        result.paths["ema"] = save_checkpoint(out / EMA_FILE, result.ema_model, schedule, train_config=meta_config)
-        result.paths["raw"] = save_checkpoint(out / RAW_FILE, raw, schedule, train_config=meta_config)
+        size = data.shape[-1]
+        result.paths["ema"] = save_checkpoint(
+            out / EMA_FILE, result.ema_model, schedule, train_config=meta_config, sample_size=size
+        )
+        result.paths["raw"] = save_checkpoint(out / RAW_FILE, raw, schedule, train_config=meta_config, sample_size=size)
         hist = out / HISTORY_FILE
         with write_atomically(hist) as tmp:
             tmp.write_text(json.dumps(result.history(), indent=1, allow_nan=False) + "\n", encoding="utf-8")

@@ -181,6 +181,8 @@ def add_train_digits_parser(sub: argparse._SubParsersAction) -> None:
                         help="train the miniature SD on the digits (or MedMNIST) into --out")
     train.add_argument("--out", required=True, type=Path, help="new directory for the diffusers pipeline")
     train.add_argument("--data", default="digits", help="digits (offline, default) or medmnist:pneumoniamnist")
+    train.add_argument("--data-root", type=Path, default=None,
+                       help="MedMNIST's download folder (default ~/.medmnist; a <flag>.npz there is reused)")
     train.add_argument("--vae-steps", type=int, default=default.vae_steps, help="autoencoder updates")
     train.add_argument("--unet-steps", type=int, default=default.unet_steps, help="U-Net + text encoder updates")
     train.add_argument("--seed", type=int, default=default.seed, help="seed of everything random (0)")
@@ -194,7 +196,7 @@ def run_train_digits(args: argparse.Namespace) -> int:
 
     check_out(args.out)  # before any download or training
     config = DigitSDConfig(data=args.data, vae_steps=args.vae_steps, unet_steps=args.unet_steps, seed=args.seed)
-    data = load_dataset(args.data)
+    data = load_dataset(args.data, root=args.data_root)
     summary = train_digit_pipeline(args.out, config, device=args.device, data=data)
     seconds = summary["vae_seconds"] + summary["unet_seconds"]
     print(f"wrote {args.out} ({config.vae_steps} + {config.unet_steps} steps in {seconds:.0f} s)")

@@ -204,13 +204,15 @@ def load_medmnist_npz(path: str | os.PathLike[str], *, flag: str, split: str = "
 
 
 def _medmnist(flag: str, root: str | os.PathLike[str] | None) -> Dataset:
+    root = Path(root or Path.home() / ".medmnist")
+    if (root / f"{flag}.npz").is_file():  # downloaded before: read it, no package or network needed
+        return load_medmnist_npz(root / f"{flag}.npz", flag=flag)
     try:
         import medmnist
     except ImportError as exc:
         raise ValueError(
             "`data` medmnist:... needs the medmnist package (pip install medmnist); it downloads the data."
         ) from exc
-    root = Path(root or Path.home() / ".medmnist")
     root.mkdir(parents=True, exist_ok=True)
     info = medmnist.INFO[flag]
     getattr(medmnist, info["python_class"])(split="train", download=True, root=str(root), size=28)
@@ -222,10 +224,13 @@ def load_dataset(data: str = "digits", *, root: str | os.PathLike[str] | None = 
 
     Args:
         data: the data set's name.
-        root: where MedMNIST stores its download (default ``~/.medmnist``); unused for digits.
+        root: where MedMNIST stores its download (default ``~/.medmnist``); a ``<flag>.npz``
+            already there is read without the ``medmnist`` package. Unused for digits.
     """
     if not isinstance(data, str):
         raise TypeError(f"`data` must be a string, got {type(data).__name__}.")
+    if root is not None and not isinstance(root, str | os.PathLike):
+        raise TypeError(f"`root` must be a folder path or None, got {type(root).__name__}.")
     if data == "digits":
         return _digits()
     if data.startswith("medmnist:"):
