@@ -32,10 +32,7 @@ PAGES = sorted(DOCS.rglob("*.md"))
 
 #: Pages whose owner is still converting them to placeholders. strict: the day a page is
 #: clean the xfail turns into a failure, and the entry must go.
-PENDING = {
-    "lessons/stable-diffusion.ja.md": "the Stable Diffusion page is being rewritten (issue 12 item for its owner)",
-    "lessons/stable-diffusion.en.md": "the Stable Diffusion page is being rewritten (issue 12 item for its owner)",
-}
+PENDING: dict[str, str] = {}
 
 FENCE = re.compile(r"^([ \t]*)(```|~~~).*?^\1\2[ \t]*$", re.M | re.S)
 COMMENT = re.compile(r"<!--.*?-->", re.S)
@@ -51,6 +48,26 @@ COINCIDENCES = {
     ("lessons/diffusion", "2000", "AdamW"): "the training recipe's step count, a setting",
     ("lessons/diffusion", "65 %", "SNR"): "alpha-bar of the cosine schedule at t = 400, computed on the page",
     ("lessons/gradient-descent", "3.4 %", "1000"): "(1 - 0.01 x 0.338)^1000, computed on the page",
+    ("lessons/stable-diffusion", "12", "3,072"): "3 f^2 / c with f = c = 4, computed on the page",
+    ("lessons/stable-diffusion", "12", "ミニチュアで 12 分の 1"): "3 f^2 / c with f = c = 4, computed on the page",
+    ("lessons/stable-diffusion", "12", "12 times in the miniature"): "3 f^2 / c with f = c = 4, computed on the page",
+    ("lessons/stable-diffusion", "97 %", "0.0008"): "faithfulness of 200 reconstructions, printed above",
+    ("lessons/stable-diffusion", "48", "「値が 48 分の 1"): "3 f^2 / c = 3 x 8^2 / 4, section 1",
+    ("lessons/stable-diffusion", "48", "48 times fewer values, so"): "3 f^2 / c = 3 x 8^2 / 4, section 1",
+    ("lessons/stable-diffusion", "48", "48 分の 1 の圧縮"): "3 x 64 x 64 / (4 x 8 x 8), printed below",
+    ("lessons/stable-diffusion", "48", "SD 1.x で 48 分の 1"): "3 f^2 / c = 3 x 8^2 / 4, section 1",
+    ("lessons/stable-diffusion", "48", "48 times fewer values in SD 1.x"): "3 f^2 / c = 3 x 8^2 / 4, section 1",
+    ("lessons/stable-diffusion", "48", "$3 \\cdot 256 / c = 48$"): "exercise 1: the ratio 3 f^2 / c asked for",
+    ("lessons/stable-diffusion", "32", "32×32 の画素に"): "the image side of the miniature, a size",
+    ("lessons/stable-diffusion", "32", "32×32 pixels |"): "the image side of the miniature, a size",
+    ("lessons/stable-diffusion", "64", "8×8 = 64"): "8 x 8 latent positions, a count",
+    ("lessons/stable-diffusion", "32", "32 トークン"): "model_max_length, printed in section 3",
+    ("lessons/stable-diffusion", "32", "32 tokens"): "model_max_length, printed in section 3",
+    ("lessons/stable-diffusion", "16 %", "16 %"): "maps.sum(axis=0).mean() = 0.16, printed by the example above it",
+    ("lessons/stable-diffusion", "84 %", "84 %"): "1 - 0.16, the rest of the attention in the same example",
+    ("lessons/stable-diffusion", "800", "800"): "the recipe's vae_steps, a setting printed in section 4",
+    ("lessons/stable-diffusion", "2.45", "2.45"): "0.2 + 7.5 x (0.5 - 0.2), printed above",
+    ("lessons/stable-diffusion", "2,000", "2,000"): "the recipe's unet_steps, a setting printed in section 4",
 }
 
 

@@ -1,4 +1,4 @@
-r"""Lesson 2, part 1: diffusion models and DDPM from scratch.
+r"""Lesson 2: diffusion models and DDPM from scratch.
 
 The modules follow the lesson: :mod:`.schedule` (how much noise per step),
 :mod:`.forward` (destroying images, and the loss), :mod:`.unet` (the noise predictor),

@@ -25,7 +25,7 @@ LABELS = {
         "real": "本物の手書き数字",
         "generated": "生成した数字（DDIM-20）",
         "forward": "拡散過程（CT_small.dcm, 閉形式 q(x_t | x_0)）",
-        "reverse": "逆過程（DDIM-20, 学習済みモデル）",
+        "reverse": "復元過程（DDIM-20, 学習済みモデル）",
         "noise": "純ノイズ",
         "clean": "生成画像",
     },

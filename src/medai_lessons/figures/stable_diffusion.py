@@ -1,4 +1,4 @@
-r"""Figures of lesson 2, part 2 (Stable Diffusion).
+r"""Figures of lesson 3 (Stable Diffusion).
 
 | name       | what it shows                                                             |
 |------------|---------------------------------------------------------------------------|
@@ -8,13 +8,19 @@ r"""Figures of lesson 2, part 2 (Stable Diffusion).
 | ``guidance-curve``  | faithfulness and variety against s, read from ``benchmarks/results/minisd.json`` |
 | ``guidance-grid``   | the shipped model's digits: rows 0–9, columns s = 1, 2, 3, 5, 8, 15 (PNG) |
 | ``cross-attention`` | which latent positions attend to each token of "a handwritten seven" (PNG) |
+| ``denoising``       | the latent and its direct decoding after 0, 5, …, 25 steps of that run (PNG) |
 
 The first two are hand-written SVG text with labels in the page's language; the others
 are drawn with matplotlib from the shipped miniature model (one load, DDIM 25 steps).
+``cross-attention`` and ``denoising`` share one guided run; ``guidance-grid`` shows seed 0 of
+:func:`guidance_samples`, the one draw (10 digits × 2 seeds × 6 scales) that the page's guidance
+explorer shows too, so a build samples the model once for both.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 from xml.sax.saxutils import escape
@@ -226,6 +232,11 @@ _MINI = {
         "token": "トークン {t}",
         "cross_title": "「a handwritten seven」: 各トークンが受けた注意の割合",
         "image": "生成画像",
+        "step": "{i} ステップ後",
+        "start": "出発点 z_T",
+        "latent_row": "潜在 z_t\n(4 チャネル)",
+        "decoded_row": "そのまま復号\nD(z_t / γ)",
+        "steps_title": "「a handwritten seven」を潜在空間でノイズ除去する(s = 3、DDIM 25 ステップ)",
     },
     "en": {
         "real": "real digit x (32×32)",
@@ -239,6 +250,11 @@ _MINI = {
         "token": "token {t}",
         "cross_title": "\"a handwritten seven\": share of attention each token received",
         "image": "generated image",
+        "step": "after {i} steps",
+        "start": "start z_T",
+        "latent_row": "latent z_t\n(4 channels)",
+        "decoded_row": "decoded as is\nD(z_t / γ)",
+        "steps_title": "Denoising \"a handwritten seven\" in latent space (s = 3, 25 DDIM steps)",
     },
 }
 
@@ -253,6 +269,23 @@ def _plt(lang: str) -> Any:
     if lang == "ja":
         import matplotlib_fontja  # noqa: F401  (registers a Japanese font)
     return plt
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run torch on one thread inside the block (as the benchmark does).
+
+    The model is tiny: on a busy 2-core machine two threads spent most of their time waiting for
+    each other (a 25-step run took 10-25 s instead of under 1 s).
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @lru_cache(maxsize=1)
@@ -273,7 +306,7 @@ def latent_channels(lang: str) -> Any:
     pipe = _pipe()
     data = load_dataset("digits")
     x = data.images[[0, 7, 3]]  # a 0, a 7 and a 3
-    with torch.no_grad():
+    with torch.no_grad(), _one_thread():
         z = pipe.vae.encode(x).latent_dist.mean
         x_hat = pipe.vae.decode(z).sample.clamp(-1, 1)
     fig, axes = plt.subplots(3, 6, figsize=(9, 4.8))
@@ -347,46 +380,78 @@ def guidance_samples() -> Any:
 
     pipe = _pipe()
     seeds = list(GUIDANCE_SAMPLE_SEEDS)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # a small U-Net: one thread is as fast, and much faster on a busy CPU
-    try:
+    with _one_thread():
         per_scale = [sample_digits(pipe, list(range(10)), seeds, guidance_scale=s) for s in GUIDANCE_SCALES]
-    finally:
-        torch.set_num_threads(threads)
     return torch.stack([x.reshape(10, len(seeds), *x.shape[1:]) for x in per_scale])
 
 
 def guidance_grid(lang: str) -> Any:
-    """Digits 0-9 (rows) at s = 1, 2, 3, 5, 8, 15 (columns), seed 0, DDIM 25 steps."""
+    """Digits 0-9 (rows) at s = 1, 2, 3, 5, 8, 15 (columns), seed 0, DDIM 25 steps.
+
+    It draws seed 0 of :func:`guidance_samples`, the draw the page's guidance explorer shows too,
+    so the build samples the model once for both.
+    """
     from medai_lessons.stable_diffusion.guidance import GUIDANCE_SCALES
 
     plt = _plt(lang)
-    columns = guidance_samples()[:, :, GUIDANCE_SAMPLE_SEEDS.index(0)]  # (scales, digits, 3, 32, 32)
-    fig, axes = plt.subplots(10, len(columns), figsize=(0.75 * len(columns) + 0.6, 7.8))
-    for c, images in enumerate(columns):
+    columns = guidance_samples()[:, :, GUIDANCE_SAMPLE_SEEDS.index(0), 0]  # (scales, digits, 32, 32)
+    fig, axes = plt.subplots(10, len(GUIDANCE_SCALES), figsize=(0.75 * len(GUIDANCE_SCALES) + 0.6, 7.8))
+    for c, scale in enumerate(GUIDANCE_SCALES):
         for r in range(10):
             ax = axes[r, c]
-            ax.imshow(images[r, 0].numpy(), cmap="gray", vmin=-1, vmax=1)
+            ax.imshow(columns[c, r].numpy(), cmap="gray", vmin=-1, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
             if r == 0:
-                ax.set_title(f"s={GUIDANCE_SCALES[c]:g}", fontsize=8)
+                ax.set_title(f"s={scale:g}", fontsize=8)
             if c == 0:
                 ax.set_ylabel(str(r), rotation=0, labelpad=8, fontsize=9)
     fig.tight_layout(pad=0.3)
     return fig
 
 
+#: Steps after which the denoising figure shows the latent (0 = the starting noise z_T).
+DENOISE_STEPS = (0, 5, 10, 15, 20, 25)
+_SEVEN = "a handwritten seven"
+
+
+@lru_cache(maxsize=1)
+def _seven_run() -> dict[str, Any]:
+    """One guided run of "a handwritten seven" (seed 0, s = 3, DDIM 25 steps), shared by two figures.
+
+    Keeps the cross-attention maps (as :func:`cross_attention_maps` computes them), the latents
+    after the steps in :data:`DENOISE_STEPS`, their direct decodings, and the final image.
+    """
+    import torch
+
+    from medai_lessons.stable_diffusion import make_generator, prepare_latents
+    from medai_lessons.stable_diffusion.guidance import _attention_maps_from_record, _recording_cross_attention
+
+    pipe = _pipe()
+    latents = {0: prepare_latents(pipe, generator=make_generator(0), height=32, width=32)}
+
+    def keep(pipeline: Any, i: int, t: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+        if i + 1 in DENOISE_STEPS:
+            latents[i + 1] = tensors["latents"].detach().clone()
+        return tensors
+
+    pipe.set_progress_bar_config(disable=True)
+    with _one_thread(), _recording_cross_attention(pipe) as store:
+        image = pipe(_SEVEN, num_inference_steps=25, guidance_scale=3.0, generator=make_generator(0),
+                     height=32, width=32, output_type="np", callback_on_step_end=keep).images[0]
+    tokens, maps = _attention_maps_from_record(pipe, _SEVEN, store)
+    z = torch.cat([latents[i] for i in DENOISE_STEPS])
+    with torch.no_grad(), _one_thread():
+        decoded = pipe.vae.decode(z / pipe.vae.config.scaling_factor).sample.clamp(-1, 1)
+    return {"tokens": tokens, "maps": maps, "image": image, "latents": z, "decoded": decoded}
+
+
 def cross_attention(lang: str) -> Any:
     """The generated image and one 8×8 attention map per token of "a handwritten seven"."""
-    from medai_lessons.stable_diffusion import cross_attention_maps, generate
-
     plt = _plt(lang)
     lab = _MINI[lang]
-    pipe = _pipe()
-    tokens, maps = cross_attention_maps(pipe, "a handwritten seven", seed=0, guidance_scale=3.0)
-    image = generate(pipe, "a handwritten seven", num_inference_steps=25, guidance_scale=3.0, seed=0,
-                     height=32, width=32, output_type="np", progress=False)[0]
+    run = _seven_run()
+    tokens, maps, image = run["tokens"], run["maps"], run["image"]
     fig, axes = plt.subplots(1, len(tokens) + 1, figsize=(1.6 * (len(tokens) + 1), 2.2))
     axes[0].imshow(image[..., 0], cmap="gray", vmin=0, vmax=1)
     axes[0].set_title(lab["image"], fontsize=8)
@@ -402,6 +467,33 @@ def cross_attention(lang: str) -> Any:
     return fig
 
 
+def denoising(lang: str) -> Any:
+    """The latent z_t (its 4 channels as a 2×2 mosaic) and its direct decoding after 0, 5, …, 25 steps."""
+    import torch
+
+    plt = _plt(lang)
+    lab = _MINI[lang]
+    run = _seven_run()
+    z, decoded = run["latents"], run["decoded"]
+    fig, axes = plt.subplots(2, len(DENOISE_STEPS), figsize=(1.45 * len(DENOISE_STEPS) + 0.9, 3.5))
+    for c, step in enumerate(DENOISE_STEPS):
+        mosaic = torch.cat([torch.cat([z[c, 0], z[c, 1]], 1), torch.cat([z[c, 2], z[c, 3]], 1)], 0)
+        lim = float(mosaic.abs().max())
+        axes[0, c].imshow(mosaic.numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim)
+        axes[0, c].axhline(7.5, color="white", lw=0.8)
+        axes[0, c].axvline(7.5, color="white", lw=0.8)
+        axes[1, c].imshow(decoded[c, 0].numpy(), cmap="gray", vmin=-1, vmax=1)
+        axes[0, c].set_title(lab["start"] if step == 0 else lab["step"].format(i=step), fontsize=8)
+        for ax in axes[:, c]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0, 0].set_ylabel(lab["latent_row"], fontsize=8)
+    axes[1, 0].set_ylabel(lab["decoded_row"], fontsize=8)
+    fig.suptitle(lab["steps_title"], fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 FIGURES = {
     "flow": flow,
     "guidance": guidance,
@@ -409,6 +501,8 @@ FIGURES = {
     "guidance-curve": guidance_curve,
     "guidance-grid": guidance_grid,
     "cross-attention": cross_attention,
+    "denoising": denoising,
 }
 
-FORMATS = {"latent-channels": "png", "guidance-grid": "png", "cross-attention": "png"}
+FORMATS = {"latent-channels": "png", "guidance-grid": "png", "cross-attention": "png", "denoising": "png"}
+

@@ -1,6 +1,6 @@
 r"""Stable Diffusion taken apart: latent diffusion, CLIP conditioning, classifier-free guidance.
 
-Lesson 2, part 2. The package follows diffusers' own split of
+Lesson 3. The package follows diffusers' own split of
 ``StableDiffusionPipeline.__call__``:
 
 * :mod:`.stages` — ``tokenize_prompt`` → ``encode_prompt`` → ``prepare_latents`` →

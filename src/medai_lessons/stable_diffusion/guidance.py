@@ -33,7 +33,8 @@ Notation (code name ↔ symbol ↔ diffusers name):
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -257,20 +258,43 @@ def cross_attention_maps(
     check_prompt("prompt", prompt)
     from .pipeline import generate
 
+    size = pipeline.unet.config.sample_size * pipeline.vae_scale_factor
+    with _recording_cross_attention(pipeline) as store:
+        generate(pipeline, prompt, num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
+                 seed=seed, height=size, width=size, output_type="np", progress=False)
+    return _attention_maps_from_record(pipeline, prompt, store)
+
+
+@contextmanager
+def _recording_cross_attention(pipeline: Any) -> Iterator[dict[str, list[torch.Tensor]]]:
+    """Within the block, every cross-attention layer of the U-Net keeps its weights in the yielded dict.
+
+    One record per layer name: a list with one ``(batch, latent positions, tokens)`` tensor per
+    U-Net call, averaged over heads. The U-Net's own processors are put back on exit.
+    """
+    check_pipeline(pipeline)
     unet = pipeline.unet
     saved = dict(unet.attn_processors)
     store: dict[str, list[torch.Tensor]] = {}
-    processors = {
-        name: (_CrossAttentionRecorder(name, store) if name.endswith("attn2.processor") else proc)
-        for name, proc in saved.items()
-    }
-    unet.set_attn_processor(processors)
+    unet.set_attn_processor(
+        {
+            name: (_CrossAttentionRecorder(name, store) if name.endswith("attn2.processor") else proc)
+            for name, proc in saved.items()
+        }
+    )
     try:
-        size = unet.config.sample_size * pipeline.vae_scale_factor
-        generate(pipeline, prompt, num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
-                 seed=seed, height=size, width=size, output_type="np", progress=False)
+        yield store
     finally:
         unet.set_attn_processor(saved)
+
+
+def _attention_maps_from_record(
+    pipeline: Any, prompt: str, store: dict[str, list[torch.Tensor]]
+) -> tuple[list[str], np.ndarray]:
+    """The ``(tokens, maps)`` of :func:`cross_attention_maps` from a record of one guided run of ``prompt``."""
+    check_pipeline(pipeline)
+    check_prompt("prompt", prompt)
+    unet = pipeline.unet
     h = w = unet.config.sample_size
     maps = [torch.stack(v)[:, -1] for v in store.values() if v[0].shape[-2] == h * w]  # cond half is last
     if not maps:
