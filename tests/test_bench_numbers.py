@@ -43,6 +43,8 @@ UNIT = re.compile(r"\s?(?:×(?!\s?\d)|x\b|times\b|倍|s\b|秒|ms\b|min|分|GFLOP
 
 #: (page, number as printed, a phrase of its line) -> where the number really comes from.
 COINCIDENCES = {
+    ("lessons/stable-diffusion", "521", "handwritten"): "the token id of 'handwritten' in the shipped tokenizer, "
+    "printed by the page's tokenize_prompt example",
     ("lessons/gradient-descent", "0.988", "0.084"): "|1 - 0.084 x 23.66|, the step factor of exercise 4",
     ("lessons/diffusion", "0.995", "EMA"): "the EMA decay of the training recipe, a setting",
     ("lessons/diffusion", "2000", "AdamW"): "the training recipe's step count, a setting",
