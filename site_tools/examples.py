@@ -86,7 +86,10 @@ def run_isolated(path: Path, *, timeout: float = 900) -> Outcome | None:
     """
     proc = subprocess.Popen(
         [sys.executable, "-m", "site_tools.examples", str(path)],
-        cwd=ROOT, env=offline_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        # one torch thread: the run is background work, and two threads fighting the server's
+        # rebuild for two cores slowed both (the same reason as the test workers, conftest.py)
+        cwd=ROOT, env=offline_env() | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=_lower_priority,
     )
     RUNNING.add(proc)
