@@ -93,6 +93,14 @@ def test_known_wrong_japanese_terms_are_absent(page):
             assert "連鎖律" in line, f"misprint 連鎖率 used as a term: {line.strip()[:80]}"
 
 
+def test_no_page_keeps_a_preview_benchmark_marker():
+    """benchmarks/bench_serve.py appends ``bench-serve-...`` lines to a page and restores it; one was
+    once committed to lesson 1 (a run stopped half-way). No page may carry such a line."""
+    leftovers = [f"{p.relative_to(DOCS)}:{n}" for p in sorted(DOCS.rglob("*.md"))
+                 for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if "bench-serve-" in line]
+    assert leftovers == []
+
+
 def test_prose_is_our_own():
     """The originality checker finds no run copied from the reference lessons."""
     tool = ROOT.parent / "shared" / "tools" / "check_originality.py"
