@@ -279,3 +279,13 @@ def open_with_widgets(context: Any, url: str, widgets: dict[str, str], ready: st
             pytest.fail(f"{selector[1:]} did not start: is its script in extra_javascript? errors: {errors}")
     tab.evaluate(f"{ready}.then(() => true)")
     return tab, errors
+
+
+def open_recorded(new_context: Callable[..., tuple[Any, Traffic]], opener: Callable[[Any], tuple[Any, list[str]]],
+                  lang: str) -> Any:
+    """A tab opened by ``opener(context)`` in a fresh context, carrying ``lang``, its console
+    ``errors`` and its ``traffic`` (requests to other hosts) as attributes."""
+    context, traffic = new_context()
+    tab, errors = opener(context)
+    tab.lang, tab.errors, tab.traffic = lang, errors, traffic
+    return tab

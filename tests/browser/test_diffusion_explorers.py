@@ -17,7 +17,7 @@ import torch
 from medai_lessons.diffusion import NoiseSchedule, load_ct_slice, predict_x0, q_sample
 
 from ..test_explorer_data import run_package_samplers
-from .conftest import AXE, LANGS, SCREENSHOTS, axe_widgets_js, open_with_widgets
+from .conftest import AXE, LANGS, SCREENSHOTS, axe_widgets_js, open_recorded, open_with_widgets
 
 PAGE = "lessons/diffusion/"
 FWD = "window.medaiForwardExplorer.instances[0]"
@@ -40,11 +40,7 @@ def _open(context: Any, base_url: str, lang: str) -> tuple[Any, list[str]]:
 @pytest.fixture(scope="module", params=LANGS)
 def lesson(request, new_context, base_url) -> Iterator[Any]:
     """The DDPM page in one language, in its own context (off-host requests recorded)."""
-    context, traffic = new_context()
-    tab, errors = _open(context, base_url, request.param)
-    tab.lang = request.param
-    tab.errors = errors
-    tab.traffic = traffic
+    tab = open_recorded(new_context, lambda context: _open(context, base_url, request.param), request.param)
     yield tab
     tab.close()
 

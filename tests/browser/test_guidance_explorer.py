@@ -18,7 +18,7 @@ import pytest
 
 from site_tools.explorer_data import MINISD_RESULTS
 
-from .conftest import AXE, LANGS, SCREENSHOTS, axe_widgets_js, open_with_widgets
+from .conftest import AXE, LANGS, SCREENSHOTS, axe_widgets_js, open_recorded, open_with_widgets
 
 PAGE = "lessons/stable-diffusion/"
 GDX = "window.medaiGuidanceExplorer.instances[0]"
@@ -48,11 +48,7 @@ def _open(context: Any, base_url: str, lang: str) -> tuple[Any, list[str]]:
 @pytest.fixture(scope="module", params=LANGS)
 def sd(request, new_context, base_url) -> Iterator[Any]:
     """The Stable Diffusion page in one language, in its own context (off-host requests recorded)."""
-    context, traffic = new_context()
-    tab, errors = _open(context, base_url, request.param)
-    tab.lang = request.param
-    tab.errors = errors
-    tab.traffic = traffic
+    tab = open_recorded(new_context, lambda context: _open(context, base_url, request.param), request.param)
     yield tab
     tab.close()
 
