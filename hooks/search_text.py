@@ -24,7 +24,8 @@ import _root  # noqa: F401  (site_tools on sys.path)
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.plugins import event_priority
 
-from site_tools.search_index import plain_search_index
+from site_tools.env import LANGUAGES
+from site_tools.search_index import plain_search_index, without_duplicates
 
 _SITE_DIRS: list[str] = []  # the top of the site (the i18n plugin moves site_dir per language)
 
@@ -42,6 +43,15 @@ def on_pre_build(config: MkDocsConfig) -> None:
 
 @event_priority(-200)
 def on_post_build(config: MkDocsConfig) -> None:
+    search = config.plugins.get("material/search") or config.plugins.get("search")
+    i18n = config.plugins.get("i18n")
+    index = getattr(search, "search_index", None)
+    if index is not None and i18n is not None and not getattr(i18n, "building", True):
+        # the outer build's index (both languages): drop repeats before it is written again
+        # (and, under `serve --dirty`, before it is kept as the next rebuild's starting point)
+        prefixes = tuple(f"{code}/" for code in LANGUAGES[1:])
+        index.entries[:] = without_duplicates(index.entries, prefixes)
+        search.on_post_build(config=config)
     roots = {Path(d) for d in (*_SITE_DIRS[-1:], config.site_dir)}
     for index in sorted({p for root in roots for p in root.rglob("search/search_index.json")}):
         plain_search_index(index)

@@ -19,6 +19,31 @@ def plain_index_data(data: dict) -> dict:
     return data
 
 
+def without_duplicates(entries: list[dict], prefixes: tuple[str, ...]) -> list[dict]:
+    """``entries`` with repeats dropped, in one pass (order kept, the last copy wins).
+
+    Two kinds of repeat: the same (location, title, text) twice, which ``serve --dirty`` stacks
+    up as mkdocs-static-i18n merges each rebuild's entries into the previous index; and a page
+    of another language (``prefixes``, e.g. ``("en/",)``) whose section has the same title and
+    text as the default language's (the English API reference under both ``/`` and ``/en/``),
+    which the i18n plugin's own check removes in quadratic time.
+    """
+    default = {
+        (e.get("location"), e.get("title"), e.get("text"))
+        for e in entries if not str(e.get("location", "")).startswith(prefixes)
+    }
+    seen: dict[tuple, dict] = {}
+    for e in entries:
+        location = str(e.get("location", ""))
+        prefix = next((p for p in prefixes if location.startswith(p)), None)
+        if prefix is not None and (location[len(prefix):], e.get("title"), e.get("text")) in default:
+            continue
+        key = (location, e.get("title"), e.get("text"))
+        seen.pop(key, None)
+        seen[key] = e
+    return list(seen.values())
+
+
 def plain_search_index(path: Path) -> None:
     """Rewrite the index file at ``path`` in place (atomically: temp file + rename)."""
     data = plain_index_data(json.loads(path.read_text(encoding="utf-8")))
