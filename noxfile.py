@@ -84,9 +84,8 @@ def serve(session: nox.Session) -> None:
 
     Not strict: a broken link is a warning in the log, and the preview keeps serving
     (``nox -s docs`` and the tests stay strict). Examples that fail get a banner on their page.
-    Full rebuilds: ``--dirty`` (``nox -s serve -- --dirty``) is faster per edit, but together with
-    mkdocs-static-i18n the search index grew with every rebuild, and after a few edits each
-    rebuild took minutes; it stays available for a short session.
+    Full rebuilds (edit to visible: ``benchmarks/results/serve.json``); ``nox -s serve -- --dirty``
+    rebuilds only the changed page.
     """
     install(session, "docs")
     args = list(session.posargs)

@@ -4,8 +4,7 @@
 
 Starts ``mkdocs serve`` on 127.0.0.1 at a free port, twice:
 
-* ``--no-strict --dirty``: opt-in with ``nox -s serve -- --dirty`` (its search index grows on every
-  rebuild with mkdocs-static-i18n, so a long run of edits slows down);
+* ``--no-strict --dirty``: opt-in with ``nox -s serve -- --dirty`` (only the changed page is rebuilt);
 * ``--no-strict``: a full rebuild of both languages on every edit, what ``nox -s serve`` runs.
 
 For each, after the first build (and after the serve-mode example runs it starts have
@@ -170,7 +169,8 @@ def main() -> None:
             f"range {min(dirty):.2f}-{max(dirty):.2f} s)", round(median_dirty, 2), "s",
             f"≤ {TARGET_S:g} s", median_dirty <= TARGET_S),
         row(f"edit to visible, `nox -s serve` (full rebuild of both languages; median of {len(full)}, "
-            f"range {min(full):.2f}-{max(full):.2f} s)", round(median_full, 2), "s"),
+            f"range {min(full):.2f}-{max(full):.2f} s)", round(median_full, 2), "s",
+            f"≤ {TARGET_S:g} s", median_full <= TARGET_S),
         row("server CPU time per edit, `nox -s serve -- --dirty` (median)",
             round(statistics.median(dirty_cpu), 2), "s"),
         row("server CPU time per edit, `nox -s serve` (full rebuild; median)",

@@ -169,3 +169,26 @@ def test_notebook_button_uses_materials_icon_not_an_emoji(built_site, lang):
     assert button, "no notebook button"
     assert '<span class="twemoji"><svg aria-hidden="true"' in button.group(1)
     assert "📓" not in html
+
+
+def test_search_index_repeats_are_dropped_in_one_pass():
+    """A repeated (location, title, text) keeps its last copy; an English section identical to the
+    Japanese one at the same place (the API reference) is dropped; anything else is kept in order."""
+    from site_tools.search_index import without_duplicates
+
+    ja_ref = {"location": "reference/#f", "title": "f", "text": "Docstring."}
+    en_ref = {"location": "en/reference/#f", "title": "f", "text": "Docstring."}
+    en_lesson = {"location": "en/lessons/x/", "title": "Lesson", "text": "English."}
+    ja_lesson = {"location": "lessons/x/", "title": "レッスン", "text": "日本語。"}
+    stacked = [ja_lesson, ja_ref, en_lesson, en_ref, dict(ja_lesson), dict(en_lesson)]
+    assert without_duplicates(stacked, ("en/",)) == [ja_ref, ja_lesson, en_lesson]
+    assert without_duplicates(stacked * 50, ("en/",)) == [ja_ref, ja_lesson, en_lesson]  # no growth
+
+
+def test_search_index_has_no_repeated_entry(built_site):
+    """The built index holds each (location, title, text) once, and no English copy of a Japanese section."""
+    index = json.loads((built_site.path / "search" / "search_index.json").read_text(encoding="utf-8"))
+    keys = [(d["location"], d["title"], d["text"]) for d in index["docs"]]
+    assert len(keys) == len(set(keys))
+    ja = {k for k in keys if not k[0].startswith("en/")}
+    assert not [k for k in keys if k[0].startswith("en/") and (k[0][3:], k[1], k[2]) in ja]
