@@ -7,8 +7,8 @@ and either a unit of measurement right after it (×, x, times, 倍, s, 秒, ms, 
 MiB, MB, GB, kB, %) or a place in a Markdown table row. A candidate is a hand-typed benchmark
 number when some row of ``benchmarks/results/*.json`` rounds to it at the precision it is
 printed with (``18.5`` matches 18.47, ``0.711`` matches 0.7109, ``92 times`` matches 92.4), or,
-for a number followed by ``%``, when a fraction row (|value| <= 1) times 100 does (``84 %``
-matches 0.8361; ``1.1 %`` does not match a row of 1.136 s).
+for a number followed by ``%``, when a fraction row (|value| <= 1, unit ``share``, ``fraction``,
+``0..1`` or none) times 100 does (``84 %`` matches 0.8361; ``80 %`` does not match 0.8 s).
 Rows whose value is an exact count (unit ``values``, ``parameters`` or ``requests``) are not
 measurements and are ignored. A number that only happens to equal a measurement goes into
 ``COINCIDENCES`` with the computation it comes from.
@@ -28,6 +28,8 @@ from .conftest import DOCS, ROOT
 
 RESULTS = ROOT / "benchmarks" / "results"
 EXACT_UNITS = {"values", "parameters", "requests"}
+#: units of rows that are shares of 1, which prose may print as a percentage
+FRACTION_UNITS = {"share", "fraction", "0..1", ""}
 PAGES = sorted(DOCS.rglob("*.md"))
 
 #: Pages whose owner is still converting them to placeholders. strict: the day a page is
@@ -73,8 +75,8 @@ COINCIDENCES = {
 }
 
 
-def measured_values(results: Path = RESULTS) -> list[tuple[str, float]]:
-    """(``file: row``, value) for every measured row of every results file."""
+def measured_values(results: Path = RESULTS) -> list[tuple[str, float, str | None]]:
+    """(``file: row``, value, unit) for every measured row of every results file."""
     out = []
     for path in sorted(results.glob("*.json")):
         for row in json.loads(path.read_text(encoding="utf-8"))["rows"]:
@@ -83,7 +85,7 @@ def measured_values(results: Path = RESULTS) -> list[tuple[str, float]]:
                 continue
             if row.get("unit") in EXACT_UNITS:
                 continue
-            out.append((f"{path.stem}: {row['name']}", float(value)))
+            out.append((f"{path.stem}: {row['name']}", float(value), row.get("unit")))
     return out
 
 
@@ -117,10 +119,11 @@ def hand_typed(markdown: str, values: list[tuple[str, float]], page: str = "") -
             if any((page, m.group(0).strip()) == (p, n) and phrase in line for p, n, phrase in COINCIDENCES):
                 continue
             number = float(integer.replace(",", "") + ("." + decimals if decimals else ""))
-            for name, value in values:
+            for name, value, *unit in values:
                 # "84 %" is a share of 1 (0.8361) written as a percentage; a row in seconds or
-                # times is not a percentage, so "1.1 %" does not match 1.136 s.
-                candidates = ([value * 100] if abs(value) <= 1 else []) if percent else [value]
+                # times is not a percentage, so neither "1.1 %" (1.136 s) nor "80 %" (0.8 s) match.
+                fraction = abs(value) <= 1 and (not unit or unit[0] in FRACTION_UNITS)
+                candidates = ([value * 100] if fraction else []) if percent else [value]
                 if any(round(c, len(decimals)) == number for c in candidates):
                     found.append(f"line {line_no}: {m.group(0).strip()} (= {name})")
                     break
@@ -134,6 +137,8 @@ def test_recogniser_finds_typed_numbers_and_spares_placeholders():
     assert [f.split(":")[0] for f in hand_typed(typed, values)] == ["line 1"] * 3 + ["line 2"]
     assert hand_typed("Take 18 steps with 0.84 of the data.\n", values) == []
     assert hand_typed("an error of 1.1 % per step\n", [("sd-gpu: seconds", 1.136)]) == []
+    assert hand_typed("80 % of the images\n", [("serve: banner", 0.8, "s")]) == []
+    assert hand_typed("80 % of the images\n", [("minisd: share", 0.8, "share")]) != []
     filled = 'DDIM is {{ bench("ddpm", "speed-up", ".1f") }} times faster.\n```python\n>>> 18.47\n```\n'
     assert hand_typed(filled, values) == []
     assert hand_typed("18×18 images, 1,000 steps, torch 2.13.0, 16,384 values\n", values[:2]) == []
@@ -143,7 +148,7 @@ def test_every_measured_row_is_recognisable():
     """The results files are readable and hold measured rows (so the page test below has teeth)."""
     values = measured_values()
     assert len(values) >= 20
-    assert any(name.startswith("ddpm: DDIM-50 speed-up") for name, _ in values)
+    assert any(name.startswith("ddpm: DDIM-50 speed-up") for name, *_ in values)
 
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(DOCS).as_posix())
