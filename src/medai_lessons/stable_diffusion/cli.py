@@ -187,6 +187,8 @@ def add_train_digits_parser(sub: argparse._SubParsersAction) -> None:
     train.add_argument("--unet-steps", type=int, default=default.unet_steps, help="U-Net + text encoder updates")
     train.add_argument("--seed", type=int, default=default.seed, help="seed of everything random (0)")
     train.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="cpu (default) or cuda")
+    train.add_argument("--cpu-threads", type=int, default=default.cpu_threads,
+                       help=f"torch threads on the CPU ({default.cpu_threads}; the same count re-runs bit for bit)")
 
 
 def run_train_digits(args: argparse.Namespace) -> int:
@@ -195,7 +197,8 @@ def run_train_digits(args: argparse.Namespace) -> int:
     from .train_digits import DigitSDConfig, check_out, train_digit_pipeline
 
     check_out(args.out)  # before any download or training
-    config = DigitSDConfig(data=args.data, vae_steps=args.vae_steps, unet_steps=args.unet_steps, seed=args.seed)
+    config = DigitSDConfig(data=args.data, vae_steps=args.vae_steps, unet_steps=args.unet_steps, seed=args.seed,
+                           cpu_threads=args.cpu_threads)
     data = load_dataset(args.data, root=args.data_root)
     summary = train_digit_pipeline(args.out, config, device=args.device, data=data)
     seconds = summary["vae_seconds"] + summary["unet_seconds"]
