@@ -193,6 +193,8 @@ def test_training_refuses_a_used_output_and_bad_config(tmp_path):
         DigitSDConfig(p_uncond=1.5)
     with pytest.raises(ValueError, match="`unet_steps`"):
         DigitSDConfig(unet_steps=0)
+    with pytest.raises(ValueError, match="`cpu_threads`"):
+        DigitSDConfig(cpu_threads=0)
     with pytest.raises(ValueError, match="`device`"):
         train_digit_pipeline(tmp_path / "new", DigitSDConfig(**TINY), device="tpu")
 
