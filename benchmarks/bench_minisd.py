@@ -152,7 +152,7 @@ def main() -> None:
     write(
         "minisd",
         "Miniature text-to-image Stable Diffusion on the digits",
-        machine(f"torch {torch.__version__}", f"trained on {info.get('threads', 1)} threads of an otherwise idle machine",
+        machine(f"torch {torch.__version__}", f"trained on {info.get('threads', 1)} threads of an idle machine",
                 "measured on 1 thread"),
         rows,
     )

@@ -55,7 +55,7 @@ COINCIDENCES = {
     ("lessons/stable-diffusion", "12", "3,072"): "3 f^2 / c with f = c = 4, computed on the page",
     ("lessons/stable-diffusion", "12", "ミニチュアで 12 分の 1"): "3 f^2 / c with f = c = 4, computed on the page",
     ("lessons/stable-diffusion", "12", "12 times in the miniature"): "3 f^2 / c with f = c = 4, computed on the page",
-    ("lessons/stable-diffusion", "97 %", "0.0008"): "faithfulness of 200 reconstructions, printed above",
+    ("lessons/stable-diffusion", "97 %", "0.0005"): "faithfulness of 200 reconstructions, printed above",
     ("lessons/stable-diffusion", "48", "「値が 48 分の 1"): "3 f^2 / c = 3 x 8^2 / 4, section 1",
     ("lessons/stable-diffusion", "48", "48 times fewer values, so"): "3 f^2 / c = 3 x 8^2 / 4, section 1",
     ("lessons/stable-diffusion", "48", "48 分の 1 の圧縮"): "3 x 64 x 64 / (4 x 8 x 8), printed below",
