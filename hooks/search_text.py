@@ -27,6 +27,8 @@ from mkdocs.plugins import event_priority
 from site_tools.env import LANGUAGES
 from site_tools.search_index import plain_search_index, without_duplicates
 
+#: the search locations of the languages other than the default one ("en/")
+_PREFIXES = tuple(f"{code}/" for code in LANGUAGES[1:])
 _SITE_DIRS: list[str] = []  # the top of the site (the i18n plugin moves site_dir per language)
 
 
@@ -47,11 +49,9 @@ def on_post_build(config: MkDocsConfig) -> None:
     i18n = config.plugins.get("i18n")
     index = getattr(search, "search_index", None)
     if index is not None and i18n is not None and not getattr(i18n, "building", True):
-        # the outer build's index (both languages): drop repeats before it is written again
-        # (and, under `serve --dirty`, before it is kept as the next rebuild's starting point)
-        prefixes = tuple(f"{code}/" for code in LANGUAGES[1:])
-        index.entries[:] = without_duplicates(index.entries, prefixes)
-        search.on_post_build(config=config)
+        # the outer build's index in memory (both languages): under `serve --dirty` it is the
+        # next rebuild's starting point, so its repeats go now (the file is cleaned below)
+        index.entries[:] = without_duplicates(index.entries, _PREFIXES)
     roots = {Path(d) for d in (*_SITE_DIRS[-1:], config.site_dir)}
-    for index in sorted({p for root in roots for p in root.rglob("search/search_index.json")}):
-        plain_search_index(index)
+    for path in sorted({p for root in roots for p in root.rglob("search/search_index.json")}):
+        plain_search_index(path, _PREFIXES)

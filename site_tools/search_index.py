@@ -44,9 +44,11 @@ def without_duplicates(entries: list[dict], prefixes: tuple[str, ...]) -> list[d
     return list(seen.values())
 
 
-def plain_search_index(path: Path) -> None:
-    """Rewrite the index file at ``path`` in place (atomically: temp file + rename)."""
+def plain_search_index(path: Path, prefixes: tuple[str, ...] = ()) -> None:
+    """Rewrite the index file at ``path`` in place (atomically: temp file + rename), formulas as
+    text and repeats dropped (:func:`without_duplicates`, with the other languages' ``prefixes``)."""
     data = plain_index_data(json.loads(path.read_text(encoding="utf-8")))
+    data["docs"] = without_duplicates(data.get("docs", []), prefixes)
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".search_index.", suffix=".json")
     try:
