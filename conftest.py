@@ -31,3 +31,7 @@ apply_offline_env()
 DOCTEST_FLAGS = pages.DOCTEST_FLAGS
 
 pytest_collect_file = pages.sybil(DOCS).pytest()
+
+# The strict site build (started in the background when collection ends) and how the suite
+# shares two cores under pytest-xdist: tests/site_build.py and tests/scheduling.py.
+pytest_plugins = ["tests.site_build", "tests.scheduling"]

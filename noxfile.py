@@ -26,6 +26,8 @@ from site_tools.env import OFFLINE_ENV  # noqa: E402  (standard library only)
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 CONSTRAINTS = ("-c", "constraints.txt")
 OFFLINE = dict(OFFLINE_ENV)
+#: How ``nox -s tests`` spreads the suite over two cores (tests/scheduling.py explains the groups).
+XDIST = ("-n", "2")
 
 
 def install(session: nox.Session, *groups: str, extras: str = "all") -> None:
@@ -53,9 +55,10 @@ def tests(session: nox.Session) -> None:
     install(session, "test", "docs", "browser", "notebooks")
     if os.environ.get("MEDAI_SKIP_BROWSER") != "1":
         ensure_browser(session)
-    # Both cores; a file's tests stay on one worker (module fixtures are built once), and the
-    # strict site build runs once per run (a file lock in tests/conftest.py).
-    args = session.posargs or ["-m", "not gpu", "-q", "-n", "2", "--dist", "loadfile"]
+    # Both cores. A file's tests stay on one worker (module fixtures are built once; each page
+    # of the browser's page checks is a group of its own), the longest groups go first, and
+    # the strict site build runs once, in the background (tests/scheduling.py, tests/site_build.py).
+    args = session.posargs or ["-m", "not gpu", "-q", *XDIST]
     session.run("pytest", *args, env=OFFLINE)
 
 

@@ -5,12 +5,13 @@
 Clones the repository's committed ``HEAD`` into a temporary folder (no ``.cache``, no
 ``node_modules``, no built site: the build runs ``npm ci`` and renders every figure, as on
 a fresh clone), then runs there, with this interpreter (the ``nox -s tests`` environment),
-exactly the pytest command of ``nox -s tests``: ``-m "not gpu" -q -n 2 --dist loadfile``.
+exactly the pytest command of ``nox -s tests``: ``-m "not gpu" -q -n 2`` (groups and order: tests/scheduling.py).
 The wall time covers pytest only, not the creation of the virtual environment; pytest's
 output is kept in ``build/bench-suite-pytest.log``.
 ``--serial`` also times the same suite without pytest-xdist, in a second fresh clone.
 
-Writes ``benchmarks/results/suite.json``.
+Writes ``benchmarks/results/suite.json``, and each test group's seconds to ``tests/durations.json``
+(the order ``tests/scheduling.py`` runs the groups in).
 """
 
 from __future__ import annotations
@@ -31,19 +32,22 @@ sys.path.insert(0, str(ROOT))
 from site_tools.env import offline_env  # noqa: E402
 
 TARGET_S = 90
+DURATIONS = ROOT / "tests" / "durations.json"
 PYTEST = ["-m", "not gpu", "-q", "-p", "no:cacheprovider"]
-XDIST = ["-n", "2", "--dist", "loadfile"]
+XDIST = ["-n", "2"]
 
 
-def run_in_fresh_clone(extra: list[str]) -> tuple[float, dict[str, int], str]:
-    """Seconds, outcome counts and the summary line of one pytest run in a fresh clone."""
+def run_in_fresh_clone(extra: list[str], record: bool = False) -> tuple[float, dict[str, int], str]:
+    """Seconds, outcome counts and the summary line of one pytest run in a fresh clone; with
+    ``record``, each test group's seconds go to ``tests/durations.json`` (the suite's schedule)."""
     with tempfile.TemporaryDirectory() as tmp:
         clone = Path(tmp) / "medai-lessons"
         subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(ROOT), str(clone)], check=True)
         start = time.perf_counter()
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", *PYTEST, *extra],
-            cwd=clone, env=offline_env(), capture_output=True, text=True,
+            cwd=clone, env=offline_env() | {"MEDAI_RECORD_DURATIONS": str(DURATIONS)} if record else offline_env(),
+            capture_output=True, text=True,
         )
         seconds = time.perf_counter() - start
     log = ROOT / "build" / "bench-suite-pytest.log"
@@ -60,11 +64,11 @@ def main() -> None:
     args = parser.parse_args()
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
 
-    seconds, counts, summary = run_in_fresh_clone(XDIST)
+    seconds, counts, summary = run_in_fresh_clone(XDIST, record=True)
     print(summary)
     ok = counts.get("failed", 0) == 0 and counts.get("error", 0) + counts.get("errors", 0) == 0
     rows = [
-        row(f"pytest wall time, fresh clone, `-n 2 --dist loadfile` ({summary})", round(seconds, 1), "s",
+        row(f"pytest wall time, fresh clone, `-n 2` ({summary})", round(seconds, 1), "s",
             f"≤ {TARGET_S} s, no test dropped", ok and seconds <= TARGET_S),
         row("tests passed", counts.get("passed", 0), "tests"),
         row("tests skipped (with their reasons)", counts.get("skipped", 0), "tests"),
