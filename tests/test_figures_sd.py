@@ -1,7 +1,7 @@
 """The Stable Diffusion page's figures draw what the shipped miniature really does.
 
 The guidance grid draws the samples the guidance explorer shows (one shared draw), so a test
-checks one cell against a fresh ``sample_digits``; the denoising and cross-attention figures share
+checks the draw's layout against a fresh ``sample_digits``; the denoising and cross-attention figures share
 one guided run, which must agree with the public functions the page calls.
 """
 
@@ -23,13 +23,30 @@ def pipe():
     return sd_figures._pipe()
 
 
-def test_guidance_grid_draws_seed_0_of_the_shared_samples(pipe):
-    """The grid's cell for digit 7 at s = 3 is seed 0 of guidance_samples(), which is sample_digits' output."""
-    shared = sd_figures.guidance_samples()
-    assert tuple(shared.shape) == (len(GUIDANCE_SCALES), 10, len(sd_figures.GUIDANCE_SAMPLE_SEEDS), 3, 32, 32)
+def test_guidance_samples_are_sample_digits_digit_major(pipe, monkeypatch):
+    """guidance_samples() stacks sample_digits' output as (scale, digit, seed): the cell for digit 7,
+    seed 0 is a fresh sample_digits draw of that digit and seed.
+
+    One scale (s = 3) is enough to check the layout; test_explorer_data.py checks every scale of the
+    shipped draw against sample_digits, and that the grid draws seed 0 of it, so this test does not
+    draw all six scales a second time (uncached, ``__wrapped__``, with the scales cut to one).
+    """
+    from medai_lessons.stable_diffusion import guidance
+
+    monkeypatch.setattr(guidance, "GUIDANCE_SCALES", (3.0,))
+    shared = sd_figures.guidance_samples.__wrapped__()
+    assert tuple(shared.shape) == (1, 10, len(sd_figures.GUIDANCE_SAMPLE_SEEDS), 3, 32, 32)
     fresh = sample_digits(pipe, [7], [0], guidance_scale=3.0, num_inference_steps=25)[0]
-    cell = shared[GUIDANCE_SCALES.index(3.0), 7, sd_figures.GUIDANCE_SAMPLE_SEEDS.index(0)]
+    cell = shared[0, 7, sd_figures.GUIDANCE_SAMPLE_SEEDS.index(0)]
     assert float((fresh - cell).abs().max()) < 1e-4  # batch size changes only float rounding
+    other = shared[0, 7, sd_figures.GUIDANCE_SAMPLE_SEEDS.index(1)]
+    assert float((fresh - other).abs().max()) > 0.1  # the seed axis is not the same draw twice
+
+
+def test_guidance_grid_has_one_cell_per_digit_and_scale(monkeypatch):
+    """Ten rows of digits by one column per guidance scale."""
+    fake = torch.zeros(len(GUIDANCE_SCALES), 10, len(sd_figures.GUIDANCE_SAMPLE_SEEDS), 3, 32, 32)
+    monkeypatch.setattr(sd_figures, "guidance_samples", lambda: fake)
     figure = sd_figures.guidance_grid("en")
     assert len(figure.axes) == 10 * len(GUIDANCE_SCALES)
 

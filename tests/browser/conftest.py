@@ -227,15 +227,26 @@ def shared_context(new_context) -> tuple[Any, Traffic]:
     return new_context()
 
 
-@pytest.fixture
-def page(shared_context) -> Iterator[Any]:
-    """A fresh tab in the shared context."""
+@pytest.fixture(scope="session")
+def reused_tab(shared_context) -> Iterator[Any]:
+    """One tab of the shared context for the whole session of a worker.
+
+    A new tab starts a new renderer process: about 1 CPU-second a page load on the 2-core
+    machine, against about 0.6 s for a load in a tab that is already open (measured with
+    Playwright on the built site; ``benchmarks/results/suite.json`` has the suite's time).
+    """
     context, _ = shared_context
     tab = context.new_page()
-    try:
-        yield tab
-    finally:
-        tab.close()
+    yield tab
+    tab.close()
+
+
+@pytest.fixture
+def page(reused_tab) -> Iterator[Any]:
+    """The reused tab, left on a blank page with the mouse in the corner after each test."""
+    yield reused_tab
+    reused_tab.mouse.move(0, 0)
+    reused_tab.goto("about:blank")
 
 
 def axe_widgets_js(*selectors: str) -> str:
