@@ -365,3 +365,17 @@ def test_sigint_during_sampling_exits_130_and_writes_nothing(tmp_path):
     assert "Traceback" not in err
     assert err.rstrip().splitlines()[-1].endswith("interrupted while sampling; nothing was written")
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_an_interrupt_after_a_checkpoint_rename_keeps_the_newest(tmp_path):
+    """Ctrl-C can land after a checkpoint folder got its final name but before the older one was
+    removed (seen once in a loaded CI run: both step-15 and step-20 were left, and step-15 was named).
+    The interrupt handler keeps and names the newest complete folder and removes the rest."""
+    from medai_lessons.diffusion.train import _settle_checkpoints
+
+    for name in ["step-0000015", "step-0000020", ".step-0000025.abc.tmp"]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "state.safetensors").write_bytes(b"x")
+    assert _settle_checkpoints(tmp_path) == tmp_path / "step-0000020"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["step-0000020"]
+    assert _settle_checkpoints(tmp_path / "missing") is None

@@ -323,6 +323,21 @@ def _save_train_state(
     return final
 
 
+def _settle_checkpoints(folder: Path) -> Path | None:
+    """After an interrupt: keep the newest complete checkpoint in ``folder`` and return it.
+
+    A checkpoint is complete once its folder has its final name (``_save_train_state`` renames
+    a finished temporary folder), so the newest ``step-*`` folder is the last good one, even when
+    the interrupt came after the rename but before the older one was removed.
+    """
+    if not folder.is_dir():
+        return None
+    done = sorted((p for p in folder.glob("step-*") if p.is_dir()), key=lambda p: p.name)
+    for stale in [*done[:-1], *folder.glob(".step-*.tmp")]:
+        shutil.rmtree(stale, ignore_errors=True)
+    return done[-1] if done else None
+
+
 def read_train_state(folder: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """Metadata and tensors of a checkpoint folder written during training (for ``resume_from``)."""
     from safetensors import safe_open
@@ -550,6 +565,9 @@ def train_ddpm(
                 )
     except KeyboardInterrupt:
         bar.close()
+        if checkpoint_dir is not None and accelerator.is_main_process:
+            # Ctrl-C may land between a checkpoint's rename and the lines after it
+            last_checkpoint = _settle_checkpoints(Path(checkpoint_dir)) or last_checkpoint
         raise TrainingInterrupted(step, last_checkpoint) from None
     bar.close()
     seconds = time.perf_counter() - start
