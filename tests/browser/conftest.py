@@ -197,24 +197,81 @@ class Traffic:
     off_host: list[str] = field(default_factory=list)
 
 
+def _real_context(browser: Any, made: list[Any], **options: Any) -> tuple[Any, Traffic]:
+    """A new browser context whose off-host requests are aborted and recorded."""
+    options.setdefault("viewport", {"width": 1280, "height": 900})
+    options.setdefault("service_workers", "block")
+    context = browser.new_context(**options)
+    traffic = Traffic()
+
+    def block(route: Any) -> None:
+        traffic.off_host.append(route.request.url)
+        route.abort("blockedbyclient")
+
+    context.route(lambda url: not is_local(url), block)
+    made.append(context)
+    return context, traffic
+
+
+#: Preferences a tab can take on its own (``Page.emulate_media``), without a context of its own.
+MEDIA_OPTIONS = {"color_scheme", "reduced_motion"}
+
+
+@dataclass
+class TabsWithMedia:
+    """Stands in for a browser context with media preferences: ``new_page()`` opens a tab of
+    the shared context that emulates them, and records the tab's requests to other hosts.
+
+    A context of its own costs a renderer process per tab (about 1 CPU-second a page load on
+    the 2-core machine); a tab of a context that already shows the site reuses its process.
+    """
+
+    context: Any
+    media: dict[str, str]
+    traffic: Traffic
+
+    def new_page(self) -> Any:
+        tab = self.context.new_page()
+        tab.emulate_media(**self.media)  # before the first load: the page reads it as it starts
+        tab.on("request", lambda r: None if is_local(r.url) else self.traffic.off_host.append(r.url))
+        return tab
+
+
+_FORGET_PALETTE_JS = """try {
+  for (const key of Object.keys(localStorage)) if (key.endsWith("__palette")) localStorage.removeItem(key);
+} catch (e) {}"""
+
+
 @pytest.fixture(scope="session")
-def new_context(browser) -> Iterator[Callable[..., tuple[Any, Traffic]]]:
-    """Factory of browser contexts whose off-host requests are aborted and recorded."""
-    made = []
+def shared_context(browser, base_url) -> Iterator[tuple[Any, Traffic]]:
+    """One context for the whole session of a worker, with a tab kept on the home page so
+    that new tabs of the site reuse its renderer process instead of starting one each."""
+    made: list[Any] = []
+    context, traffic = _real_context(browser, made)
+    # Material keeps the colour scheme it chose in localStorage, and the tabs of one context
+    # share it: every load here starts without it, so each tab's own (emulated) preference
+    # decides, as for a first-time reader.
+    context.add_init_script(_FORGET_PALETTE_JS)
+    keeper = context.new_page()
+    keeper.goto(base_url, wait_until="load")
+    yield context, traffic
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def new_context(browser, shared_context) -> Iterator[Callable[..., tuple[Any, Traffic]]]:
+    """``new_context(**options)`` -> (something with ``new_page()``, its off-host ``Traffic``).
+
+    With media preferences only (dark scheme, reduced motion) it opens tabs of the shared
+    context that emulate them (``TabsWithMedia``); any other option gets a real context.
+    """
+    made: list[Any] = []
 
     def make(**options: Any) -> tuple[Any, Traffic]:
-        options.setdefault("viewport", {"width": 1280, "height": 900})
-        options.setdefault("service_workers", "block")
-        context = browser.new_context(**options)
-        traffic = Traffic()
-
-        def block(route: Any) -> None:
-            traffic.off_host.append(route.request.url)
-            route.abort("blockedbyclient")
-
-        context.route(lambda url: not is_local(url), block)
-        made.append(context)
-        return context, traffic
+        if set(options) <= MEDIA_OPTIONS:
+            traffic = Traffic()
+            return TabsWithMedia(shared_context[0], dict(options), traffic), traffic
+        return _real_context(browser, made, **options)
 
     yield make
     for context in made:
@@ -222,18 +279,13 @@ def new_context(browser) -> Iterator[Callable[..., tuple[Any, Traffic]]]:
 
 
 @pytest.fixture(scope="session")
-def shared_context(new_context) -> tuple[Any, Traffic]:
-    """One context for the cheap page visits of the whole session."""
-    return new_context()
-
-
-@pytest.fixture(scope="session")
 def reused_tab(shared_context) -> Iterator[Any]:
     """One tab of the shared context for the whole session of a worker.
 
-    A new tab starts a new renderer process: about 1 CPU-second a page load on the 2-core
-    machine, against about 0.6 s for a load in a tab that is already open (measured with
-    Playwright on the built site; ``benchmarks/results/suite.json`` has the suite's time).
+    A new tab in a context of its own starts a renderer process: about 1 CPU-second a page
+    load on the 2-core machine, against about 0.6 s for a load in a tab that is already open
+    (measured with Playwright on the built site; ``benchmarks/results/suite.json`` has the
+    suite's time).
     """
     context, _ = shared_context
     tab = context.new_page()
