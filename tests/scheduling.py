@@ -31,6 +31,8 @@ from typing import Any
 
 import pytest
 
+from tests.site_build import needs_site
+
 DURATIONS = Path(__file__).with_name("durations.json")
 #: Set to a path to record each group's seconds there at the end of the run (the benchmark does).
 RECORD_ENV = "MEDAI_RECORD_DURATIONS"
@@ -55,10 +57,6 @@ def durations(path: Path = DURATIONS) -> dict[str, float]:
     except (OSError, ValueError):
         return {}
     return {str(k): float(v) for k, v in data.get("groups", {}).items()}
-
-
-def needs_site(item: pytest.Item) -> bool:
-    return "built_site" in getattr(item, "fixturenames", ())
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

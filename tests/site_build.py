@@ -1,7 +1,7 @@
 """The strict site build of a test run: started in the background as soon as the run is
 collected, so the tests that need the built site find it ready instead of waiting for it.
 
-``mkdocs build --strict`` takes about 40 s on a fresh clone (it renders every figure). Run
+``mkdocs build --strict`` takes about 30 s on a fresh clone, alone (it renders every figure). Run
 inside the first test that asks for it, it stalls that worker and, under pytest-xdist, the
 other worker too, since both ask for the site at about the same time. Started at the end of
 collection (``start``), it runs beside the unit tests, which ``tests/scheduling.py`` orders
@@ -29,7 +29,7 @@ import pytest
 
 from site_tools.env import ROOT, offline_env
 
-#: Longer than any build on the slowest machine we run on (a cold CI build is about 60 s).
+#: Far longer than any build here (30 s alone on a fresh clone, up to a minute beside the tests).
 TIMEOUT_S = 600
 
 
@@ -118,11 +118,16 @@ def shared_folder(config: pytest.Config) -> Path:
     return base.parent if hasattr(config, "workerinput") else base
 
 
+def needs_site(item: pytest.Item) -> bool:
+    """The test asks for ``built_site`` (directly or through another fixture)."""
+    return "built_site" in getattr(item, "fixturenames", ())
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the build as soon as the run is known to need it."""
     if session.config.option.collectonly:
         return
-    if any("built_site" in getattr(item, "fixturenames", ()) for item in session.items):
+    if any(needs_site(item) for item in session.items):
         child = start(shared_folder(session.config))
         if child is not None:
             _CHILD.append(child)

@@ -17,6 +17,7 @@ import http.server
 import importlib.util
 import posixpath
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -141,6 +142,16 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    """Says nothing when the browser drops a connection mid-transfer (a tab that moves on to the
+    next page before a resource finished loading); any other error is printed as usual."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
+
 @pytest.fixture(scope="session")
 def site_root(built_site) -> Path:
     """The built site's folder; fails (not skips) when the strict build failed."""
@@ -155,7 +166,7 @@ def base_url(site_root: Path) -> Iterator[str]:
     prefix = site_prefix(site_root)
     handler_class = type("_SiteHandler", (_QuietHandler,), {"prefix": prefix})
     handler = functools.partial(handler_class, directory=str(site_root))
-    server = http.server.ThreadingHTTPServer((HOST, 0), handler)
+    server = _QuietServer((HOST, 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
     thread.start()
@@ -197,11 +208,9 @@ class Traffic:
     off_host: list[str] = field(default_factory=list)
 
 
-def _real_context(browser: Any, made: list[Any], **options: Any) -> tuple[Any, Traffic]:
+def _context(browser: Any) -> tuple[Any, Traffic]:
     """A new browser context whose off-host requests are aborted and recorded."""
-    options.setdefault("viewport", {"width": 1280, "height": 900})
-    options.setdefault("service_workers", "block")
-    context = browser.new_context(**options)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
     traffic = Traffic()
 
     def block(route: Any) -> None:
@@ -209,7 +218,6 @@ def _real_context(browser: Any, made: list[Any], **options: Any) -> tuple[Any, T
         route.abort("blockedbyclient")
 
     context.route(lambda url: not is_local(url), block)
-    made.append(context)
     return context, traffic
 
 
@@ -246,8 +254,7 @@ _FORGET_PALETTE_JS = """try {
 def shared_context(browser, base_url) -> Iterator[tuple[Any, Traffic]]:
     """One context for the whole session of a worker, with a tab kept on the home page so
     that new tabs of the site reuse its renderer process instead of starting one each."""
-    made: list[Any] = []
-    context, traffic = _real_context(browser, made)
+    context, traffic = _context(browser)
     # Material keeps the colour scheme it chose in localStorage, and the tabs of one context
     # share it: every load here starts without it, so each tab's own (emulated) preference
     # decides, as for a first-time reader.
@@ -259,23 +266,18 @@ def shared_context(browser, base_url) -> Iterator[tuple[Any, Traffic]]:
 
 
 @pytest.fixture(scope="session")
-def new_context(browser, shared_context) -> Iterator[Callable[..., tuple[Any, Traffic]]]:
-    """``new_context(**options)`` -> (something with ``new_page()``, its off-host ``Traffic``).
+def new_context(shared_context) -> Callable[..., tuple[TabsWithMedia, Traffic]]:
+    """``new_context(**media)`` -> (something with ``new_page()``, its off-host ``Traffic``): tabs
+    of the shared context that emulate a dark scheme or reduced motion (``TabsWithMedia``)."""
 
-    With media preferences only (dark scheme, reduced motion) it opens tabs of the shared
-    context that emulate them (``TabsWithMedia``); any other option gets a real context.
-    """
-    made: list[Any] = []
+    def make(**media: str) -> tuple[TabsWithMedia, Traffic]:
+        unknown = set(media) - MEDIA_OPTIONS
+        if unknown:
+            raise TypeError(f"`new_context` takes only {sorted(MEDIA_OPTIONS)}, got {sorted(unknown)}")
+        traffic = Traffic()
+        return TabsWithMedia(shared_context[0], dict(media), traffic), traffic
 
-    def make(**options: Any) -> tuple[Any, Traffic]:
-        if set(options) <= MEDIA_OPTIONS:
-            traffic = Traffic()
-            return TabsWithMedia(shared_context[0], dict(options), traffic), traffic
-        return _real_context(browser, made, **options)
-
-    yield make
-    for context in made:
-        context.close()
+    return make
 
 
 @pytest.fixture(scope="session")
