@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -87,7 +88,9 @@ def test_generate_pil_is_diffusers_conversion_of_the_array(pipe):
     kw = dict(num_inference_steps=2, height=SIZE, width=SIZE, progress=False)
     (image,) = generate(pipe, "a", **kw)
     array = generate(pipe, "a", output_type="np", **kw)[0]
-    assert (torch.as_tensor(list(image.getdata())).reshape(SIZE, SIZE, 3).numpy() == (array * 255).round()).all()
+    pixels = np.asarray(image)  # (SIZE, SIZE, 3) bytes, without Pillow's deprecated getdata()
+    assert pixels.shape == (SIZE, SIZE, 3)
+    assert (pixels == (array * 255).round()).all()
 
 
 COST_CALLS = [
