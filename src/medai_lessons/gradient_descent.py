@@ -318,7 +318,8 @@ def fit_line(
 
 def _loss_or_diverged(x: np.ndarray, y: np.ndarray, w: float, b: float, learning_rate: float, when: str) -> float:
     """The MSE at ``(w, b)``, or a ValueError blaming ``learning_rate`` if the fit has blown up."""
-    loss = float(np.mean((w * x + b - y) ** 2))
+    with np.errstate(over="ignore", invalid="ignore"):  # a blow-up becomes the ValueError below, not a warning
+        loss = float(np.mean((w * x + b - y) ** 2))
     if not loss < _DIVERGED:
         limit = max_stable_learning_rate(x)
         raise ValueError(
