@@ -5,13 +5,13 @@ thread runs its examples through Sybil (:mod:`site_tools.examples`, the reader t
 in a fresh interpreter and stores the outcome by a hash of the page's text, so an unchanged
 page is never run again. The runs are debounced (a page saved again within a second is run
 once, in its newest text) and niced, so the preview's rebuilds keep the CPU. When a failure
-arrives, the page's built file is removed and the outcome is written to the watched folder
-``.cache/examples-failed``: the server rebuilds that page (also under ``--dirty``), and it carries a
-banner naming the line and the error. A passing outcome is stored outside the watched
-folder (``.cache/examples``) and rebuilds nothing: it changes no page. (On a fresh clone every
-page's first run used to rebuild the preview once, six rebuilds in the first minute.) The build
-itself never waits for the examples, so an edit still shows at once. ``mkdocs build`` (and so the published
-site and the tests) is untouched.
+arrives, the page's built file is removed and one small file in the watched folder
+``.cache/examples-failed`` is rewritten: the server rebuilds that page (also under
+``--dirty``), and it carries a banner naming the line and the error. Every outcome, passing or
+failing, is stored in ``.cache/examples``, which is not watched: a pass changes no page, so it
+rebuilds nothing. (On a fresh clone every page's first run used to rebuild the preview once,
+six rebuilds in the first minute.) The build itself never waits for the examples, so an edit
+still shows at once. ``mkdocs build`` (and so the published site and the tests) is untouched.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.pages import Page
 
 from site_tools.env import page_language
-from site_tools.examples import CACHE, cached, run_isolated, stop_all, store
+from site_tools.examples import CACHE, cached, content_key, run_isolated, stop_all, store
 
 _TEXT = {
     "ja": ("このページの例が失敗しています", "{line} 行目", "修正するまで公開の検査(pytest)も失敗します。"),
@@ -47,7 +47,7 @@ def on_startup(command: str, dirty: bool) -> None:
     _serving = command == "serve"
 
 
-#: Written when a page's examples fail; the preview server watches it and rebuilds.
+#: Rewritten when a page's examples fail; the preview server watches it and rebuilds.
 FAILED = CACHE.parent / "examples-failed"
 
 
@@ -71,7 +71,9 @@ def _work() -> None:
                 store(text, outcome)
                 if not outcome.ok:
                     built.unlink(missing_ok=True)  # so that a --dirty rebuild renders it again
-                    store(text, outcome, cache=FAILED)  # the watched folder changes: the server rebuilds
+                    # the watched folder changes (one small file, rewritten): the server rebuilds
+                    FAILED.mkdir(parents=True, exist_ok=True)
+                    (FAILED / "last-failure").write_text(content_key(text), encoding="utf-8")
         finally:
             _pending.discard(text)
 
