@@ -52,11 +52,12 @@ def run_in_fresh_clone(extra: list[str], record: bool = False) -> tuple[float, d
     with tempfile.TemporaryDirectory() as tmp:
         clone = Path(tmp) / "medai-lessons"
         subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(ROOT), str(clone)], check=True)
+        env = offline_env()
+        if record:
+            env["MEDAI_RECORD_DURATIONS"] = str(DURATIONS)
         start, busy = time.perf_counter(), busy_cpu_seconds()
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", *PYTEST, *extra],
-            cwd=clone, env=offline_env() | {"MEDAI_RECORD_DURATIONS": str(DURATIONS)} if record else offline_env(),
-            capture_output=True, text=True,
+            [sys.executable, "-m", "pytest", *PYTEST, *extra], cwd=clone, env=env, capture_output=True, text=True,
         )
         seconds, busy = time.perf_counter() - start, busy_cpu_seconds() - busy
     log = ROOT / "build" / "bench-suite-pytest.log"
