@@ -53,9 +53,9 @@ def setup_namespace(namespace: dict) -> None:
         namespace["HAS_CUDA"] = torch.cuda.is_available()
 
 
-def sybil(path: Path = DOCS, **options) -> Sybil:
-    """The Sybil that runs every ```` ```python ```` block of every page below ``path``."""
-    return Sybil(parsers=parsers(), patterns=["*.md"], path=str(path), setup=setup_namespace, **options)
+def sybil(path: Path = DOCS, patterns: tuple[str, ...] = ("*.md",), **options) -> Sybil:
+    """The Sybil that runs every ```` ```python ```` block of the pages below ``path`` matching ``patterns``."""
+    return Sybil(parsers=parsers(), patterns=list(patterns), path=str(path), setup=setup_namespace, **options)
 
 
 @dataclass(frozen=True)

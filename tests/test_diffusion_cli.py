@@ -288,47 +288,6 @@ def test_cli_interrupt_then_resume_matches_an_uninterrupted_run(tmp_path, capsys
     assert not (tmp_path / "run.partial").exists()
 
 
-def _wait_for(path_glob: Path, pattern: str, proc: subprocess.Popen, timeout: float) -> list[Path]:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        found = sorted(path_glob.glob(pattern))
-        if found or proc.poll() is not None:
-            return found
-        time.sleep(0.2)
-    return []
-
-
-def test_sigint_during_training_keeps_the_last_checkpoint(tmp_path):
-    """Ctrl-C in a real `medai-lessons ddpm train` exits 130, names the last checkpoint, and that checkpoint loads."""
-    from medai_lessons.diffusion import load_checkpoint
-
-    out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "medai_lessons.cli", "ddpm", "train", "--train-steps", "100000",
-           "--checkpoint-every", "5", *TINY, "--out", str(out)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    try:
-        found = _wait_for(tmp_path / "run.partial" / "checkpoints", "step-*", proc, timeout=120)
-        assert found, proc.communicate()[1] if proc.poll() is not None else "no checkpoint within 120 s"
-        time.sleep(0.5)  # let it train on past the checkpoint
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130, err
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    assert "interrupted at step" in lines[0] and "the last complete checkpoint is" in lines[0]
-    named = Path(lines[0].split("the last complete checkpoint is ")[1].split(" ")[0])
-    assert named.parent == tmp_path / "run.partial" / "checkpoints" and named.is_dir()
-    assert [p for p in named.parent.iterdir()] == [named]  # only complete checkpoints, no temporary folder
-    model, schedule, config = load_checkpoint(named / "digits-ddpm.safetensors")
-    assert model.config["channels"] == [8, 8] and len(schedule) == 20
-    assert config["train_steps"] == 100000
-    assert f"--resume {named} --out {out}" in lines[0] and not out.exists()
-
-
 def test_ddpm_sample_refuses_to_clobber_then_overwrites(tmp_path, capsys):
     """Samples of the same name are not replaced silently; --overwrite replaces them."""
     argv = ["ddpm", "sample", "--checkpoint", "pretrained", "--num-inference-steps", "2", "--num-images", "2",
@@ -351,12 +310,12 @@ def test_sigint_during_sampling_exits_130_and_writes_nothing(tmp_path):
                             "PYTHONUNBUFFERED": "1"})
     try:
         seen = b""
-        end = time.monotonic() + 120
+        end = time.monotonic() + 600  # a safety net: sampling begins within seconds
         while b"DDPM:" not in seen and time.monotonic() < end and proc.poll() is None:
             seen += os.read(proc.stderr.fileno(), 256)  # the progress bar shows that sampling has begun
         assert b"DDPM:" in seen, seen[-500:]
         proc.send_signal(signal.SIGINT)
-        _, rest = proc.communicate(timeout=60)
+        _, rest = proc.communicate(timeout=300)  # a safety net: it exits within seconds
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -7,7 +7,8 @@ lazily so that ``--help`` stays fast and lesson 1 never needs PyTorch.
 
 Every sub-command runs through :func:`run_command`, the one place that turns failures
 into what a user sees: one line naming the flag or file and exit status 2, or, for
-Ctrl-C, one line saying where the last good checkpoint is and exit status 130. A
+Ctrl-C or SIGTERM, one line saying where the last good checkpoint is and exit status
+130 or 143 (:mod:`medai_lessons.interrupts`). A
 traceback is printed only with ``MEDAI_LESSONS_DEBUG=1``. The output-path helpers
 below (:func:`check_output_dir`, :func:`check_output_file`, :func:`publish_dir`) are
 shared by every command that writes files: paths are checked before any work, and a
@@ -29,13 +30,15 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from medai_lessons import interrupts
+
 #: sub-command name -> module that defines ``add_parser(subparsers)``
 GROUPS = {
     "ddpm": "medai_lessons.diffusion.cli",
     "sd": "medai_lessons.stable_diffusion.cli",
 }
 
-#: exit status of a refused or failed command, and of Ctrl-C (128 + SIGINT)
+#: exit status of a refused or failed command, and of Ctrl-C (128 + SIGINT; SIGTERM gives 143)
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
 #: longest message printed; longer ones (a library's multi-line error) are cut
@@ -113,11 +116,12 @@ def run_command(func: Callable[[argparse.Namespace], int | None], args: argparse
     """Run one sub-command; every failure becomes one line on stderr and an exit status."""
     prog = _leaf_parser(parser, args).prog
     try:
-        return int(func(args) or 0)
+        with interrupts.stop_signals_interrupt():  # SIGTERM cleans up like Ctrl-C
+            return int(func(args) or 0)
     except KeyboardInterrupt as exc:
         text = str(exc).strip() or "interrupted"
         print(f"{prog}: {one_line(text, limit=None)}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return interrupts.exit_status()
     except Exception as exc:  # the one place that must catch everything
         if os.environ.get("MEDAI_LESSONS_DEBUG") == "1":
             traceback.print_exc()

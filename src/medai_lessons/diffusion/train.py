@@ -54,6 +54,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from medai_lessons import interrupts
 from medai_lessons._checks import check_int, check_real
 from medai_lessons.diffusion.checkpoint import (
     CheckpointNotFoundError,
@@ -523,46 +524,48 @@ def train_ddpm(
     model.train()
     first_step = step
     try:
-        while step < config.train_steps:
-            idx, t, noise = next_batch()
-            part = slice(rank * local, (rank + 1) * local)  # this process's share of the global batch
-            x0 = data[idx[part]].to(accelerator.device)
-            try:
-                loss = ddpm_loss(
-                    model, schedule, x0, t=t[part].to(accelerator.device), noise=noise[part].to(accelerator.device)
-                )
-                value = accelerator.gather(loss.detach()[None]).mean().item()
-                finite = math.isfinite(value)
-            except ValueError:
-                # the inputs have the same kind and shape at every step, so a refusal after the
-                # first step of this session comes from the values: the weights have blown up
-                if step == first_step:
-                    raise
-                finite = False
-            if not finite:
-                where = f" The last complete checkpoint is {last_checkpoint}." if last_checkpoint else ""
-                raise ValueError(
-                    f"the loss became NaN or infinite at step {step + 1}, so training stopped; "
-                    f"try a smaller `lr` (got {config.lr:g}).{where}"
-                ) from None
-            optimizer.zero_grad(set_to_none=True)
-            accelerator.backward(loss)
-            optimizer.step()
-            lr_scheduler.step()
-            ema.step(accelerator.unwrap_model(model).parameters())
-            losses.append(value)
-            step += 1
-            bar.update(1)
-            if step % 50 == 0:
-                bar.set_postfix(loss=f"{sum(losses[-50:]) / 50:.4f}")
-            if (checkpoint_every and checkpoint_dir is not None and step % checkpoint_every == 0
-                    and accelerator.is_main_process):
-                raw, ema_model = cpu_copies()
-                last_checkpoint = _save_train_state(
-                    Path(checkpoint_dir), step, raw, ema_model, schedule, config,
-                    optimizer.optimizer if hasattr(optimizer, "optimizer") else optimizer,
-                    lr_scheduler, ema, sampler, losses, data.shape[-1],
-                )
+        with interrupts.stop_at_step_boundaries():
+            while step < config.train_steps:
+                interrupts.check()  # Ctrl-C or SIGTERM stops here, between two steps
+                idx, t, noise = next_batch()
+                part = slice(rank * local, (rank + 1) * local)  # this process's share of the global batch
+                x0 = data[idx[part]].to(accelerator.device)
+                try:
+                    loss = ddpm_loss(
+                        model, schedule, x0, t=t[part].to(accelerator.device), noise=noise[part].to(accelerator.device)
+                    )
+                    value = accelerator.gather(loss.detach()[None]).mean().item()
+                    finite = math.isfinite(value)
+                except ValueError:
+                    # the inputs have the same kind and shape at every step, so a refusal after the
+                    # first step of this session comes from the values: the weights have blown up
+                    if step == first_step:
+                        raise
+                    finite = False
+                if not finite:
+                    where = f" The last complete checkpoint is {last_checkpoint}." if last_checkpoint else ""
+                    raise ValueError(
+                        f"the loss became NaN or infinite at step {step + 1}, so training stopped; "
+                        f"try a smaller `lr` (got {config.lr:g}).{where}"
+                    ) from None
+                optimizer.zero_grad(set_to_none=True)
+                accelerator.backward(loss)
+                optimizer.step()
+                lr_scheduler.step()
+                ema.step(accelerator.unwrap_model(model).parameters())
+                losses.append(value)
+                step += 1
+                bar.update(1)
+                if step % 50 == 0:
+                    bar.set_postfix(loss=f"{sum(losses[-50:]) / 50:.4f}")
+                if (checkpoint_every and checkpoint_dir is not None and step % checkpoint_every == 0
+                        and accelerator.is_main_process):
+                    raw, ema_model = cpu_copies()
+                    last_checkpoint = _save_train_state(
+                        Path(checkpoint_dir), step, raw, ema_model, schedule, config,
+                        optimizer.optimizer if hasattr(optimizer, "optimizer") else optimizer,
+                        lr_scheduler, ema, sampler, losses, data.shape[-1],
+                    )
     except KeyboardInterrupt:
         bar.close()
         if checkpoint_dir is not None and accelerator.is_main_process:

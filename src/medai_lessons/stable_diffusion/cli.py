@@ -199,8 +199,12 @@ def run_train_digits(args: argparse.Namespace) -> int:
     check_out(args.out)  # before any download or training
     config = DigitSDConfig(data=args.data, vae_steps=args.vae_steps, unet_steps=args.unet_steps, seed=args.seed,
                            cpu_threads=args.cpu_threads)
-    data = load_dataset(args.data, root=args.data_root)
-    summary = train_digit_pipeline(args.out, config, device=args.device, data=data)
+    try:
+        data = load_dataset(args.data, root=args.data_root)
+        summary = train_digit_pipeline(args.out, config, device=args.device, data=data)
+    except KeyboardInterrupt:  # the model is written under a temporary name and renamed at the very end
+        message = f"interrupted before the model was complete; nothing was written to {args.out}"
+        raise KeyboardInterrupt(message) from None
     seconds = summary["vae_seconds"] + summary["unet_seconds"]
     print(f"wrote {args.out} ({config.vae_steps} + {config.unet_steps} steps in {seconds:.0f} s)")
     return 0

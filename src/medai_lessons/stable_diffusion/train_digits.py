@@ -48,6 +48,8 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from tqdm.auto import tqdm
 
+from medai_lessons import interrupts
+
 from .._checks import check_int, check_output_path, check_path, check_real
 from .digits import Dataset, drop_prompts, load_dataset, training_words
 
@@ -193,6 +195,7 @@ def _train_vae(vae: Any, data: Dataset, config: DigitSDConfig, accelerator: Any,
     history = []
     batches = _batches(len(data), config.batch_size, generator)
     for step in tqdm(range(config.vae_steps), desc="autoencoder", disable=not accelerator.is_main_process):
+        interrupts.check()  # Ctrl-C or SIGTERM stops here, between two steps
         x = data.images[next(batches)].to(accelerator.device)
         posterior = vae.encode(x).latent_dist
         eps = torch.randn(posterior.mean.shape, generator=generator).to(accelerator.device)
@@ -235,6 +238,7 @@ def _train_unet(
     history = []
     batches = _batches(len(data), config.batch_size, generator)
     for step in tqdm(range(config.unet_steps), desc="U-Net + text encoder", disable=not accelerator.is_main_process):
+        interrupts.check()
         idx = next(batches)
         z0 = z0_all[idx].to(device)
         # one random template per image, then Algorithm 1's prompt dropout
@@ -332,13 +336,14 @@ def _train(out: Path, config: DigitSDConfig, data: Dataset, accelerator: Any, de
     components = build_digit_components(tokenizer, config)
 
     t0, cpu0 = time.perf_counter(), time.process_time()
-    vae_history = _train_vae(components["vae"], data, config, accelerator, generator)
-    vae = accelerator.unwrap_model(components["vae"]).eval()
-    t1 = time.perf_counter()
-    z = _latents(vae, data.images, accelerator.device)
-    scaling_factor = float(1.0 / z.std())
-    vae.register_to_config(scaling_factor=scaling_factor)
-    ema, unet_history = _train_unet(components, z * scaling_factor, data, config, accelerator, generator)
+    with interrupts.stop_at_step_boundaries():  # both phases stop between two steps, never mid-step
+        vae_history = _train_vae(components["vae"], data, config, accelerator, generator)
+        vae = accelerator.unwrap_model(components["vae"]).eval()
+        t1 = time.perf_counter()
+        z = _latents(vae, data.images, accelerator.device)
+        scaling_factor = float(1.0 / z.std())
+        vae.register_to_config(scaling_factor=scaling_factor)
+        ema, unet_history = _train_unet(components, z * scaling_factor, data, config, accelerator, generator)
     t2, cpu2 = time.perf_counter(), time.process_time()
 
     text_encoder = accelerator.unwrap_model(components["text_encoder"]).eval()
