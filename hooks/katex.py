@@ -1,8 +1,10 @@
-"""MkDocs hook: KaTeX served from the site itself (see :mod:`site_tools.katex`).
+"""MkDocs hook: formulas typeset by KaTeX when the site is built (see :mod:`site_tools.katex`).
 
-``on_config`` installs it with ``npm ci`` when ``node_modules`` does not match the lockfile,
-``on_files`` adds it under ``assets/vendor/katex``, and ``on_post_page`` removes it from
-pages without a formula.
+``on_config`` installs KaTeX with ``npm ci`` when ``node_modules`` does not match the lockfile,
+``on_files`` adds its stylesheet, fonts and script under ``assets/vendor/katex``, and
+``on_post_page`` typesets the page's formulas into HTML and drops the stylesheet from pages
+without one. It runs after the search plugin has read the page, so search still indexes the
+formulas as text (``hooks/search_text.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from site_tools.katex import NpmMissingError, drop_unused_katex, ensure_node_modules, katex_files
+from site_tools.katex import NpmMissingError, drop_unused_katex, ensure_node_modules, katex_files, render_maths
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
@@ -33,4 +35,4 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 
 
 def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
-    return drop_unused_katex(output)
+    return drop_unused_katex(render_maths(output))

@@ -354,6 +354,8 @@ ASSET_MARKERS = {
     "javascripts/guidance-explorer.js": "guidance-explorer",
     "stylesheets/explorers.css": ("forward-explorer", "reverse-explorer", "guidance-explorer"),
     "javascripts/explorer-kit.js": ("lr-explorer", "forward-explorer", "reverse-explorer", "guidance-explorer"),
+    # the page's own formulas are typeset when the site is built; an explorer typesets its live formula
+    "assets/vendor/katex/katex.min.js": ("lr-explorer", "forward-explorer", "reverse-explorer", "guidance-explorer"),
 }
 
 

@@ -1,17 +1,24 @@
-"""KaTeX served from the site itself, installed from the npm registry by the lockfile.
+"""KaTeX, installed from the npm registry by the lockfile, run when the site is built.
 
-``npm ci`` runs when ``node_modules`` is missing or does not match ``package-lock.json``;
-the files the pages need are then added to the site under ``assets/vendor/katex``.
-Nothing is fetched from a CDN by the reader's browser, and no dist file is committed.
+``npm ci`` runs when ``node_modules`` is missing or does not match ``package-lock.json``.
+:func:`render_maths` then typesets every formula of a page into HTML at build time (one
+``node`` process for the whole build, :file:`katex_render.cjs`), so a reader's browser only
+lays out HTML: no TeX is typeset on the reader's phone. The pages load KaTeX's stylesheet and
+fonts from ``assets/vendor/katex``; the script itself only on pages with an explorer, which
+draws its formulas live. Nothing is fetched from a CDN, and no dist file is committed.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
+import html
+import json
 import logging
 import re
 import shutil
 import subprocess
+from functools import lru_cache
 from pathlib import Path
 
 from .env import ROOT
@@ -63,12 +70,70 @@ def katex_files() -> dict[str, Path]:
     return out
 
 
-_SCRIPT = re.compile(r'<script src="[^"]*assets/vendor/katex/katex\.min\.js"></script>\s*')
 _STYLE = re.compile(r'<link rel="stylesheet" href="[^"]*assets/vendor/katex/katex\.min\.css">\s*')
+#: what pymdownx.arithmatex (generic mode) writes: \(...\) in a span, \[...\] in a div
+_MATHS = re.compile(r'<(span|div) class="arithmatex">(.*?)</\1>', re.DOTALL)
 
 
-def drop_unused_katex(html: str) -> str:
-    """A page without a formula does not load KaTeX (about 300 kB with its stylesheet)."""
-    if 'class="arithmatex"' in html:
-        return html
-    return _STYLE.sub("", _SCRIPT.sub("", html))
+class _Renderer:
+    """One ``node`` process that typesets TeX with KaTeX, kept for the whole build (and serve)."""
+
+    def __init__(self) -> None:
+        node = shutil.which("node")
+        if node is None:
+            raise NpmMissingError("KaTeX typesets the formulas at build time, but `node` was not found.")
+        script = Path(__file__).with_name("katex_render.cjs")
+        self.proc = subprocess.Popen(
+            [node, str(script), str(NODE_MODULES / "katex")],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8",
+        )
+        atexit.register(self.close)
+
+    def render(self, items: list[tuple[str, bool]]) -> list[str]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(items) + "\n")
+        self.proc.stdin.flush()
+        reply = self.proc.stdout.readline()
+        if not reply:
+            raise RuntimeError(f"the KaTeX renderer stopped (exit status {self.proc.poll()})")
+        return json.loads(reply)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()  # type: ignore[union-attr]
+            self.proc.wait(timeout=60)
+
+
+@lru_cache(maxsize=1)
+def _renderer() -> _Renderer:
+    return _Renderer()
+
+
+def _strip_delimiters(tex: str, display: bool) -> str:
+    t = tex.strip()
+    opening, closing = (r"\[", r"\]") if display else (r"\(", r"\)")
+    if t.startswith(opening) and t.endswith(closing):
+        return t[2:-2]
+    if t.startswith("$$") and t.endswith("$$"):
+        return t[2:-2]
+    return t
+
+
+def render_maths(page_html: str) -> str:
+    """``page_html`` with every arithmatex formula typeset by KaTeX (the element and its class stay).
+
+    Bad TeX is drawn in red with the class ``katex-error``, which the browser tests look for.
+    """
+    found = list(_MATHS.finditer(page_html))
+    if not found:
+        return page_html
+    items = [(_strip_delimiters(html.unescape(m.group(2)), m.group(1) == "div"), m.group(1) == "div") for m in found]
+    rendered = iter(_renderer().render(items))
+    return _MATHS.sub(lambda m: f'<{m.group(1)} class="arithmatex">{next(rendered)}</{m.group(1)}>', page_html)
+
+
+def drop_unused_katex(page_html: str) -> str:
+    """A page without a formula does not load KaTeX's stylesheet (about 25 kB and its fonts)."""
+    if 'class="katex' in page_html:
+        return page_html
+    return _STYLE.sub("", page_html)

@@ -5,8 +5,8 @@
 // 2. A display formula wider than the text column scrolls sideways (extra.css); a
 //    keyboard user can only scroll it if it can take focus (axe rule
 //    scrollable-region-focusable, "serious"). Only formulas that actually overflow get
-//    tabindex="0", so short formulas add no tab stops. Load this after katex-init.js:
-//    the width is measured after KaTeX has typeset the page.
+//    tabindex="0", so short formulas add no tab stops. KaTeX typesets the formulas when
+//    the site is built (site_tools/katex.py), so the width is known once the page has loaded.
 (function () {
   "use strict";
 

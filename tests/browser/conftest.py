@@ -35,6 +35,10 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "build" / "screenshots"
 HOST = "127.0.0.1"
 LANGS = LANGUAGES
+#: How long a browser test waits for an event (a widget starting, a frame advancing, a tooltip
+#: showing) before it fails: a safety net many times the normal wait, never an expectation.
+#: Tests wait on the event itself, so a slow or loaded machine only makes them slower.
+NET_MS = 60_000
 
 
 def site_prefix(site: Path) -> str:
@@ -338,7 +342,7 @@ def open_with_widgets(context: Any, url: str, widgets: dict[str, str], ready: st
         registry = api.removesuffix(".instances[0]")
         try:
             tab.wait_for_function(f"() => {registry} && {registry}.instances.length > 0 && !!{api}.slider",
-                                  timeout=10000)
+                                  timeout=NET_MS)
         except Exception:
             tab.close()
             pytest.fail(f"{selector[1:]} did not start: is its script in extra_javascript? errors: {errors}")

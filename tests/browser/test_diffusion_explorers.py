@@ -17,7 +17,7 @@ import torch
 from medai_lessons.diffusion import NoiseSchedule, load_ct_slice, predict_x0, q_sample
 
 from ..test_explorer_data import run_package_samplers
-from .conftest import AXE, LANGS, SCREENSHOTS, axe_widgets_js, open_recorded, open_with_widgets
+from .conftest import AXE, LANGS, NET_MS, SCREENSHOTS, axe_widgets_js, open_recorded, open_with_widgets
 
 PAGE = "lessons/diffusion/"
 FWD = "window.medaiForwardExplorer.instances[0]"
@@ -174,7 +174,7 @@ def test_forward_play_advances_and_pause_stops(fwd):
     play.focus()
     fwd.keyboard.press("Enter")
     assert play.get_attribute("aria-pressed") == "true"
-    fwd.wait_for_function(f"{FWD}.t > 40", timeout=5000)
+    fwd.wait_for_function(f"{FWD}.t > 40", timeout=NET_MS)
     fwd.keyboard.press("Enter")
     assert play.get_attribute("aria-pressed") == "false"
     t = fwd.evaluate(f"{FWD}.t")
@@ -256,7 +256,7 @@ def test_scrubber_play_and_pause(rev):
     play = rev.locator(".reverse-explorer__play")
     play.click()
     assert play.get_attribute("aria-pressed") == "true"
-    rev.wait_for_function(f"{REV}.frame >= 2", timeout=5000)
+    rev.wait_for_function(f"{REV}.frame >= 2", timeout=NET_MS)
     play.click()
     assert play.get_attribute("aria-pressed") == "false"
     frame = rev.evaluate(f"{REV}.frame")

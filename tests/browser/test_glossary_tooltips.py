@@ -8,7 +8,7 @@ import pytest
 from site_tools.glossary import glossary
 from site_tools.glossary_tooltips import tooltip
 
-from .conftest import LANGS, LESSON
+from .conftest import LANGS, LESSON, NET_MS
 
 CHAIN_RULE = next(t for t in glossary().terms if t.en == "chain rule")
 
@@ -31,7 +31,9 @@ def test_a_term_shows_its_definition_on_hover_and_focus(page, base_url, lang, ho
     term = term.first
     term.scroll_into_view_if_needed()
     term.hover() if how == "hover" else term.focus()
-    page.wait_for_timeout(600)  # Material shows the tooltip after a short delay
+    # Material shows the tooltip after a short delay: wait for it to be shown, not for a time
+    page.wait_for_function(f"el => {{ const s = ({_SHOWN_JS})(el); return s && s.visible; }}",
+                           arg=term.element_handle(), timeout=NET_MS)
     shown = term.evaluate(_SHOWN_JS)
     assert shown is not None, f"no tooltip on {how}"
     assert shown["text"] == tooltip(CHAIN_RULE, lang)

@@ -18,7 +18,7 @@ import pytest
 
 from site_tools.explorer_data import MINISD_RESULTS
 
-from .conftest import AXE, LANGS, SCREENSHOTS, axe_widgets_js, open_recorded, open_with_widgets
+from .conftest import AXE, LANGS, NET_MS, SCREENSHOTS, axe_widgets_js, open_recorded, open_with_widgets
 
 PAGE = "lessons/stable-diffusion/"
 GDX = "window.medaiGuidanceExplorer.instances[0]"
@@ -145,7 +145,7 @@ def test_play_steps_through_the_scales_and_pause_stops(gdx):
     play = gdx.locator(".guidance-explorer__play")
     play.click()
     assert play.get_attribute("aria-pressed") == "true"
-    gdx.wait_for_function(f"{GDX}.state().scale >= 2", timeout=5000)
+    gdx.wait_for_function(f"{GDX}.state().scale >= 2", timeout=NET_MS)
     play.click()
     assert play.get_attribute("aria-pressed") == "false"
     s = gdx.evaluate(f"{GDX}.state().scale")

@@ -13,7 +13,7 @@ import pytest
 
 from medai_lessons.gradient_descent import descend_quadratic, quadratic_regime
 
-from .conftest import LANGS, LESSON, SCREENSHOTS
+from .conftest import LANGS, LESSON, NET_MS, SCREENSHOTS
 
 A = 0.35  # the lesson's curvature, data-a="0.35" on the page
 PRESETS = {0.01: "converges", 0.5: "converges", 2.5: "oscillates", 3.0: "diverges"}
@@ -32,7 +32,7 @@ def _open(context: Any, base_url: str, lang: str) -> Any:
         )
     try:
         tab.wait_for_function("() => window.medaiLrExplorer && window.medaiLrExplorer.instances.length > 0",
-                              timeout=5000)
+                              timeout=NET_MS)
     except Exception:
         tab.close()
         pytest.fail("lr-explorer.js did not start: add javascripts/lr-explorer.js to extra_javascript "
@@ -153,7 +153,7 @@ def test_play_advances_and_pause_stops(widget):
     play = widget.locator(f"{WIDGET} .lr-explorer__play")
     play.click()
     assert play.get_attribute("aria-pressed") == "true"
-    widget.wait_for_function(f"{INST}.trajectory().length > 3", timeout=5000)
+    widget.wait_for_function(f"{INST}.trajectory().length > 3", timeout=NET_MS)
     play.click()
     assert play.get_attribute("aria-pressed") == "false"
     n = _steps(widget)

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from .conftest import LESSON
+from .conftest import LESSON, NET_MS
 
 
 def _switch(tab, hreflang: str) -> None:
@@ -41,7 +41,7 @@ def _search(tab, query: str) -> list[str]:
     box.click()
     box.fill(query)
     box.press("End")  # Material searches on keyup
-    tab.locator(".md-search-result__item").first.wait_for(timeout=10_000)
+    tab.locator(".md-search-result__item").first.wait_for(timeout=NET_MS)
     return tab.locator(".md-search-result__item > a").evaluate_all("els => els.map(e => e.href)")
 
 
