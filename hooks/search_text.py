@@ -6,6 +6,11 @@ plugin has no option to index anything else. After the build every ``search/sear
 of the site is rewritten with each formula replaced by
 :func:`site_tools.tex_text.plain_math` (``df/dx``), so search snippets read as text.
 
+Each language then gets an index of its own pages (:func:`site_tools.search_index.split_by_language`):
+the English site searches ``/en/search/search_index.json``, because :func:`on_post_page` points the
+English pages' Material ``base`` at ``/en/``. One shared index made the English site list
+Japanese pages and the Japanese site English ones.
+
 Order matters: mkdocs-static-i18n builds the other languages and writes the merged index in
 its own ``on_post_build`` at priority -100, so this one runs at -200, after it; it runs again
 at the end of each language's inner build, which is harmless (the rewrite is idempotent).
@@ -23,9 +28,10 @@ from pathlib import Path
 import _root  # noqa: F401  (site_tools on sys.path)
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.plugins import event_priority
+from mkdocs.structure.pages import Page
 
 from site_tools.env import LANGUAGES
-from site_tools.search_index import plain_search_index, without_duplicates
+from site_tools.search_index import language_base, plain_search_index, split_by_language, without_duplicates
 
 #: the search locations of the languages other than the default one ("en/")
 _PREFIXES = tuple(f"{code}/" for code in LANGUAGES[1:])
@@ -55,3 +61,13 @@ def on_post_build(config: MkDocsConfig) -> None:
     roots = {Path(d) for d in (*_SITE_DIRS[-1:], config.site_dir)}
     for path in sorted({p for root in roots for p in root.rglob("search/search_index.json")}):
         plain_search_index(path, _PREFIXES)
+    top = Path(_SITE_DIRS[-1]) / "search" / "search_index.json" if _SITE_DIRS else None
+    if top is not None and top.is_file():
+        split_by_language(top, _PREFIXES)  # each language searches its own pages
+
+
+def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
+    """A page of another language looks for its search index under its own root (``/en/``)."""
+    if page.url.startswith(_PREFIXES):
+        return language_base(output)
+    return output

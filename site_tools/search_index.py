@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -49,6 +50,56 @@ def plain_search_index(path: Path, prefixes: tuple[str, ...] = ()) -> None:
     text and repeats dropped (:func:`without_duplicates`, with the other languages' ``prefixes``)."""
     data = plain_index_data(json.loads(path.read_text(encoding="utf-8")))
     data["docs"] = without_duplicates(data.get("docs", []), prefixes)
+    _write(path, data)
+
+
+def split_by_language(path: Path, prefixes: tuple[str, ...]) -> dict[str, Path]:
+    """Give each language a search index of its own pages only.
+
+    mkdocs-static-i18n writes one index for the whole site, so the English site found Japanese
+    pages and the Japanese site English ones. Each other language's entries (``prefixes``, e.g.
+    ``("en/",)``) move to ``<prefix>search/search_index.json`` with their locations relative to
+    that language's root; what stays in ``path`` is the default language's. The pages of a
+    language read their own index because :func:`language_base` points them at their root.
+    Returns the prefix -> index path of each language ("" for the default one).
+    """
+    data = json.loads(path.read_text(encoding="utf-8"))
+    docs = data.get("docs", [])
+    written = {}
+    for prefix in prefixes:
+        mine = [dict(d, location=str(d["location"])[len(prefix):]) for d in docs
+                if str(d.get("location", "")).startswith(prefix)]
+        if not mine:  # split already (the i18n build calls the hook again): keep that language's index
+            continue
+        target = path.parent.parent / prefix / "search" / "search_index.json"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write(target, dict(data, docs=mine))
+        written[prefix] = target
+    default = [d for d in docs if not str(d.get("location", "")).startswith(prefixes)]
+    _write(path, dict(data, docs=default))
+    written[""] = path
+    return written
+
+
+_BASE = re.compile(r'("base":\s*")([^"]*)(")')
+
+
+def language_base(page_html: str) -> str:
+    """A page of a non-default language with Material's ``base`` set to its language's root.
+
+    Material loads ``<base>/search/search_index.json`` and resolves search results against
+    ``base``; for ``/en/lessons/x/`` the i18n build writes ``"base": "../.."`` (the site's root),
+    and this makes it ``".."`` (``/en/``), where :func:`split_by_language` put the English index.
+    """
+    def one_level_up(m: re.Match) -> str:
+        parts = [p for p in m.group(2).split("/") if p not in ("", ".")]
+        return m.group(1) + ("/".join(parts[1:]) or ".") + m.group(3)
+
+    return _BASE.sub(one_level_up, page_html, count=1)
+
+
+def _write(path: Path, data: dict) -> None:
+    """Write ``data`` as JSON at ``path`` atomically (temp file + rename), readable by a web server."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".search_index.", suffix=".json")
     try:

@@ -191,10 +191,11 @@
     this.slider = kit.slider({
       id: id + "-t", label: t.t, min: 0, max: this.T - 1, step: 1, value: this.t, bigStep: 100,
       classPrefix: "explorer",
-      onInput: function (v) { self.set({ t: v }, true); }
+      onInput: function (v) { self.pause(); self.set({ t: v }, true); }  // the reader took over
     });
     this.playBtn = kit.button("explorer__button forward-explorer__play", t.play, function () {});
     this.player = new kit.Player({
+      onStop: function () { self.draw(); },  // the status line, silent while playing, catches up
       button: this.playBtn,
       labels: { play: t.play, pause: t.pause, runToEnd: t.runToEnd },
       perSecond: FRAMES_PER_SECOND,

@@ -229,10 +229,11 @@
     this.slider = kit.slider({
       id: id + "-s", label: t.scale, min: 0, max: this.scales.length - 1, step: 1, value: this.scaleIndex,
       bigStep: 2, classPrefix: "explorer",
-      onInput: function (v) { self.set({ scale: self.scales[v] }, true); }
+      onInput: function (v) { self.pause(); self.set({ scale: self.scales[v] }, true); }  // the reader took over
     });
     this.playBtn = kit.button("explorer__button guidance-explorer__play", t.play, function () {});
     this.player = new kit.Player({
+      onStop: function () { self.draw(); },  // the status line, silent while playing, catches up
       button: this.playBtn,
       labels: { play: t.play, pause: t.pause, runToEnd: t.runToEnd },
       perSecond: SCALES_PER_SECOND,

@@ -150,11 +150,12 @@
     this.slider = kit.slider({
       id: id + "-frame", label: t.frame, min: 0, max: this.steps.length - 1, step: 1, value: 0, bigStep: 5,
       classPrefix: "explorer",
-      onInput: function (v) { self.set({ frame: v }, true); }
+      onInput: function (v) { self.pause(); self.set({ frame: v }, true); }  // the reader took over
     });
     this.slider.out.classList.add("reverse-explorer__step");
     this.playBtn = kit.button("explorer__button reverse-explorer__play", t.play, function () {});
     this.player = new kit.Player({
+      onStop: function () { self.draw(); },  // the status line, silent while playing, catches up
       button: this.playBtn,
       labels: { play: t.play, pause: t.pause, runToEnd: t.runToEnd },
       perSecond: FRAMES_PER_SECOND,

@@ -41,6 +41,29 @@ LANGS = LANGUAGES
 NET_MS = 60_000
 
 
+def in_one_language(fixture: str) -> pytest.MarkDecorator:
+    """Run a check that does not depend on the page's language (a widget's numbers, its keyboard
+    handling) on the Japanese page only, through the module's per-language ``fixture``.
+
+    Both languages' pages load the same script and the same data file: the tests marked
+    ``both_languages_share_the_widget`` prove it, in each language, so running the language-free
+    checks on the English page as well would repeat them. Labels, console errors, axe and the
+    dark scheme are still checked in both languages.
+    """
+    return pytest.mark.parametrize(fixture, ["ja"], indirect=True)
+
+
+def widget_assets(tab: Any, selector: str) -> dict[str, Any]:
+    """The absolute URLs of the explorer scripts a page loaded, and of ``selector``'s data file."""
+    return tab.evaluate(
+        """(sel) => ({
+          scripts: [...document.scripts].map(s => s.src).filter(s => /explorer/.test(s)).sort(),
+          data: (document.querySelector(sel + ' a.explorer-data') || {}).href || null,
+        })""",
+        selector,
+    )
+
+
 def site_prefix(site: Path) -> str:
     """The path of the site's URL (``/medai-lessons/``), read from the built home page's
     canonical link. The site is served below it, as on GitHub Pages and under

@@ -17,7 +17,17 @@ import torch
 from medai_lessons.diffusion import NoiseSchedule, load_ct_slice, predict_x0, q_sample
 
 from ..test_explorer_data import run_package_samplers
-from .conftest import AXE, LANGS, NET_MS, SCREENSHOTS, axe_widgets_js, open_recorded, open_with_widgets
+from .conftest import (
+    AXE,
+    LANGS,
+    NET_MS,
+    SCREENSHOTS,
+    axe_widgets_js,
+    in_one_language,
+    open_recorded,
+    open_with_widgets,
+    widget_assets,
+)
 
 PAGE = "lessons/diffusion/"
 FWD = "window.medaiForwardExplorer.instances[0]"
@@ -79,6 +89,16 @@ def test_page_has_one_of_each_and_logs_no_error(lesson):
     assert lesson.traffic.off_host == []
 
 
+def test_both_languages_share_the_widget(lesson, base_url):
+    """The page loads the same explorer scripts and data files in either language, so the
+    language-free checks below run once, on the Japanese page (``in_one_language``)."""
+    for selector, data in ((".forward-explorer", "forward"), (".reverse-explorer", "reverse")):
+        assets = widget_assets(lesson, selector)
+        assert assets["data"] == f"{base_url}assets/explorers/{data}/meta.json"
+        assert assets["scripts"] == sorted(f"{base_url}javascripts/{name}.js"
+                                           for name in ("explorer-kit", "forward-explorer", "reverse-explorer"))
+
+
 def test_widgets_have_no_serious_accessibility_violation(lesson):
     """axe-core finds nothing serious or critical inside the two widgets once they are drawn."""
     lesson.add_script_tag(path=str(AXE))
@@ -86,6 +106,7 @@ def test_widgets_have_no_serious_accessibility_violation(lesson):
     assert blocking == [], blocking
 
 
+@in_one_language("lesson")
 def test_widgets_record_their_first_frame(lesson):
     """Both widgets record performance.now() at their first drawing (used by the pages benchmark)."""
     assert lesson.evaluate(f"{FWD}.firstFrameAt") > 0
@@ -107,6 +128,7 @@ def test_widgets_screenshots(lesson):
 
 
 @pytest.mark.parametrize("kind", ["linear", "cosine"])
+@in_one_language("lesson")
 def test_alpha_bar_table_is_the_package_schedule_exactly(fwd, kind):
     """All 1000 ᾱ_t the widget holds equal NoiseSchedule.<kind>().alphas_cumprod bit for bit."""
     got = fwd.evaluate(f"k => Array.from({FWD}.alphasCumprod[k])", kind)
@@ -116,6 +138,7 @@ def test_alpha_bar_table_is_the_package_schedule_exactly(fwd, kind):
 @pytest.mark.parametrize(("t", "kind"), [(0, "linear"), (50, "linear"), (259, "linear"), (400, "linear"),
                                          (999, "linear"), (1, "cosine"), (300, "cosine"), (496, "cosine"),
                                          (850, "cosine")])
+@in_one_language("lesson")
 def test_forward_numbers_equal_the_package(fwd, ct, t, kind):
     """At (t, schedule) the readouts are NoiseSchedule's, and x_t equals q_sample within 1.3e-4."""
     x0, noise = ct
@@ -143,6 +166,7 @@ def test_forward_numbers_equal_the_package(fwd, ct, t, kind):
     assert np.abs(np.asarray(state["histogram"]) - counts).sum() <= 2 * near_edge
 
 
+@in_one_language("lesson")
 def test_readouts_show_the_state(fwd):
     """The text readouts show ᾱ_t, SNR and the SNR = 1 step of the chosen schedule."""
     fwd.evaluate(f"{FWD}.set({{t: 496, schedule: 'cosine'}})")
@@ -153,6 +177,7 @@ def test_readouts_show_the_state(fwd):
     assert fwd.locator(".forward-explorer input[value=cosine]").is_checked()
 
 
+@in_one_language("lesson")
 def test_slider_and_schedule_work_from_the_keyboard(fwd):
     """End/Home, arrows and PageUp/PageDown move t; arrow keys in the radio group switch the schedule."""
     slider = fwd.locator(".forward-explorer input[type=range]")
@@ -168,6 +193,7 @@ def test_slider_and_schedule_work_from_the_keyboard(fwd):
     assert fwd.evaluate(f"{FWD}.state().snrOneAt") == 496
 
 
+@in_one_language("lesson")
 def test_forward_play_advances_and_pause_stops(fwd):
     """Play runs t upwards on its own; Pause stops it (aria-pressed follows)."""
     play = fwd.locator(".forward-explorer__play")
@@ -178,8 +204,15 @@ def test_forward_play_advances_and_pause_stops(fwd):
     fwd.keyboard.press("Enter")
     assert play.get_attribute("aria-pressed") == "false"
     t = fwd.evaluate(f"{FWD}.t")
-    fwd.wait_for_timeout(300)
+    # the status line (role=status, read by screen readers) tells where playing stopped
+    assert fwd.locator(".forward-explorer .explorer__status").inner_text().startswith(f"t = {t} ")
+    fwd.wait_for_timeout(300)  # nothing may happen: a slower machine only makes this stricter
     assert fwd.evaluate(f"{FWD}.t") == t
+    fwd.locator(".forward-explorer__play").click()  # play again, then the reader grabs the slider
+    fwd.wait_for_function(f"{FWD}.t > {t}", timeout=NET_MS)
+    fwd.locator(".forward-explorer input[type=range]").fill("123")
+    assert play.get_attribute("aria-pressed") == "false"
+    assert fwd.locator(".forward-explorer .explorer__status").inner_text().startswith("t = 123 ")
 
 
 def test_forward_labels_are_in_the_page_language(fwd):
@@ -193,6 +226,7 @@ def test_forward_labels_are_in_the_page_language(fwd):
         assert (label, choices, play) == ("Step t", ["linear", "cosine"], "Play")
 
 
+@in_one_language("lesson")
 def test_forward_rejects_bad_input(fwd):
     """The test hook names the argument when t or the schedule is out of range."""
     msg = fwd.evaluate(f"() => {{ try {{ {FWD}.xt(1000, 'linear'); }} catch (e) {{ return e.message; }} }}")
@@ -206,6 +240,7 @@ def test_forward_rejects_bad_input(fwd):
 
 @pytest.mark.parametrize("sampler", ["ddpm", "ddim"])
 @pytest.mark.parametrize("frame", [0, 7, 12, 17, 21, 25, 26])
+@in_one_language("lesson")
 def test_scrubber_frames_equal_the_package_samplers(rev, package_runs, sampler, frame):
     """x_t and x0_hat shown at a frame equal the package's sampler output there, clipped to [-1, 1]."""
     model, schedule, _, runs = package_runs
@@ -223,6 +258,7 @@ def test_scrubber_frames_equal_the_package_samplers(rev, package_runs, sampler, 
         assert err <= FRAME_TOL, (sampler, t, kind, err)
 
 
+@in_one_language("lesson")
 def test_scrubber_canvas_shows_the_frame(rev):
     """The canvas pixels of the first DDIM sample are the grey levels of the frame the slider is on."""
     rev.evaluate(f"{REV}.set({{frame: 20}})")
@@ -251,6 +287,7 @@ def test_scrubber_works_from_the_keyboard(rev):
     assert rev.evaluate(f"{REV}.state().t") == 740
 
 
+@in_one_language("lesson")
 def test_scrubber_play_and_pause(rev):
     """Play steps through the frames on its own; Pause stops it."""
     play = rev.locator(".reverse-explorer__play")
@@ -260,7 +297,10 @@ def test_scrubber_play_and_pause(rev):
     play.click()
     assert play.get_attribute("aria-pressed") == "false"
     frame = rev.evaluate(f"{REV}.frame")
-    rev.wait_for_timeout(600)
+    step = rev.locator(".reverse-explorer__step").inner_text()
+    assert rev.locator(".reverse-explorer .explorer__status").inner_text() == (
+        f"コマ {frame + 1} / 27({step})" if rev.lang == "ja" else f"Frame {frame + 1} of 27 ({step})")
+    rev.wait_for_timeout(600)  # nothing may happen: a slower machine only makes this stricter
     assert rev.evaluate(f"{REV}.frame") == frame
 
 

@@ -18,7 +18,17 @@ import pytest
 
 from site_tools.explorer_data import MINISD_RESULTS
 
-from .conftest import AXE, LANGS, NET_MS, SCREENSHOTS, axe_widgets_js, open_recorded, open_with_widgets
+from .conftest import (
+    AXE,
+    LANGS,
+    NET_MS,
+    SCREENSHOTS,
+    axe_widgets_js,
+    in_one_language,
+    open_recorded,
+    open_with_widgets,
+    widget_assets,
+)
 
 PAGE = "lessons/stable-diffusion/"
 GDX = "window.medaiGuidanceExplorer.instances[0]"
@@ -67,6 +77,15 @@ def test_page_has_one_explorer_and_logs_no_error(sd):
     assert sd.traffic.off_host == []
 
 
+def test_both_languages_share_the_widget(sd, base_url):
+    """The page loads the same explorer scripts and data file in either language, so the
+    language-free checks below run once, on the Japanese page (``in_one_language``)."""
+    assets = widget_assets(sd, ".guidance-explorer")
+    assert assets["data"] == f"{base_url}assets/explorers/guidance/meta.json"
+    assert assets["scripts"] == sorted(f"{base_url}javascripts/{name}.js"
+                                       for name in ("explorer-kit", "guidance-explorer"))
+
+
 def test_widget_has_no_serious_accessibility_violation(sd):
     """axe-core finds nothing serious or critical inside the drawn widget (light scheme)."""
     sd.add_script_tag(path=str(AXE))
@@ -74,6 +93,7 @@ def test_widget_has_no_serious_accessibility_violation(sd):
     assert blocking == [], blocking
 
 
+@in_one_language("sd")
 def test_numbers_held_and_shown_equal_the_results_file(gdx, results):
     """At every s the hook's numbers are the results file's rows, and the readouts show them rounded
     (faithfulness in % to 0.1, variety to 0.01); the current s is the highlighted point of the plot."""
@@ -95,6 +115,7 @@ def test_numbers_held_and_shown_equal_the_results_file(gdx, results):
         assert gdx.evaluate(index) == i
 
 
+@in_one_language("sd")
 def test_frames_equal_the_shipped_sprite(gdx, site_root):
     """pixels(d, s, seed) decode frames.png as meta.json lays it out (the file that equals sample_digits)."""
     from PIL import Image
@@ -108,6 +129,7 @@ def test_frames_equal_the_shipped_sprite(gdx, site_root):
         assert np.array_equal(got, sprite[y : y + 32, x : x + 32].flatten()), (d, s, k)
 
 
+@in_one_language("sd")
 def test_canvases_show_the_chosen_prompt_and_scale(gdx):
     """The two sample canvases hold the grey levels of (digit, s) at seeds 0 and 1."""
     gdx.evaluate(f"{GDX}.set({{digit: 4, scale: 8}})")
@@ -118,6 +140,7 @@ def test_canvases_show_the_chosen_prompt_and_scale(gdx):
         assert shown[k] == want
 
 
+@in_one_language("sd")
 def test_keyboard_moves_the_scale_and_the_prompt(gdx):
     """Home/End/arrows move s along 1, 2, 3, 5, 8, 15; arrow keys on the prompt list change the digit;
     the recommended-s button works with Enter."""
@@ -139,6 +162,7 @@ def test_keyboard_moves_the_scale_and_the_prompt(gdx):
     assert gdx.evaluate(f"{GDX}.state().prompt") == "a handwritten eight"
 
 
+@in_one_language("sd")
 def test_play_steps_through_the_scales_and_pause_stops(gdx):
     """Play raises s on its own; Pause stops it (aria-pressed follows)."""
     gdx.evaluate(f"{GDX}.set({{scale: 1}})")
@@ -149,7 +173,8 @@ def test_play_steps_through_the_scales_and_pause_stops(gdx):
     play.click()
     assert play.get_attribute("aria-pressed") == "false"
     s = gdx.evaluate(f"{GDX}.state().scale")
-    gdx.wait_for_timeout(800)
+    assert gdx.locator(".guidance-explorer .explorer__status").inner_text().startswith(f"s = {s}:")
+    gdx.wait_for_timeout(800)  # nothing may happen: a slower machine only makes this stricter
     assert gdx.evaluate(f"{GDX}.state().scale") == s
 
 
@@ -167,6 +192,7 @@ def test_labels_are_in_the_page_language(gdx):
                                                  "Step through s")
 
 
+@in_one_language("sd")
 def test_bad_input_is_refused_by_name(gdx):
     """The test hook names the argument when the digit, the scale or the seed is not one it holds."""
     def message(call: str) -> str:

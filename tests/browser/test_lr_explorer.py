@@ -13,7 +13,7 @@ import pytest
 
 from medai_lessons.gradient_descent import descend_quadratic, quadratic_regime
 
-from .conftest import LANGS, LESSON, NET_MS, SCREENSHOTS
+from .conftest import LANGS, LESSON, NET_MS, SCREENSHOTS, in_one_language, widget_assets
 
 A = 0.35  # the lesson's curvature, data-a="0.35" on the page
 PRESETS = {0.01: "converges", 0.5: "converges", 2.5: "oscillates", 3.0: "diverges"}
@@ -71,7 +71,15 @@ def test_widget_has_one_instance_with_the_lesson_curvature(lesson):
     assert lesson.evaluate(f"{INST}.a") == A
 
 
+def test_both_languages_share_the_widget(lesson, base_url):
+    """The page loads the same explorer scripts in either language, so the language-free checks
+    below run once, on the Japanese page (``in_one_language``)."""
+    assert widget_assets(lesson, WIDGET)["scripts"] == sorted(
+        f"{base_url}javascripts/{name}.js" for name in ("explorer-kit", "lr-explorer"))
+
+
 @pytest.mark.parametrize(("alpha", "expected"), sorted(PRESETS.items()))
+@in_one_language("lesson")
 def test_preset_buttons_give_the_regime_the_theory_predicts(widget, alpha, expected):
     """Each preset button sets its α, and the regime shown equals quadratic_regime(0.35, α)."""
     widget.locator(f'{WIDGET} button[data-alpha="{alpha:g}"]').click()
@@ -85,6 +93,7 @@ def test_preset_buttons_give_the_regime_the_theory_predicts(widget, alpha, expec
     "alpha",
     [0.01, 0.3, 1 / (2 * A), 1 / (2 * A) + 1e-9, 2.0, 1 / A, 1 / A + 1e-9, 2.9, 3.0],
 )
+@in_one_language("lesson")
 def test_regime_is_computed_not_hard_coded(widget, alpha):
     """At and around the thresholds 1/(2a) and 1/a the widget's regime equals Python's."""
     widget.evaluate(f"a => {INST}.set({{alpha: a}})", alpha)
@@ -96,6 +105,7 @@ def test_regime_is_computed_not_hard_coded(widget, alpha):
     [(0.01, 6.0, 60), (0.5, 5.0, 25), (1 / (2 * A), -4.2, 5), (2.5, -3.3, 40),
      (1 / A, 2.0, 12), (3.0, 1.7, 80), (0.37, -6.0, 33)],
 )
+@in_one_language("lesson")
 def test_trajectory_equals_descend_quadratic(widget, alpha, start, num_steps):
     """After n steps the widget's positions equal descend_quadratic(a, α, start, n) to 1e-9."""
     got = widget.evaluate(
@@ -107,6 +117,7 @@ def test_trajectory_equals_descend_quadratic(widget, alpha, start, num_steps):
     assert max(abs(g - w) for g, w in zip(got, want, strict=True)) <= 1e-9
 
 
+@in_one_language("lesson")
 def test_step_button_and_keyboard_advance_one_step(widget):
     """Enter and Space on the focused Step button each take one step; Reset goes back to 0."""
     step = widget.locator(f"{WIDGET} .lr-explorer__step")
@@ -121,6 +132,7 @@ def test_step_button_and_keyboard_advance_one_step(widget):
     assert _steps(widget) == 0
 
 
+@in_one_language("lesson")
 def test_tab_reaches_every_control_in_order(widget):
     """Tab moves from the α slider through the start slider, the buttons and the presets."""
     widget.locator(f"{WIDGET} input[type=range]").first.focus()
@@ -136,6 +148,7 @@ def test_tab_reaches_every_control_in_order(widget):
     ]
 
 
+@in_one_language("lesson")
 def test_arrow_keys_move_the_learning_rate_slider(widget):
     """ArrowRight on the focused α slider raises α by 0.01 and updates the regime line."""
     slider = widget.locator(f"{WIDGET} input[type=range]").first
@@ -147,6 +160,7 @@ def test_arrow_keys_move_the_learning_rate_slider(widget):
     assert widget.locator(WIDGET).get_attribute("data-regime") == "oscillates"
 
 
+@in_one_language("lesson")
 def test_play_advances_and_pause_stops(widget):
     """Play takes steps on its own; Pause stops them and the button says so (aria-pressed)."""
     widget.evaluate(f"{INST}.set({{alpha: 0.01, start: 6}})")
@@ -181,6 +195,7 @@ def test_formula_is_rendered_by_katex(widget):
     assert widget.locator(f"{WIDGET} .katex-error").count() == 0
 
 
+@in_one_language("lesson")
 def test_chart_marks_current_point_minimum_and_trail(widget):
     """The SVG shows the current point, the minimum, and a trail with one vertex per position."""
     widget.evaluate(f"{INST}.set({{alpha: 2.5, start: 5}}); {INST}.step(6)")
@@ -193,6 +208,7 @@ def test_chart_marks_current_point_minimum_and_trail(widget):
     assert "6" in svg.locator("title").text_content()
 
 
+@in_one_language("lesson")
 def test_widget_records_its_first_frame(widget):
     """The widget records performance.now() at its first drawing (used by the benchmark)."""
     assert widget.evaluate(f"{INST}.firstFrameAt") > 0
@@ -208,6 +224,7 @@ def test_widget_screenshot(widget):
     assert out.stat().st_size > 5_000
 
 
+@in_one_language("lesson")
 def test_widget_reinitialises_on_a_new_document(widget):
     """After a page swap (Material's document$ emits again) a new widget starts and the old one is dropped."""
     n = widget.evaluate("""() => {
