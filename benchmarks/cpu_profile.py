@@ -3,8 +3,9 @@
 Run the suite in one process (no ``-n``) with ``-p cpu_profile`` and ``MEDAI_CPU_PROFILE=<file>``:
 the whole machine's busy time (``/proc/stat``, so Chromium's and the CLI subprocesses' work is
 counted too) is measured around each test and added to the test's group (tests/scheduling.py).
-The strict site build runs in the background beside the first groups, so its CPU lands on them;
-the row ``(outside tests)`` holds collection, start-up and whatever ran between tests.
+The strict site build, which normally runs in the background beside the first groups, is
+waited for before the first test, so its CPU is a row of its own, ``(strict site build)``;
+``(outside tests)`` holds collection, start-up and whatever ran between tests.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.scheduling import group_of
+from tests.site_build import shared_folder, wait
 
 _CPU: dict[str, float] = defaultdict(float)
 _START: list[float] = []
@@ -30,6 +32,13 @@ def busy_cpu_seconds() -> float:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     _START.append(busy_cpu_seconds())
+
+
+@pytest.hookimpl(trylast=True)  # after tests/site_build.py has started the build
+def pytest_collection_finish(session: pytest.Session) -> None:
+    before = busy_cpu_seconds()
+    wait(shared_folder(session.config))
+    _CPU["(strict site build)"] += busy_cpu_seconds() - before
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -53,14 +53,14 @@ def in_one_language(fixture: str) -> pytest.MarkDecorator:
     return pytest.mark.parametrize(fixture, ["ja"], indirect=True)
 
 
-def widget_assets(tab: Any, selector: str) -> dict[str, Any]:
-    """The absolute URLs of the explorer scripts a page loaded, and of ``selector``'s data file."""
+def widget_assets(tab: Any) -> dict[str, list[str]]:
+    """The absolute URLs of the explorer scripts a page loaded, and of the explorer data it fetched."""
     return tab.evaluate(
-        """(sel) => ({
+        """() => ({
           scripts: [...document.scripts].map(s => s.src).filter(s => /explorer/.test(s)).sort(),
-          data: (document.querySelector(sel + ' a.explorer-data') || {}).href || null,
+          data: performance.getEntriesByType('resource').map(e => e.name)
+                  .filter(n => n.includes('/assets/explorers/')).sort(),
         })""",
-        selector,
     )
 
 

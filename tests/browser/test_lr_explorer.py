@@ -74,7 +74,7 @@ def test_widget_has_one_instance_with_the_lesson_curvature(lesson):
 def test_both_languages_share_the_widget(lesson, base_url):
     """The page loads the same explorer scripts in either language, so the language-free checks
     below run once, on the Japanese page (``in_one_language``)."""
-    assert widget_assets(lesson, WIDGET)["scripts"] == sorted(
+    assert widget_assets(lesson)["scripts"] == sorted(
         f"{base_url}javascripts/{name}.js" for name in ("explorer-kit", "lr-explorer"))
 
 
