@@ -107,7 +107,7 @@ def main() -> None:
 
     calib = calibration()
     print(f"calibration: {calib}")
-    base_s, base_counts, base_summary, base_busy = run_in_fresh_clone(args.baseline, XDIST)
+    base_s, _, base_summary, base_busy = run_in_fresh_clone(args.baseline, XDIST)
     print(f"{args.baseline}: {base_summary}, {base_busy:.0f} CPU-s")
     head_s, counts, summary, busy = run_in_fresh_clone(
         "HEAD", XDIST, {"MEDAI_RECORD_DURATIONS": str(DURATIONS)})

@@ -21,6 +21,7 @@ from tests.scheduling import group_of
 from tests.site_build import shared_folder, wait
 
 _CPU: dict[str, float] = defaultdict(float)
+_TESTS: dict[str, float] = {}
 _START: list[float] = []
 
 
@@ -45,7 +46,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
     before = busy_cpu_seconds()
     yield
-    _CPU[group_of(item.nodeid)] += busy_cpu_seconds() - before
+    spent = busy_cpu_seconds() - before
+    _CPU[group_of(item.nodeid)] += spent
+    _TESTS[item.nodeid] = spent
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -55,5 +58,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     total = busy_cpu_seconds() - _START[0]
     groups = dict(sorted(_CPU.items(), key=lambda kv: -kv[1]))
     groups["(outside tests)"] = total - sum(_CPU.values())
-    data = {"total_busy_cpu_s": round(total, 1), "groups": {k: round(v, 2) for k, v in groups.items()}}
+    tests = dict(sorted(_TESTS.items(), key=lambda kv: -kv[1])[:60])
+    data = {"total_busy_cpu_s": round(total, 1), "groups": {k: round(v, 2) for k, v in groups.items()},
+            "costliest_tests": {k: round(v, 2) for k, v in tests.items()}}
     Path(target).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -57,10 +57,10 @@ def on_post_build(config: MkDocsConfig) -> None:
     if index is not None and i18n is not None and not getattr(i18n, "building", True):
         # the outer build's index in memory (both languages): under `serve --dirty` it is the
         # next rebuild's starting point, so its repeats go now (the file is cleaned below)
-        index.entries[:] = without_duplicates(index.entries, _PREFIXES)
+        index.entries[:] = without_duplicates(index.entries, ())
     roots = {Path(d) for d in (*_SITE_DIRS[-1:], config.site_dir)}
     for path in sorted({p for root in roots for p in root.rglob("search/search_index.json")}):
-        plain_search_index(path, _PREFIXES)
+        plain_search_index(path, ())  # exact repeats only: each language keeps its own API reference
     top = Path(_SITE_DIRS[-1]) / "search" / "search_index.json" if _SITE_DIRS else None
     if top is not None and top.is_file():
         split_by_language(top, _PREFIXES)  # each language searches its own pages

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -95,18 +97,56 @@ def test_lesson_maths_is_typeset_when_the_site_is_built(built_site):
     assert "katex.min.js" not in home and "arithmatex" not in home
 
 
+def _index(site: Path, lang: str) -> dict:
+    """The search index of one language's site (``search/`` for ja, ``en/search/`` for en)."""
+    return json.loads((site / _lang_prefix(lang) / "search" / "search_index.json").read_text(encoding="utf-8"))
+
+
 @pytest.mark.parametrize(("word", "lang"), [("勾配", "ja"), ("gradient", "en")])
-def test_search_index_holds_both_languages(built_site, word, lang):
-    """The shared search index has Japanese and English entries for the lesson."""
-    index = json.loads((built_site.path / "search" / "search_index.json").read_text(encoding="utf-8"))
+def test_each_language_searches_only_its_own_pages(built_site, word, lang):
+    """Each language has an index of its own pages (locations relative to that language's root),
+    and it finds the lesson; no entry of the other language is in it."""
+    index = _index(built_site.path, lang)
     assert "ja" in index["config"]["lang"]
-    prefix = "en/" if lang == "en" else ""
-    hits = [
-        d["location"] for d in index["docs"]
-        if word in d["text"].lower() + d["title"].lower()
-        and d["location"].startswith(prefix + "lessons/gradient-descent/")
-    ]
+    locations = [d["location"] for d in index["docs"]]
+    assert not any(loc.startswith("en/") for loc in locations)
+    hits = [d["location"] for d in index["docs"]
+            if word in d["text"].lower() + d["title"].lower() and d["location"].startswith("lessons/gradient-descent/")]
     assert hits
+    japanese = [d for d in index["docs"] if re.search(r"[\u3040-\u30ff]", d["title"])]
+    assert (len(japanese) > 50) if lang == "ja" else (japanese == [])
+
+
+def test_english_pages_point_materials_search_at_the_english_root(built_site):
+    """Material loads ``<base>/search/search_index.json``: an English page's base is /en/."""
+    from urllib.parse import urljoin
+
+    for page, root in [("en/", "/en/"), ("en/lessons/gradient-descent/", "/en/"), ("en/glossary/", "/en/"),
+                       ("", "/"), ("lessons/gradient-descent/", "/")]:
+        html = (built_site.path / page / "index.html").read_text(encoding="utf-8")
+        base = re.search(r'"base": "([^"]*)"', html).group(1)
+        assert urljoin(f"/{page}", base + "/") == root, (page, base)
+
+
+def test_search_index_split_and_base_helpers():
+    """split_by_language moves each prefixed entry to its language's index, prefix dropped, and
+    keeps a language's index when called again on an index already split; language_base goes
+    up one level."""
+    from site_tools.search_index import language_base, split_by_language
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "search" / "search_index.json"
+        root.parent.mkdir()
+        docs = [{"location": "a/", "title": "あ", "text": ""}, {"location": "en/a/#x", "title": "A", "text": ""}]
+        root.write_text(json.dumps({"config": {"lang": ["ja", "en"]}, "docs": docs}), encoding="utf-8")
+        paths = split_by_language(root, ("en/",))
+        en = json.loads(paths["en/"].read_text(encoding="utf-8"))
+        assert [d["location"] for d in en["docs"]] == ["a/#x"] and en["config"] == {"lang": ["ja", "en"]}
+        assert [d["location"] for d in json.loads(root.read_text(encoding="utf-8"))["docs"]] == ["a/"]
+        split_by_language(root, ("en/",))  # again: nothing to move, the English index stays
+        assert json.loads(paths["en/"].read_text(encoding="utf-8")) == en
+    assert language_base('x {"base": "../..", "features": []}') == 'x {"base": "..", "features": []}'
+    assert language_base('{"base": ".."}') == '{"base": "."}'
 
 
 # ------------------------------------------------------------------ issue 12 §5: site details
@@ -116,16 +156,17 @@ def _lang_prefix(lang: str) -> str:
     return "" if lang == LANGUAGES[0] else f"{lang}/"
 
 
-def test_search_index_reads_formulas_as_text(built_site):
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_search_index_reads_formulas_as_text(built_site, lang):
     """No TeX in the search index: every formula is plain text (hooks/search_text.py), so a
     snippet shows df/dx, not \\(\\frac{df}{dx}\\)."""
-    index = json.loads((built_site.path / "search" / "search_index.json").read_text(encoding="utf-8"))
+    index = _index(built_site.path, lang)
     texts = [d["title"] + " " + d["text"] for d in index["docs"]]
     tex = [t[:200] for t in texts if re.search(r"\\[(\[]|\\(frac|bar|alpha|sqrt|partial|nabla)\b", t)]
     assert tex == []
     assert any("df/dx" in t for t in texts)  # the glossary's symbol of the derivative, from \frac{df}{dx}
     assert any("ᾱₜ" in t for t in texts)  # \bar\alpha_t, as lesson 2 writes it
-    mode = (built_site.path / "search" / "search_index.json").stat().st_mode & 0o777
+    mode = (built_site.path / _lang_prefix(lang) / "search" / "search_index.json").stat().st_mode & 0o777
     assert mode == 0o644  # rewritten atomically, still readable by a web server
 
 
@@ -137,12 +178,11 @@ def test_each_glossary_term_has_its_own_anchor_and_search_entry(built_site, lang
 
     prefix = _lang_prefix(lang)
     html = (built_site.path / prefix / "glossary" / "index.html").read_text(encoding="utf-8")
-    index = json.loads((built_site.path / "search" / "search_index.json").read_text(encoding="utf-8"))
-    entries = {d["location"]: d for d in index["docs"]}
+    entries = {d["location"]: d for d in _index(built_site.path, lang)["docs"]}
     for t in glossary().terms:
         anchor = term_anchor(t)
         assert re.search(rf'<h3 class="glossary-term" id="{anchor}">', html), anchor
-        entry = entries[f"{prefix}glossary/#{anchor}"]
+        entry = entries[f"glossary/#{anchor}"]
         assert (t.ja if lang == "ja" else t.en) in entry["title"]
         definition = (t.definition_ja if lang == "ja" else t.definition_en).split("$")[0]
         assert definition[:20] in entry["text"], anchor
@@ -192,10 +232,10 @@ def test_search_index_repeats_are_dropped_in_one_pass():
     assert without_duplicates(stacked * 50, ("en/",)) == [ja_ref, ja_lesson, en_lesson]  # no growth
 
 
-def test_search_index_has_no_repeated_entry(built_site):
-    """The built index holds each (location, title, text) once, and no English copy of a Japanese section."""
-    index = json.loads((built_site.path / "search" / "search_index.json").read_text(encoding="utf-8"))
-    keys = [(d["location"], d["title"], d["text"]) for d in index["docs"]]
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_search_index_has_no_repeated_entry(built_site, lang):
+    """Each language's index holds each (location, title, text) once; the English one keeps the
+    API reference, which reads the same in both languages (its docstrings are English)."""
+    keys = [(d["location"], d["title"], d["text"]) for d in _index(built_site.path, lang)["docs"]]
     assert len(keys) == len(set(keys))
-    ja = {k for k in keys if not k[0].startswith("en/")}
-    assert not [k for k in keys if k[0].startswith("en/") and (k[0][3:], k[1], k[2]) in ja]
+    assert any(loc.startswith("reference/") for loc, _, _ in keys)
