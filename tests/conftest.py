@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from site_tools.env import DOCS, ROOT, offline_env  # noqa: F401  (DOCS and ROOT: for the test modules)
+
+
+@pytest.fixture(scope="session")
+def run_folder(request) -> Path:
+    """A temporary folder of this test run that every pytest-xdist worker of the run shares:
+    heavy set-up made by one worker is saved there for the others (pytest keeps the last few runs)."""
+    from tests.site_build import shared_folder
+
+    return shared_folder(request.config) / "shared"
 
 
 @pytest.fixture(scope="session")

@@ -9,13 +9,16 @@ explorer's frames against ``sample_digits`` and its numbers against the results 
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import io
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 
 from medai_lessons.diffusion import (
     NoiseSchedule,
@@ -118,12 +121,34 @@ def frame_values(meta: dict, sprite: np.ndarray, sampler: str, f: int, kind: str
 
 
 @functools.lru_cache(maxsize=1)
-def run_package_samplers() -> tuple:
+def run_package_samplers(folder: Path) -> tuple:
     """``(model, schedule, x_T, {"ddpm": {t: x_t}, "ddim": {t: x_t}})``: the package's samplers
     run from the seeds the hook documents (x_T: seed 0; DDPM's step noise: seed 1).
 
-    Once per process: the browser's scrubber test compares its frames with the same run. Read only."""
+    Once per test run: the browser's scrubber test compares its frames with the same run, and
+    under pytest-xdist the two files may land on different workers, so the first worker to get
+    here saves the run in ``folder`` (the run's temporary folder, shared by its workers:
+    ``run_folder``) and the other reads it back. Read only."""
     model, schedule = load_pretrained_digits()
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = folder / "package-samplers.safetensors"
+    with (folder / "package-samplers.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the other worker waits for the first one's run
+        if not saved.exists():
+            x_T, runs = _sample(model, schedule)
+            flat = {f"{k}/{t}": x.contiguous().clone() for k, steps in runs.items() for t, x in steps.items()}
+            save_file({"x_T": x_T, **flat}, str(saved.with_suffix(".tmp")))
+            saved.with_suffix(".tmp").replace(saved)
+    tensors = load_file(str(saved))
+    runs: dict[str, dict[int, torch.Tensor]] = {"ddpm": {}, "ddim": {}}
+    for key, x in tensors.items():
+        if key != "x_T":
+            sampler, t = key.split("/")
+            runs[sampler][int(t)] = x
+    return model, schedule, tensors["x_T"], runs
+
+
+def _sample(model, schedule) -> tuple[torch.Tensor, dict]:
     shape = (16, 1, 8, 8)
     x_T = torch.randn(shape, generator=torch.Generator().manual_seed(0))
     threads = torch.get_num_threads()
@@ -134,13 +159,13 @@ def run_package_samplers() -> tuple:
         _, ddim = ddim_sample(model, schedule, shape, x_T=x_T, progress=False, return_intermediates=True)
     finally:
         torch.set_num_threads(threads)
-    return model, schedule, x_T, {"ddpm": dict(ddpm), "ddim": dict(ddim)}
+    return x_T, {"ddpm": dict(ddpm), "ddim": dict(ddim)}
 
 
 @pytest.fixture(scope="module")
-def package_runs():
-    """The package's samplers, run once for this module."""
-    return run_package_samplers()
+def package_runs(run_folder):
+    """The package's samplers, run once for this test run."""
+    return run_package_samplers(run_folder)
 
 
 TOL = 0.5 / 127.5 + 1e-4  # half a grey level, plus float noise

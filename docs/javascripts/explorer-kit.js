@@ -67,14 +67,28 @@
     return !!(window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches);
   };
 
-  kit.renderTex = function (node, tex, fallback) {
+  // display: a formula on a line of its own, typeset full size (a fraction is not shrunk to
+  // inline size, as the scrubber's x̂₀ was).
+  kit.renderTex = function (node, tex, fallback, display) {
     if (typeof katex !== "undefined") {
       try {
-        katex.render(tex, node, { throwOnError: false, output: "htmlAndMathml" });
+        katex.render(tex, node, { throwOnError: false, output: "htmlAndMathml", displayMode: !!display });
         return;
       } catch (e) { /* fall through to plain text */ }
     }
     node.textContent = fallback;
+  };
+
+  /**
+   * The widget's note on how its numbers are checked, folded away under a summary in the
+   * page's language: the reader sees the picture first, the precision details on request.
+   */
+  kit.checkNote = function (root, text) {
+    var summary = kit.lang(root) === "ja" ? "どう確かめているか" : "How this is checked";
+    return kit.el("details", { "class": "explorer__check" }, [
+      kit.el("summary", { text: summary }),
+      kit.el("p", { "class": "explorer__note", text: text })
+    ]);
   };
 
   kit.button = function (cls, label, onClick) {

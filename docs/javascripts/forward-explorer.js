@@ -141,7 +141,7 @@
     var title = el("p", { "class": "explorer__title", id: id + "-title", text: t.title });
     var formula = el("p", { "class": "explorer__formula" });
     kit.renderTex(formula, "x_t = \\sqrt{\\bar\\alpha_t}\\,x_0 + \\sqrt{1-\\bar\\alpha_t}\\,\\varepsilon",
-      "x_t = √ᾱ_t x₀ + √(1−ᾱ_t) ε");
+      "x_t = √ᾱ_t x₀ + √(1−ᾱ_t) ε", true);
 
     // image
     this.canvas = el("canvas", { width: String(this.width), height: String(this.height),
@@ -222,10 +222,10 @@
 
     this.status = el("p", { "class": "explorer__status", role: "status", "aria-live": "polite" });
     var m = this.meta;
-    var precision = el("p", { "class": "explorer__note", text: t.precision({
+    var precision = kit.checkNote(root, t.precision({
       x0: m.x0.max_error.toExponential(1), eps: m.eps.max_error.toExponential(1),
       xt: m.x_t_max_error.toExponential(1)
-    }) });
+    }));
 
     [title, formula, panel, this.status, controls, precision].forEach(function (n) { root.appendChild(n); });
   };

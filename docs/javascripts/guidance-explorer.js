@@ -178,7 +178,7 @@
     root.setAttribute("aria-labelledby", id + "-title");
     var title = el("p", { "class": "explorer__title", id: id + "-title", text: t.title });
     var formula = el("p", { "class": "explorer__formula" });
-    kit.renderTex(formula, "\\hat\\epsilon = \\epsilon_u + s\\,(\\epsilon_c - \\epsilon_u)", "ε̂ = ε_u + s (ε_c − ε_u)");
+    kit.renderTex(formula, "\\hat\\epsilon = \\epsilon_u + s\\,(\\epsilon_c - \\epsilon_u)", "ε̂ = ε_u + s (ε_c − ε_u)", true);
 
     // the samples of the chosen (prompt, s), one per seed
     this.samples = this.seeds.map(function (k) {
@@ -248,9 +248,9 @@
     var controls = el("div", { "class": "explorer__controls" }, [promptRow, this.slider.row,
       el("div", { "class": "explorer__buttons" }, [this.playBtn, this.recBtn])]);
     this.status = el("p", { "class": "explorer__status", role: "status", "aria-live": "polite" });
-    var note = el("p", { "class": "explorer__note", text: t.note({
+    var note = kit.checkNote(root, t.note({
       template: this.meta.prompt_template, seeds: this.seeds, error: this.meta.code.max_error.toFixed(4)
-    }) });
+    }));
     [title, formula, panel, this.status, controls, note].forEach(function (n) { root.appendChild(n); });
   };
 

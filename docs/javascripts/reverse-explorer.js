@@ -127,7 +127,7 @@
     var formula = el("p", { "class": "explorer__formula" });
     kit.renderTex(formula,
       "\\hat x_0 = \\frac{x_t - \\sqrt{1-\\bar\\alpha_t}\\,\\varepsilon_\\theta(x_t, t)}{\\sqrt{\\bar\\alpha_t}}",
-      "x̂₀ = (x_t − √(1−ᾱ_t) ε_θ(x_t, t)) / √ᾱ_t");
+      "x̂₀ = (x_t − √(1−ᾱ_t) ε_θ(x_t, t)) / √ᾱ_t", true);
 
     this.views = {};
     var columns = this.samplers.map(function (name) {
@@ -167,7 +167,7 @@
     var controls = el("div", { "class": "explorer__controls" }, [this.slider.row,
       el("div", { "class": "explorer__buttons" }, [this.playBtn])]);
     this.status = el("p", { "class": "explorer__status", role: "status", "aria-live": "polite" });
-    var precision = el("p", { "class": "explorer__note", text: t.precision(fmt(this.meta.code.max_error, 4)) });
+    var precision = kit.checkNote(root, t.precision(fmt(this.meta.code.max_error, 4)));
     [title, formula, panel, this.status, controls, precision].forEach(function (n) { root.appendChild(n); });
   };
 

@@ -18,6 +18,7 @@ run's files become visible together.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import importlib
 import os
@@ -291,5 +292,21 @@ def seed_type(text: str) -> int:
     return value
 
 
+def run() -> None:  # pragma: no cover  (the console script; tests call main())
+    """Run :func:`main` as a program, and end the process as soon as the command is done.
+
+    A command that trained or sampled has imported torch, accelerate and diffusers, about 3,900
+    modules. Python's normal exit then tears them down one by one: 1 s on an idle 2-core machine,
+    3 to 6 s on a loaded one, after the work is finished and after Ctrl-C. The command has nothing
+    left to clean up once its files are written, so it runs the exit handlers, flushes its output
+    and ends at once.
+    """
+    code = main()
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()
