@@ -32,11 +32,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from cpu_profile import busy_cpu_seconds
 from results_file import machine, row, write
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks.cpu_profile import busy_cpu_seconds  # noqa: E402
 from site_tools.env import offline_env  # noqa: E402
 
 BASELINE = "f67a670"  # main when issue 18 was filed: 2,001 passed, 3 skipped

@@ -2,7 +2,8 @@
 
 Rendered by :mod:`site_tools.figures` and cached on disk by a hash of the package's sources,
 so a page edit renders nothing and ``mkdocs serve`` stays quick. Files on disk, not
-in-memory content, because mkdocs-static-i18n needs a source path.
+in-memory content, because mkdocs-static-i18n needs a source path. On each page, every
+figure's ``<img>`` gets its size and lazy loading (:func:`site_tools.figures.size_images`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from pathlib import Path
 import _root  # noqa: F401  (site_tools on sys.path)
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
 
-from site_tools.figures import cached_figures, source_digest
+from site_tools.figures import cached_figures, size_images, source_digest
 
 _LAST: tuple[str, dict[str, Path]] | None = None  # (digest, files) of the previous build
 
@@ -26,3 +28,8 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     for rel, path in _LAST[1].items():
         files.append(File.generated(config, rel, abs_src_path=str(path)))
     return files
+
+
+def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
+    """Each figure's <img> gets its width and height, and those below the first load lazily."""
+    return size_images(output, _LAST[1]) if _LAST is not None else output

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -116,3 +117,47 @@ def cached_figures(cache_root: Path = CACHE) -> dict[str, Path]:
             if old.name != digest:
                 shutil.rmtree(old, ignore_errors=True)
     return out
+
+
+# ----------------------------------------------------------------- <img> sizes for the pages
+
+_UNIT_PX = {"": 1.0, "px": 1.0, "pt": 4 / 3, "in": 96.0, "cm": 96 / 2.54, "mm": 96 / 25.4}
+_IMG = re.compile(r'<img (?P<attrs>[^>]*?)src="(?P<src>[^"]*assets/figures/(?P<rel>[^"]+))"(?P<rest>[^>]*?)\s*/?>')
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """The intrinsic size of a rendered figure in CSS pixels: an SVG's width and height
+    attributes (matplotlib writes points), or a PNG's pixels."""
+    if path.suffix == ".svg":
+        head = path.read_text(encoding="utf-8", errors="replace")[:4000]
+        tag = re.search(r"<svg\b[^>]*>", head)
+        sizes = []
+        for name in ("width", "height"):
+            m = re.search(rf'\b{name}="([0-9.]+)([a-z]*)"', tag.group(0) if tag else "")
+            if m is None:
+                raise ValueError(f"{path}: the <svg> has no {name}")
+            sizes.append(round(float(m.group(1)) * _UNIT_PX[m.group(2)]))
+        return sizes[0], sizes[1]
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return image.size
+
+
+def size_images(page_html: str, figures: dict[str, Path]) -> str:
+    """Give every figure on a page its ``width`` and ``height`` (the browser reserves the space
+    before the file arrives, so nothing below it jumps: Lighthouse's layout shift), and let all
+    but the first load only when the reader scrolls near them (``loading="lazy"``)."""
+    seen = [0]
+
+    def add(m: re.Match) -> str:
+        path = figures.get("assets/figures/" + m.group("rel"))
+        if path is None or "width=" in m.group(0):
+            return m.group(0)
+        width, height = image_size(path)
+        lazy = ' loading="lazy"' if seen[0] else ""
+        seen[0] += 1
+        return (f'<img {m.group("attrs")}src="{m.group("src")}"{m.group("rest")} width="{width}" height="{height}"'
+                f'{lazy} decoding="async" />')
+
+    return _IMG.sub(add, page_html)

@@ -239,3 +239,23 @@ def test_search_index_has_no_repeated_entry(built_site, lang):
     keys = [(d["location"], d["title"], d["text"]) for d in _index(built_site.path, lang)["docs"]]
     assert len(keys) == len(set(keys))
     assert any(loc.startswith("reference/") for loc, _, _ in keys)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_figures_reserve_their_space_and_load_lazily(built_site, lang):
+    """Every figure's <img> has the width and height of its file, so nothing jumps as it loads
+    (layout shift), and every figure after a page's first loads only when the reader nears it."""
+    from PIL import Image
+
+    for lesson in ("gradient-descent", "diffusion", "stable-diffusion"):
+        folder = built_site.path / _lang_prefix(lang) / "lessons" / lesson
+        imgs = re.findall(r"<img [^>]*assets/figures/[^>]*>", (folder / "index.html").read_text(encoding="utf-8"))
+        assert len(imgs) >= 3, lesson
+        for i, tag in enumerate(imgs):
+            src = re.search(r'src="([^"]+)"', tag).group(1)
+            width, height = (int(re.search(rf'\b{n}="(\d+)"', tag).group(1)) for n in ("width", "height"))
+            if src.endswith(".png"):
+                assert Image.open(folder / src).size == (width, height), src
+            else:
+                assert 100 <= width <= 2000 and 50 <= height <= 3000, (src, width, height)
+            assert ('loading="lazy"' in tag) == (i > 0), tag
