@@ -57,6 +57,11 @@ _MATHS_JS = """() => {
   };
 }"""
 
+_LOAD_LAZY_IMAGES_JS = """() => Promise.all([...document.images].map(img => {
+  img.loading = 'eager';
+  return img.complete ? null : new Promise(done => { img.onload = img.onerror = done; });
+}))"""
+
 _IMAGES_JS = """() => [...document.images].map(i => ({
   src: i.currentSrc || i.src, complete: i.complete, width: i.naturalWidth, alt: i.alt,
 }))"""
@@ -108,6 +113,9 @@ def _visit(tab: Any, base_url: str, site_page: SitePage) -> Visit:
         tab.goto(base_url + site_page.path, wait_until="networkidle")
         tab.evaluate("document.fonts.ready.then(() => true)")
         visit.maths = tab.evaluate(_MATHS_JS)
+        # Figures below the first load lazily, when a reader scrolls near them: ask for all of
+        # them now and wait until each has arrived (or failed), so every one is checked.
+        tab.evaluate(_LOAD_LAZY_IMAGES_JS)
         visit.images = tab.evaluate(_IMAGES_JS)
         # For people: the first screen a reader sees. The whole page (up to 50,000 px tall, 1.4 s
         # for the reference) only on request, as no test reads below the first screen.
