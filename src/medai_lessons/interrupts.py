@@ -78,6 +78,7 @@ def stop_signals_interrupt() -> Iterator[None]:
     restores Ctrl-C in a process started with SIGINT ignored (a child of a background job).
     """
     previous = _install(_stop_now)
+    _state.last = signal.SIGINT  # a KeyboardInterrupt that no signal raised counts as Ctrl-C
     try:
         yield
     finally:
