@@ -75,3 +75,30 @@ def test_display_maths_scrolls_in_its_own_box(phone):
     )
     assert widths["page"] <= widths["view"]
     assert widths["maths"] and set(widths["maths"]) == {"auto"}
+
+
+def test_picture_and_slider_are_on_screen_together(phone):
+    """With an explorer's picture at the top of the screen (below Material's header), its slider
+    is on screen too: the controls stay at the bottom of the screen while the widget is in view."""
+    pictures = {"forward-explorer": ".forward-explorer__image", "reverse-explorer": ".reverse-explorer__grid",
+                "guidance-explorer": ".guidance-explorer__sample"}
+    seen = 0
+    for widget, picture in pictures.items():
+        if phone.locator(f".{widget}").count() == 0:
+            continue
+        seen += 1
+        boxes = phone.evaluate(
+            """([widget, picture]) => {
+                 const header = document.querySelector('.md-header').getBoundingClientRect().bottom;
+                 const img = document.querySelector(picture);
+                 window.scrollBy(0, img.getBoundingClientRect().top - header);
+                 const box = e => { const r = e.getBoundingClientRect(); return {top: r.top, bottom: r.bottom}; };
+                 return {header, view: window.innerHeight, picture: box(img),
+                         slider: box(document.querySelector('.' + widget + ' input[type=range]'))};
+               }""",
+            [widget, picture],
+        )
+        picture_box, slider_box = boxes["picture"], boxes["slider"]
+        assert picture_box["top"] >= boxes["header"] - 1 and picture_box["bottom"] <= boxes["view"], boxes
+        assert slider_box["top"] >= picture_box["bottom"] and slider_box["bottom"] <= boxes["view"], boxes
+    assert seen >= 1 or phone.locator(".lr-explorer").count() == 1  # lesson 1's explorer fits a screen
