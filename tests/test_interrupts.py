@@ -146,6 +146,7 @@ def test_sd_train_digits_stopped_by_ctrl_c_writes_nothing(tmp_path):
     status, err = _stop_when(cmd, in_unet_phase, signal.SIGINT)
     assert status == 130, err[-2000:]
     assert "Traceback" not in err
+    assert "requires torchvision" not in err  # transformers' fallback notice is kept from the reader
     assert err.rstrip().splitlines()[-1].endswith(
         f"interrupted before the model was complete; nothing was written to {out}"), err[-2000:]
     assert list(tmp_path.iterdir()) == []

@@ -32,6 +32,7 @@ Notation (code name ↔ symbol ↔ diffusers name):
 | ``factor``         | $f = 8$                     | ``vae_scale_factor``         |
 """
 
+from . import _quiet_notices  # noqa: F401  (first: the modules below import diffusers and transformers)
 from .architecture import (
     build_sd15_architecture,
     build_tiny_pipeline,
