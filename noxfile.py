@@ -135,7 +135,8 @@ def typecheck(session: nox.Session) -> None:
     environment; one install serves both (a second one cost 1-3 minutes of README command 2).
     """
     python = ROOT / ".nox" / "tests" / "bin" / "python"
-    ready = python.exists() and subprocess.run([python, "-c", "import mypy, medai_lessons"]).returncode == 0
+    ready = python.exists() and subprocess.run([python, "-c", "import mypy, medai_lessons"],
+                                               capture_output=True).returncode == 0
     if not ready:  # made here by the tests session itself, which then reuses it
         session.run(sys.executable, "-m", "nox", "-s", "tests", "--install-only", external=True)
     session.run(str(python), "-m", "mypy", *(session.posargs or ["src"]), external=True)

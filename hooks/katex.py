@@ -2,9 +2,10 @@
 
 ``on_config`` installs KaTeX with ``npm ci`` when ``node_modules`` does not match the lockfile,
 ``on_files`` adds its stylesheet, fonts and script under ``assets/vendor/katex``, and
-``on_post_page`` typesets the page's formulas into HTML and drops the stylesheet from pages
-without one. It runs after the search plugin has read the page, so search still indexes the
-formulas as text (``hooks/search_text.py``).
+``on_post_page`` typesets the page's formulas into HTML (pages without a formula or an
+explorer then drop KaTeX's stylesheet or script: ``hooks/explorer_data.py``). It runs after
+the search plugin has read the page, so search still indexes the formulas as text
+(``hooks/search_text.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from site_tools.katex import NpmMissingError, drop_unused_katex, ensure_node_modules, katex_files, render_maths
+from site_tools.katex import NpmMissingError, ensure_node_modules, katex_files, render_maths
 
 
 def on_config(config: MkDocsConfig) -> MkDocsConfig:
@@ -35,4 +36,4 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
 
 
 def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
-    return drop_unused_katex(render_maths(output))
+    return render_maths(output)

@@ -345,7 +345,7 @@ def explorer_files(cache_root: Path = CACHE) -> dict[str, Path]:
 
 # ----------------------------------------------------------------------- page assets
 
-#: script / stylesheet -> the class that a page needs to load it
+#: script / stylesheet -> the class that a page needs to load it (the explorers' and KaTeX's)
 ASSET_MARKERS = {
     "javascripts/lr-explorer.js": "lr-explorer",
     "stylesheets/lr-explorer.css": "lr-explorer",
@@ -354,13 +354,15 @@ ASSET_MARKERS = {
     "javascripts/guidance-explorer.js": "guidance-explorer",
     "stylesheets/explorers.css": ("forward-explorer", "reverse-explorer", "guidance-explorer"),
     "javascripts/explorer-kit.js": ("lr-explorer", "forward-explorer", "reverse-explorer", "guidance-explorer"),
-    # the page's own formulas are typeset when the site is built; an explorer typesets its live formula
+    # the page's own formulas are typeset when the site is built (site_tools/katex.py): their
+    # stylesheet wherever one is, the script only for an explorer's live formula
+    "assets/vendor/katex/katex.min.css": "katex",
     "assets/vendor/katex/katex.min.js": ("lr-explorer", "forward-explorer", "reverse-explorer", "guidance-explorer"),
 }
 
 
 def strip_unused_assets(html: str) -> str:
-    """Remove the explorers' <script>/<link> tags from a page that has none of their widgets."""
+    """Remove each <script>/<link> of ``ASSET_MARKERS`` from a page that has none of its classes."""
     for asset, markers in ASSET_MARKERS.items():
         markers = (markers,) if isinstance(markers, str) else markers
         if any(f'class="{m}' in html or f"class='{m}" in html for m in markers):

@@ -4,8 +4,10 @@
 :func:`render_maths` then typesets every formula of a page into HTML at build time (one
 ``node`` process for the whole build, :file:`katex_render.cjs`), so a reader's browser only
 lays out HTML: no TeX is typeset on the reader's phone. The pages load KaTeX's stylesheet and
-fonts from ``assets/vendor/katex``; the script itself only on pages with an explorer, which
-draws its formulas live. Nothing is fetched from a CDN, and no dist file is committed.
+fonts from ``assets/vendor/katex`` where they have a formula, and the script only where they
+have an explorer, which draws its formulas live (both rules: ``ASSET_MARKERS`` in
+:mod:`site_tools.explorer_data`, the one table of which page loads which asset). Nothing is
+fetched from a CDN, and no dist file is committed.
 """
 
 from __future__ import annotations
@@ -70,7 +72,6 @@ def katex_files() -> dict[str, Path]:
     return out
 
 
-_STYLE = re.compile(r'<link rel="stylesheet" href="[^"]*assets/vendor/katex/katex\.min\.css">\s*')
 #: what pymdownx.arithmatex (generic mode) writes: \(...\) in a span, \[...\] in a div
 _MATHS = re.compile(r'<(span|div) class="arithmatex">(.*?)</\1>', re.DOTALL)
 
@@ -128,12 +129,8 @@ def render_maths(page_html: str) -> str:
     if not found:
         return page_html
     items = [(_strip_delimiters(html.unescape(m.group(2)), m.group(1) == "div"), m.group(1) == "div") for m in found]
-    rendered = iter(_renderer().render(items))
-    return _MATHS.sub(lambda m: f'<{m.group(1)} class="arithmatex">{next(rendered)}</{m.group(1)}>', page_html)
-
-
-def drop_unused_katex(page_html: str) -> str:
-    """A page without a formula does not load KaTeX's stylesheet (about 25 kB and its fonts)."""
-    if 'class="katex' in page_html:
-        return page_html
-    return _STYLE.sub("", page_html)
+    parts, end = [], 0
+    for m, typeset in zip(found, _renderer().render(items), strict=True):  # the TeX, replaced in place
+        parts += [page_html[end : m.start(2)], typeset]
+        end = m.end(2)
+    return "".join(parts) + page_html[end:]

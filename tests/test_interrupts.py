@@ -132,6 +132,22 @@ def test_ddpm_train_stopped_keeps_the_last_checkpoint(tmp_path, signum):
     assert f"--resume {named} --out {out}" in lines[0] and not out.exists()
 
 
+def test_sigint_during_sampling_exits_130_and_writes_nothing(tmp_path):
+    """Ctrl-C in a real `medai-lessons ddpm sample` exits 130 with one line, and leaves no partial files."""
+    out = tmp_path / "s"
+    cmd = _cli("ddpm", "sample", "--checkpoint", "pretrained", "--sampler", "ddpm", "--num-images", "512",
+               "--out", str(out))
+
+    def sampling(_, seen):  # the progress bar shows that sampling has begun
+        return b"DDPM:" in b"".join(seen)
+
+    status, err = _stop_when(cmd, sampling, signal.SIGINT)
+    assert status == 130, err[-2000:]
+    assert "Traceback" not in err
+    assert err.rstrip().splitlines()[-1].endswith("interrupted while sampling; nothing was written")
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_sd_train_digits_stopped_by_ctrl_c_writes_nothing(tmp_path):
     """A real `sd train-digits` process stopped by SIGINT while it trains the U-Net exits 130 with
     one line, and leaves neither the model folder nor a temporary one (the model is renamed into
