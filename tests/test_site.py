@@ -259,3 +259,56 @@ def test_figures_reserve_their_space_and_load_lazily(built_site, lang):
             else:
                 assert 100 <= width <= 2000 and 50 <= height <= 3000, (src, width, height)
             assert ('loading="lazy"' in tag) == (i > 0), tag
+
+
+def test_no_page_head_carries_hreflang_links(built_site):
+    """No page's head has ``<link rel="alternate" hreflang>``: Material fetched ``sitemap.xml``
+    next to each one (two 404s per page load), and relative ones are ignored by search engines.
+    The sitemap carries them instead (next test)."""
+    heads = {p: p.read_text(encoding="utf-8").split("</head>")[0] for p in _pages(built_site.path)}
+    assert [p for p, head in heads.items() if "hreflang" in head] == []
+
+
+def test_sitemap_names_both_languages_of_every_page_absolutely(built_site):
+    """``sitemap.xml`` lists every page with an absolute ``hreflang`` link to each language."""
+    from xml.etree import ElementTree
+
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "x": "http://www.w3.org/1999/xhtml"}
+    root = ElementTree.parse(built_site.path / "sitemap.xml").getroot()
+    urls = root.findall("s:url", ns)
+    pages = list(DOCS.rglob("*.ja.md"))
+    assert len(urls) == len(pages) * len(LANGUAGES)
+    for url in urls:
+        links = {a.get("hreflang"): a.get("href") for a in url.findall("x:link", ns)}
+        assert set(links) == set(LANGUAGES), url.findtext("s:loc", namespaces=ns)
+        assert all(href.startswith(("https://", "http://")) for href in links.values()), links
+
+
+def test_every_heading_knows_its_twin_in_the_other_language(built_site):
+    """Each heading of a page pair carries the id of the heading at the same place in the other
+    language, both ways (the language switch keeps the reader's section)."""
+    from site_tools.languages import heading_ids, page_pairs
+
+    twin_attr = re.compile(r'<h[1-6] id="([^"]+)" data-twin="([^"]+)"')
+    pairs = page_pairs(built_site.path, "en/")
+    assert len(pairs) == len(list(DOCS.rglob("*.ja.md")))
+    for ja, en in pairs:
+        ja_html, en_html = ja.read_text(encoding="utf-8"), en.read_text(encoding="utf-8")
+        ja_ids, en_ids = heading_ids(ja_html), heading_ids(en_html)
+        assert len(ja_ids) == len(en_ids) > 0, ja
+        assert dict(twin_attr.findall(ja_html)) == dict(zip(ja_ids, en_ids, strict=True)), ja
+        assert dict(twin_attr.findall(en_html)) == dict(zip(en_ids, ja_ids, strict=True)), en
+
+
+def test_twin_headings_helpers():
+    """Pairing is by place, idempotent, and refused when the heading counts differ."""
+    from site_tools.languages import drop_head_alternates, heading_ids, link_twin_headings
+
+    article = '<article><h1 id="a">A</h1><h2 id="b">B</h2></article>'
+    page = '<head><link rel="alternate" href="./" hreflang="ja"></head>' + article
+    assert drop_head_alternates(page) == "<head></head>" + article
+    twinned = link_twin_headings(page, ["x", "y"])
+    assert '<h1 id="a" data-twin="x">' in twinned and '<h2 id="b" data-twin="y">' in twinned
+    assert link_twin_headings(twinned, ["x", "y"]) == twinned
+    assert heading_ids(twinned) == ["a", "b"]
+    assert link_twin_headings(page, ["x"]) == page

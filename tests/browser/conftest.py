@@ -345,14 +345,13 @@ def open_with_widgets(context: Any, url: str, widgets: dict[str, str], ready: st
 
     ``widgets`` maps a widget's CSS selector to the JavaScript expression of its first instance
     (``window.medaiForwardExplorer.instances[0]``); ``ready`` is a promise expression that the
-    widgets resolve once their data is drawn. Material's sitemap probe 404s are excused (as in
-    test_pages.py); every other console error is recorded.
+    widgets resolve once their data is drawn. Every console error is recorded.
     """
     tab = context.new_page()
     errors: list[str] = []
 
     def on_console(message: Any) -> None:
-        if message.type == "error" and not message.location.get("url", "").endswith("sitemap.xml"):
+        if message.type == "error":
             errors.append(message.text)
 
     tab.on("console", on_console)

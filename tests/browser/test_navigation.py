@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 
@@ -33,6 +33,33 @@ def test_language_switcher_on_the_home_page(page, base_url):
     page.goto(base_url, wait_until="load")
     _switch(page, "en")
     assert page.url == base_url + "en/"
+
+
+_HEADINGS_JS = "() => [...document.querySelectorAll('article [data-twin]')].map(h => h.id)"
+
+
+def test_language_switcher_keeps_the_section_named_in_the_address(page, base_url):
+    """From ``lesson#section`` the switch lands on the same section of the other language."""
+    page.goto(base_url + LESSON, wait_until="load")
+    ja_ids = page.evaluate(_HEADINGS_JS)
+    page.goto(base_url + LESSON + "#" + ja_ids[5], wait_until="load")
+    _switch(page, "en")
+    en_ids = page.evaluate(_HEADINGS_JS)
+    assert len(en_ids) == len(ja_ids)
+    assert unquote(urlsplit(page.url).fragment) == en_ids[5]
+    assert urlsplit(page.url).path == urlsplit(base_url + "en/" + LESSON).path
+    _switch(page, "ja")
+    assert unquote(urlsplit(page.url).fragment) == ja_ids[5]
+
+
+def test_language_switcher_keeps_the_section_being_read(page, base_url):
+    """Without an anchor, the switch goes to the section that has scrolled to the top."""
+    page.goto(base_url + "en/" + LESSON, wait_until="load")
+    en_ids = page.evaluate(_HEADINGS_JS)
+    page.evaluate("id => { document.getElementById(id).scrollIntoView(); window.scrollBy(0, 40); }", en_ids[9])
+    _switch(page, "ja")
+    ja_ids = page.evaluate(_HEADINGS_JS)
+    assert unquote(urlsplit(page.url).fragment) == ja_ids[9]
 
 
 def _search(tab, query: str) -> list[str]:

@@ -16,17 +16,6 @@ import pytest
 
 from .conftest import AXE, LANGS, LESSON, PAGES, SCREENSHOTS, SitePage, is_local
 
-#: The one excused failure. Material's "alternate" integration fetches
-#: ``new URL("sitemap.xml", href)`` for every ``<link rel="alternate" href>`` in the page
-#: head, expecting each href to be a language's root (to map pages across languages).
-#: mkdocs-static-i18n (``reconfigure_material: true``) writes the page's own twin there
-#: instead, which is what keeps the language switcher on the same page, so the probe
-#: asks for ``<page>/sitemap.xml`` (and ``en/sitemap.xml``, which the i18n build does not
-#: write) and gets a 404. Material catches the error and the switcher works (see
-#: test_language.py). Exactly these URLs, and only with a 404, are excused.
-_SITEMAP_PROBES_JS = """() => [...document.querySelectorAll('link[rel=alternate][hreflang]')]
-  .map(l => new URL('sitemap.xml', l.href).href)"""
-
 #: Whole-page screenshots for people, on request: ``MEDAI_PAGE_SCREENSHOTS=full``.
 FULL_PAGE_SCREENSHOTS = os.environ.get("MEDAI_PAGE_SCREENSHOTS") == "full"
 
@@ -41,7 +30,6 @@ class Visit:
     page: SitePage
     console_errors: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
-    excused: list[str] = field(default_factory=list)
     off_host: list[str] = field(default_factory=list)
     maths: dict[str, Any] = field(default_factory=dict)
     images: list[dict[str, Any]] = field(default_factory=list)
@@ -82,7 +70,6 @@ def _visit(tab: Any, base_url: str, site_page: SitePage) -> Visit:
     """
     visit = Visit(site_page)
     errors: list[tuple[str, str]] = []  # (text, url of the resource it is about)
-    not_found: list[str] = []
 
     def on_console(message: Any) -> None:
         if message.type == "error":
@@ -102,8 +89,6 @@ def _visit(tab: Any, base_url: str, site_page: SitePage) -> Visit:
     def on_response(response: Any) -> None:
         if response.status >= 400:
             visit.failed.append(f"{response.url} (HTTP {response.status})")
-            if response.status == 404:
-                not_found.append(response.url)
 
     listeners = {"console": on_console, "pageerror": on_page_error, "request": on_request,
                  "requestfailed": on_failed, "response": on_response}
@@ -124,14 +109,7 @@ def _visit(tab: Any, base_url: str, site_page: SitePage) -> Visit:
         tab.screenshot(path=str(out), full_page=FULL_PAGE_SCREENSHOTS, type="jpeg", quality=80)
         tab.add_script_tag(path=str(AXE))
         visit.axe = tab.evaluate(_AXE_JS)
-        probes = set(tab.evaluate(_SITEMAP_PROBES_JS))
-        visit.excused = sorted(probes & set(not_found))
-        excused = {f"{url} (HTTP 404)" for url in visit.excused}
-        visit.failed = [f for f in visit.failed if f not in excused]
-        visit.console_errors += [
-            text for text, url in errors
-            if not (url in visit.excused and "404" in text)
-        ]
+        visit.console_errors += [text for text, _url in errors]
     finally:
         for event, listener in listeners.items():
             tab.remove_listener(event, listener)
@@ -174,15 +152,8 @@ def test_page_logs_no_console_error(visit, site_page):
 
 @by_page
 def test_page_has_no_failed_request(visit, site_page):
-    """Every request of the page succeeds (no 4xx/5xx, no network failure)."""
+    """Every request of the page succeeds: no 4xx/5xx (Material's sitemap probes included), no network failure."""
     assert visit(site_page).failed == []
-
-
-@by_page
-def test_page_excuses_only_materials_sitemap_probes(visit, site_page):
-    """The only excused 404s are sitemap.xml probes next to the page's alternate links."""
-    assert all(url.endswith("/sitemap.xml") for url in visit(site_page).excused)
-    assert len(visit(site_page).excused) <= 2
 
 
 @by_page
