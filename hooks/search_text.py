@@ -23,6 +23,8 @@ few edits. :func:`on_pre_build` empties the list at the start of each outer buil
 
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
 
 import _root  # noqa: F401  (site_tools on sys.path)
@@ -31,10 +33,20 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.pages import Page
 
 from site_tools.env import LANGUAGES
-from site_tools.search_index import language_base, plain_search_index, split_by_language, without_duplicates
+from site_tools.glossary import glossary
+from site_tools.search_index import (
+    fix_query_segmentation,
+    keep_terms_whole,
+    language_base,
+    plain_search_index,
+    split_by_language,
+    without_duplicates,
+    write_index,
+)
 
 #: the search locations of the languages other than the default one ("en/")
 _PREFIXES = tuple(f"{code}/" for code in LANGUAGES[1:])
+log = logging.getLogger("mkdocs.hooks.search_text")
 _SITE_DIRS: list[str] = []  # the top of the site (the i18n plugin moves site_dir per language)
 
 
@@ -64,6 +76,13 @@ def on_post_build(config: MkDocsConfig) -> None:
     top = Path(_SITE_DIRS[-1]) / "search" / "search_index.json" if _SITE_DIRS else None
     if top is not None and top.is_file():
         split_by_language(top, _PREFIXES)  # each language searches its own pages
+        # Japanese glossary terms stay whole words (site_tools.search_index.keep_terms_whole)
+        terms = [form for term in glossary().terms for form in term.forms("ja")]
+        write_index(top, keep_terms_whole(json.loads(top.read_text(encoding="utf-8")), terms))
+    workers = sorted(Path(_SITE_DIRS[-1]).glob("assets/javascripts/workers/search.*.min.js")) if _SITE_DIRS else []
+    for worker in workers:  # the query's last kanji word is searched whole (site_tools.search_index)
+        if not fix_query_segmentation(worker):
+            log.warning("search_text: Material's search worker changed; %s was not patched", worker)
 
 
 def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:

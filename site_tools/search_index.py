@@ -20,6 +20,50 @@ def plain_index_data(data: dict) -> dict:
     return data
 
 
+#: Inserted around whole terms in the Japanese index; mkdocs.yml's search ``separator`` splits on it.
+WORD_BREAK = "\u200b"
+
+
+def keep_terms_whole(data: dict, terms: list[str]) -> dict:
+    """``data`` (a parsed Japanese ``search_index.json``) with each of ``terms`` set apart by
+    :data:`WORD_BREAK` (zero width: search snippets look the same).
+
+    Japanese has no spaces, so Material splits it into words with TinySegmenter, which decides
+    from the neighbouring characters: "学習率" typed alone stays one word, but inside
+    "学習率が大きすぎると" it becomes "学習" + "率". The query then never met the page's own
+    word, and 学習率 found lesson 1's learning-rate section sixth, after every page that says
+    学習. Set apart, a glossary term is split exactly as the reader's query is.
+    """
+    if not terms:
+        return data
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(set(terms), key=len, reverse=True)))
+    for doc in data.get("docs", []):
+        for key in ("title", "text"):
+            if isinstance(doc.get(key), str):
+                text = doc[key].replace(WORD_BREAK, "")  # idempotent: the hook may run twice
+                doc[key] = pattern.sub(lambda m: WORD_BREAK + m.group(0) + WORD_BREAK, text)
+    return data
+
+
+#: Material 9.8's search worker splits a run of kanji in the query into words of the index, but
+#: its loop never tries a word that reaches the end of the run (``o < t.length``), so the
+#: query's last word lost its last character: 学習率 was searched as 学習*, 連鎖律 as 連鎖*.
+QUERY_SPLIT_BUG = "for(let o=s+1;o<t.length;o++)t.slice(s,o)in e"
+QUERY_SPLIT_FIX = "for(let o=s+1;o<=t.length;o++)t.slice(s,o)in e"
+
+
+def fix_query_segmentation(worker: Path) -> bool:
+    """Patch Material's search worker at ``worker`` (:data:`QUERY_SPLIT_BUG`); return True when
+    the file holds the fixed loop afterwards. False means Material's code changed: look again."""
+    text = worker.read_text(encoding="utf-8")
+    if QUERY_SPLIT_FIX in text:
+        return True
+    if text.count(QUERY_SPLIT_BUG) != 1:
+        return False
+    worker.write_text(text.replace(QUERY_SPLIT_BUG, QUERY_SPLIT_FIX), encoding="utf-8")
+    return True
+
+
 def without_duplicates(entries: list[dict], prefixes: tuple[str, ...]) -> list[dict]:
     """``entries`` with repeats dropped, in one pass (order kept, the last copy wins).
 
@@ -50,7 +94,7 @@ def plain_search_index(path: Path, prefixes: tuple[str, ...] = ()) -> None:
     text and repeats dropped (:func:`without_duplicates`, with the other languages' ``prefixes``)."""
     data = plain_index_data(json.loads(path.read_text(encoding="utf-8")))
     data["docs"] = without_duplicates(data.get("docs", []), prefixes)
-    _write(path, data)
+    write_index(path, data)
 
 
 def split_by_language(path: Path, prefixes: tuple[str, ...]) -> dict[str, Path]:
@@ -73,10 +117,10 @@ def split_by_language(path: Path, prefixes: tuple[str, ...]) -> dict[str, Path]:
             continue
         target = path.parent.parent / prefix / "search" / "search_index.json"
         target.parent.mkdir(parents=True, exist_ok=True)
-        _write(target, dict(data, docs=mine))
+        write_index(target, dict(data, docs=mine))
         written[prefix] = target
     default = [d for d in docs if not str(d.get("location", "")).startswith(prefixes)]
-    _write(path, dict(data, docs=default))
+    write_index(path, dict(data, docs=default))
     written[""] = path
     return written
 
@@ -98,7 +142,7 @@ def language_base(page_html: str) -> str:
     return _BASE.sub(one_level_up, page_html, count=1)
 
 
-def _write(path: Path, data: dict) -> None:
+def write_index(path: Path, data: dict) -> None:
     """Write ``data`` as JSON at ``path`` atomically (temp file + rename), readable by a web server."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".search_index.", suffix=".json")

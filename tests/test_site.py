@@ -98,8 +98,12 @@ def test_lesson_maths_is_typeset_when_the_site_is_built(built_site):
 
 
 def _index(site: Path, lang: str) -> dict:
-    """The search index of one language's site (``search/`` for ja, ``en/search/`` for en)."""
-    return json.loads((site / _lang_prefix(lang) / "search" / "search_index.json").read_text(encoding="utf-8"))
+    """The search index of one language's site (``search/`` for ja, ``en/search/`` for en), as
+    the reader sees it: without the zero-width breaks around Japanese terms (search_index.WORD_BREAK)."""
+    from site_tools.search_index import WORD_BREAK
+
+    text = (site / _lang_prefix(lang) / "search" / "search_index.json").read_text(encoding="utf-8")
+    return json.loads(text.replace(WORD_BREAK, ""))
 
 
 @pytest.mark.parametrize(("word", "lang"), [("勾配", "ja"), ("gradient", "en")])
@@ -312,3 +316,27 @@ def test_twin_headings_helpers():
     assert link_twin_headings(twinned, ["x", "y"]) == twinned
     assert heading_ids(twinned) == ["a", "b"]
     assert link_twin_headings(page, ["x"]) == page
+
+
+def test_japanese_terms_are_whole_words_in_the_search_index():
+    """Glossary terms are set apart by zero-width breaks, longest first, idempotently."""
+    from site_tools.search_index import WORD_BREAK, keep_terms_whole
+
+    data = {"docs": [{"location": "x/", "title": "学習率", "text": "学習率が大きいと勾配降下法は発散する"}]}
+    once = keep_terms_whole(data, ["学習率", "勾配", "勾配降下法"])
+    b = WORD_BREAK
+    assert once["docs"][0]["text"] == f"{b}学習率{b}が大きいと{b}勾配降下法{b}は発散する"
+    assert keep_terms_whole(once, ["学習率", "勾配", "勾配降下法"]) == once
+
+
+def test_materials_query_segmentation_is_patched(built_site, tmp_path):
+    """The built search worker tries words that end a run of kanji (学習率 is not searched as 学習*);
+    the patch refuses a worker whose code it does not recognise."""
+    from site_tools.search_index import QUERY_SPLIT_BUG, QUERY_SPLIT_FIX, fix_query_segmentation
+
+    (worker,) = built_site.path.glob("assets/javascripts/workers/search.*.min.js")
+    text = worker.read_text(encoding="utf-8")
+    assert QUERY_SPLIT_FIX in text and QUERY_SPLIT_BUG not in text
+    other = tmp_path / "search.min.js"
+    other.write_text("function fe(t,e){}", encoding="utf-8")
+    assert fix_query_segmentation(other) is False

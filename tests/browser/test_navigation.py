@@ -112,3 +112,20 @@ def test_search_finds_only_pages_in_the_readers_language(site_search, base_url, 
     links = _search(site_search, query)
     english = [link for link in links if link.startswith(base_url + "en/")]
     assert english == (links if prefix == "en/" else []), links
+
+
+@pytest.mark.parametrize(
+    ("site_search", "query"), [("", "学習率"), ("", "連鎖律")],
+    ids=["ja-学習率", "ja-連鎖律"], indirect=["site_search"],
+)
+def test_a_japanese_term_finds_its_lesson_section_first(site_search, base_url, query):
+    """A glossary term of three kanji finds lesson 1 first, with a section titled by the term first.
+
+    Material searched 学習率 as 学習* (the last kanji was dropped; site_tools.search_index), and
+    the Stable Diffusion page, whose title says 学習, came first; lesson 1 came third.
+    """
+    first = site_search.locator(".md-search-result__item").first
+    links = _search(site_search, query)
+    assert urlsplit(links[0]).path == urlsplit(base_url + LESSON).path, links[:3]
+    sections = first.locator("a").evaluate_all("els => els.map(e => e.textContent)")
+    assert query in sections[1], sections[:3]  # [0] is the page itself, [1] its best section
