@@ -4,8 +4,9 @@
    (``docs/lessons/<slug>.<lang>.md``) is converted by :mod:`site_tools.notebooks` and
    written to ``.cache/notebooks/<lang>/``; the file is added to the site as
    ``notebooks/<slug>-<lang>.ipynb`` (served at ``/notebooks/…`` in Japanese and
-   ``/en/notebooks/…`` in English). A page whose text has not changed since the last
-   build is not converted again. A file on disk, not in-memory content, because
+   ``/en/notebooks/…`` in English). Its figures travel inside it, as cell attachments, so a
+   downloaded notebook shows them offline. A page whose text and figures have not changed
+   since the last build is not converted again. A file on disk, not in-memory content, because
    mkdocs-static-i18n needs a source path.
 2. ``on_page_markdown``: a download button (with Material's notebook icon as inline SVG)
    and the one ``pip install`` line the lesson needs are put under the page title.
@@ -25,6 +26,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from site_tools.env import ROOT, build_language, page_language
+from site_tools.figures import cached_figures, source_digest
 from site_tools.icons import material_icon
 from site_tools.notebooks import convert_page, install_command, notebook_filename, write_notebook
 
@@ -48,12 +50,16 @@ def _site_path(slug: str, lang: str) -> str:
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     lang = build_language(config)
     docs = Path(config.docs_dir)
+    digest = source_digest()  # the figures' cache key: a notebook carries its figures
+    figures: dict[str, Path] | None = None
     for page in sorted((docs / "lessons").glob(f"*.{lang}.md")):
         slug = page.name[: -len(f".{lang}.md")]
         out = CACHE / lang / notebook_filename(slug, lang)
-        key = hashlib.sha256(page.read_bytes() + str(config.site_url).encode()).hexdigest()
+        key = hashlib.sha256(page.read_bytes() + str(config.site_url).encode() + digest.encode()).hexdigest()
         if _CONVERTED.get(out) != key or not out.is_file():
-            write_notebook(convert_page(page, docs_dir=docs, site_url=config.site_url), out)
+            if figures is None:
+                figures = cached_figures()
+            write_notebook(convert_page(page, docs_dir=docs, site_url=config.site_url, figures=figures), out)
             _CONVERTED[out] = key
         files.append(File.generated(config, _site_path(slug, lang), abs_src_path=str(out)))
     return files

@@ -51,9 +51,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from site_tools.config import site_url as configured_site_url
     from site_tools.env import page_language
+    from site_tools.figures import cached_figures
     from site_tools.notebooks import convert_page, lesson_pages, write_notebook
 
     site_url = configured_site_url()
+    figures = cached_figures()  # the notebooks carry their figures, as the site's downloads do
     pages = [
         p
         for p in lesson_pages(DOCS)
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     for page in pages:
         slug, lang = page.name.split(".")[0], page_language(page)
         name = f"{slug}-{lang}.ipynb"
-        nb = convert_page(page, docs_dir=DOCS, site_url=site_url)
+        nb = convert_page(page, docs_dir=DOCS, site_url=site_url, figures=figures)
         n_code = sum(1 for c in nb.cells if c.cell_type == "code")
         start = time.perf_counter()
         try:

@@ -16,7 +16,9 @@ doctest block (``>>>``)           code cells without prompts or expected output;
 ``<!-- clear-namespace -->``      hidden ``%reset -f`` cell, then the page setup again
 ``!!! note "T"``, ``=== "T"``     a bold line **T**, body dedented (code inside stays code)
 attribute lists ``{ .x }``        removed
-relative image or page link       absolute URL on the published site (or plain text)
+figure of the site (``assets/``)  a cell attachment: the notebook shows it offline
+                                  (the dark variant, ``#only-dark``, is left out)
+other relative image or page link absolute URL on the published site (or plain text)
 ================================  =========================================================
 
 The cells are written out as jupytext Markdown and read back with :func:`jupytext.reads`.
@@ -25,10 +27,12 @@ The cells are written out as jupytext Markdown and read back with :func:`jupytex
 from __future__ import annotations
 
 import ast
+import base64
 import doctest
 import json
 import re
 import textwrap
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -178,19 +182,27 @@ def _indent_of(line: str) -> int:
     return len(line) - len(line.lstrip(" "))
 
 
-class _Links:
-    """Where the page lives, to turn relative links into absolute ones."""
+def attachment_name(rel: str) -> str:
+    """The attachment name of the site file ``rel`` (``assets/figures/lesson1/x-ja.svg`` ->
+    ``lesson1-x-ja.svg``): unique, and without slashes."""
+    return rel.removeprefix("assets/figures/").replace("/", "-")
 
-    def __init__(self, page: str, lang: str, site_url: str | None) -> None:
+
+_MIME = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+
+
+class _Links:
+    """Where the page lives, to turn relative links into absolute ones and figures into attachments."""
+
+    def __init__(self, page: str, lang: str, site_url: str | None,
+                 figures: Mapping[str, Path] | None = None) -> None:
         self.page = PurePosixPath(page)  # e.g. lessons/gradient-descent.md (no language)
         self.lang = lang
         self.site_url = site_url.rstrip("/") + "/" if site_url else None
+        self.figures = figures or {}
 
-    def resolve(self, target: str) -> str | None:
-        if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith(("#", "/")):
-            return target
-        if self.site_url is None:
-            return None
+    def site_path(self, target: str) -> tuple[str, str]:
+        """The target's path from the site root, and its ``#anchor`` (without ``#``)."""
         path, _, anchor = target.partition("#")
         parts: list[str] = list(self.page.parent.parts)
         for part in PurePosixPath(path).parts:
@@ -199,7 +211,14 @@ class _Links:
                     parts.pop()
             elif part != ".":
                 parts.append(part)
-        rel = "/".join(parts)
+        return "/".join(parts), anchor
+
+    def resolve(self, target: str) -> str | None:
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith(("#", "/")):
+            return target
+        if self.site_url is None:
+            return None
+        rel, anchor = self.site_path(target)
         anchor = f"#{anchor}" if anchor else ""
         if rel.endswith(".md"):
             rel = re.sub(r"\.(" + "|".join(LANGUAGES) + r")\.md$", ".md", rel)[: -len(".md")]
@@ -210,7 +229,11 @@ class _Links:
 
     def rewrite(self, line: str) -> str:
         def image(m: re.Match[str]) -> str:
-            url = self.resolve(m.group("target"))
+            target = m.group("target")
+            rel, anchor = self.site_path(target)
+            if rel in self.figures:  # the notebook carries the figure itself
+                return "" if anchor == "only-dark" else f"![{m.group('alt')}](attachment:{attachment_name(rel)})"
+            url = self.resolve(target)
             return f"![{m.group('alt')}]({url})" if url else f"*{m.group('alt')}*"
 
         def link(m: re.Match[str]) -> str:
@@ -264,7 +287,8 @@ class _Prose:
 # ------------------------------------------------------------------------- cells
 
 
-def page_to_cells(markdown: str, *, page: str, lang: str, site_url: str | None = None) -> list[Cell]:
+def page_to_cells(markdown: str, *, page: str, lang: str, site_url: str | None = None,
+                  figures: Mapping[str, Path] | None = None) -> list[Cell]:
     """Turn the Markdown of one lesson page into notebook cells (see the module table).
 
     Args:
@@ -273,6 +297,8 @@ def page_to_cells(markdown: str, *, page: str, lang: str, site_url: str | None =
             ``"lessons/gradient-descent.md"``; relative links are resolved against it.
         lang: The language of the page (and of links to other pages).
         site_url: The published site's root URL; without it relative links become text.
+        figures: Site path -> file of each figure the site serves
+            (:func:`site_tools.figures.cached_figures`); those become cell attachments.
 
     Returns:
         The cells in page order, starting with a hidden setup cell.
@@ -282,7 +308,7 @@ def page_to_cells(markdown: str, *, page: str, lang: str, site_url: str | None =
     if markdown.startswith("---\n"):  # YAML front matter
         end = markdown.find("\n---\n", 3)
         markdown = markdown[end + 5 :] if end != -1 else markdown
-    links = _Links(page, lang, site_url)
+    links = _Links(page, lang, site_url, figures)
     prose = _Prose(links)
     cells: list[Cell] = [Cell("code", SETUP_SOURCE, dict(_HIDDEN_META))]
     text: list[str] = []
@@ -379,20 +405,39 @@ def _jupytext_markdown(cells: list[Cell]) -> str:
     return "\n\n".join(chunks) + "\n"
 
 
-def convert_page(path: Path, *, docs_dir: Path, site_url: str | None = None) -> Any:
+def attach_figures(nb: Any, figures: Mapping[str, Path]) -> Any:
+    """Put each figure a markdown cell of ``nb`` shows (``attachment:<name>``) into that cell."""
+    by_name = {attachment_name(rel): path for rel, path in figures.items()}
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        names = re.findall(r"\(attachment:([^)\s]+)\)", cell.source)
+        if names:
+            cell["attachments"] = {
+                name: {_MIME[by_name[name].suffix]: base64.b64encode(by_name[name].read_bytes()).decode("ascii")}
+                for name in dict.fromkeys(names)
+            }
+    return nb
+
+
+def convert_page(path: Path, *, docs_dir: Path, site_url: str | None = None,
+                 figures: Mapping[str, Path] | None = None) -> Any:
     """Read a lesson page and return it as an :mod:`nbformat` v4 notebook.
 
     Args:
         path: ``docs/lessons/<slug>.<lang>.md``.
         docs_dir: The ``docs`` folder (links are resolved relative to it).
         site_url: The published site's root URL (``site_url`` of mkdocs.yml).
+        figures: Site path -> file of each figure (:func:`site_tools.figures.cached_figures`):
+            the notebook carries them as attachments, so it shows them offline.
     """
     import jupytext  # only the notebook build needs it
 
     lang = page_language(path)
     page = page_without_language(path.resolve().relative_to(docs_dir.resolve()).as_posix())
-    cells = page_to_cells(path.read_text(encoding="utf-8"), page=page, lang=lang, site_url=site_url)
-    nb = jupytext.reads(_jupytext_markdown(cells), fmt="md")
+    cells = page_to_cells(path.read_text(encoding="utf-8"), page=page, lang=lang, site_url=site_url,
+                          figures=figures)
+    nb = attach_figures(jupytext.reads(_jupytext_markdown(cells), fmt="md"), figures or {})
     nb.metadata.pop("jupytext", None)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}

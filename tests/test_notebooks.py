@@ -212,6 +212,26 @@ def test_images_point_to_the_hosted_figure_or_degrade_to_alt_text():
     assert "*The curve*" in plain and "assets/" not in plain
 
 
+def test_site_figures_travel_inside_the_notebook_as_attachments(tmp_path):
+    """A figure the site serves becomes a cell attachment (offline); its dark twin is left out."""
+    import jupytext
+
+    from site_tools.notebooks import attach_figures
+
+    figure = tmp_path / "x-ja.svg"
+    figure.write_bytes(b"<svg xmlns='http://www.w3.org/2000/svg'/>")
+    figures = {"assets/figures/lesson1/x-ja.svg": figure}
+    page = ("![The curve](../assets/figures/lesson1/x-ja.svg#only-light)\n"
+            "![The curve](../assets/figures/lesson1/x-ja.svg#only-dark)\n")
+    cells = page_to_cells(page, page=LESSON, lang="ja", site_url=SITE, figures=figures)
+    assert md_text(cells).count("](attachment:lesson1-x-ja.svg)") == 1
+    nb = attach_figures(jupytext.reads("<!-- #region -->\n" + md_text(cells) + "\n<!-- #endregion -->\n",
+                                       fmt="md"), figures)
+    (cell,) = [c for c in nb.cells if "attachment:" in c.source]
+    encoded = "PHN2ZyB4bWxucz0naHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmcnLz4="  # base64 of the file above
+    assert cell.attachments == {"lesson1-x-ja.svg": {"image/svg+xml": encoded}}
+
+
 def test_attribute_lists_and_html_comments_are_removed():
     """MkDocs-only attribute lists and comment lines do not leak into the notebook."""
     cells = cells_of("## Heading { #anchor }\n\n<!-- lr-explorer -->\n[a](https://x.org){ .md-button }\n")
@@ -306,17 +326,27 @@ def test_hook_puts_the_download_button_under_the_title(lang, label):
     assert hook.on_page_markdown("# Home\n", other, config, None) == "# Home\n"
 
 
-def test_lesson_one_notebook_runs_top_to_bottom():
-    """The Japanese lesson-1 notebook executes on the CPU in a fresh kernel without an error."""
+def test_lesson_one_notebook_runs_top_to_bottom(built_site):
+    """The Japanese lesson-1 notebook, as a reader downloads it from the built site, carries every
+    figure it shows and executes on the CPU in a fresh kernel without an error."""
     pytest.importorskip("nbclient", reason="nbclient is not installed")
     pytest.importorskip("ipykernel", reason="ipykernel is not installed (no python3 kernel)")
+    import re
+
+    import nbformat
     from jupyter_client.kernelspec import KernelSpecManager
     from nbclient import NotebookClient
 
     if "python3" not in KernelSpecManager().find_kernel_specs():
         pytest.skip("no python3 Jupyter kernel is registered")
-    page = DOCS / "lessons" / "gradient-descent.ja.md"
-    nb = convert_page(page, docs_dir=DOCS, site_url=SITE)
+    nb = nbformat.read(built_site.path / "notebooks" / "gradient-descent-ja.ipynb", as_version=4)
+    shown = [(c, name) for c in nb.cells if c.cell_type == "markdown"
+             for name in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", c.source)]
+    assert len(shown) >= 5  # the lesson's figures
+    for cell, name in shown:  # each one inside the notebook: it shows offline
+        assert name.startswith("attachment:"), name
+        (data,) = cell.attachments[name.removeprefix("attachment:")].values()
+        assert len(data) > 1000
     NotebookClient(nb, timeout=60, kernel_name="python3").execute()
     outputs = "".join(
         str(out.get("text", "")) + str(out.get("data", {}).get("text/plain", ""))
@@ -327,3 +357,20 @@ def test_lesson_one_notebook_runs_top_to_bottom():
     errors = [c for c in nb.cells if c.cell_type == "code"
               and any(o.output_type == "error" for o in c.get("outputs", []))]
     assert all("raises-exception" in c.metadata.get("tags", []) for c in errors)
+
+
+def test_progress_bars_in_a_notebook_print_no_warning():
+    """tqdm's notebook bar finds ipywidgets (the diffusion extra installs it): no "IProgress not
+    found" on stderr, as a reader's clean run of lessons 2 and 3 would otherwise show."""
+    pytest.importorskip("nbclient", reason="nbclient is not installed")
+    pytest.importorskip("ipykernel", reason="ipykernel is not installed (no python3 kernel)")
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from medai_lessons.diffusion import samplers\nsum(samplers.tqdm(range(3)))")])
+    NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    outputs = nb.cells[0].outputs
+    assert [o.get("text", "") for o in outputs if o.get("name") == "stderr"] == []
+    assert any(o.get("data", {}).get("text/plain") == "3" for o in outputs)
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
