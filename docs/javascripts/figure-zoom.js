@@ -83,8 +83,21 @@
     button.addEventListener("click", function () { open(button); });
   }
 
+  // A figure drawn wider than its column, shrunk by more than a fifth, offers to be opened.
+  function mark() {
+    document.querySelectorAll(".figure-zoom").forEach(function (button) {
+      var img = visible(button);
+      var drawn = Number(img.getAttribute("width")) || img.naturalWidth;
+      button.classList.toggle("figure-zoom--shrunk", img.clientWidth > 0 && drawn > 1.2 * img.clientWidth);
+    });
+  }
+
   function start() {
     document.querySelectorAll(FIGURE).forEach(wrap);
+    mark();
+    window.addEventListener("resize", mark);
+    // the palette toggle swaps the shown twin
+    new MutationObserver(mark).observe(document.body, { attributes: true, attributeFilter: ["data-md-color-scheme"] });
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
