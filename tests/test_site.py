@@ -254,7 +254,7 @@ def test_figures_reserve_their_space_and_load_lazily(built_site, lang):
         light = [tag for tag in imgs if "#only-light" in tag]
         dark = [tag for tag in imgs if "#only-dark" in tag]
         assert len(light) == len(dark) == len(imgs) / 2, "each figure is a light and a dark twin"
-        for i, tag in enumerate(imgs):
+        for tag in imgs:
             src = re.search(r'src="([^"#]+)', tag).group(1)
             width, height = (int(re.search(rf'\b{n}="(\d+)"', tag).group(1)) for n in ("width", "height"))
             if src.endswith(".png"):

@@ -79,7 +79,8 @@ def _open(tab: Any, button: Any) -> list[dict[str, Any]]:
     button.scroll_into_view_if_needed()
     button.click()
     tab.wait_for_function(
-        "() => { const i = document.querySelector('dialog[open] img'); return !!i && i.complete && i.naturalWidth > 0; }",
+        "() => { const i = document.querySelector('dialog[open] img');"
+        " return !!i && i.complete && i.naturalWidth > 0; }",
         timeout=NET_MS)
     opened = tab.evaluate(LABELS_JS, "dialog[open] img")
     tab.keyboard.press("Escape")
@@ -159,3 +160,20 @@ def test_the_dark_scheme_shows_the_dark_figures(tab, base_url, lang):
         dark = tab.evaluate(_SHOWN_JS, FIGURES)
         assert len(dark) == len(light)
         assert [f for f in dark if "-dark." not in f["src"] or f["corner"] is None or f["corner"] > 0.25] == []
+
+
+_CHART_LABELS_JS = """() => Math.min(...[...document.querySelectorAll('.lr-explorer svg text')]
+  .filter(t => t.textContent.trim())
+  .map(t => { const m = t.getScreenCTM(); return parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b); }))"""
+
+
+def test_learning_rate_explorer_chart_labels_are_readable(tab, base_url):
+    """The chart's tick and axis labels: at least 10 px at 1366 px and at least 9 px on a phone
+    (the chart is shrunk to about half there, so its font grows as the screen narrows)."""
+    tab.set_viewport_size(PHONE)
+    tab.goto(base_url + "lessons/gradient-descent/", wait_until="load")
+    tab.wait_for_function("() => !!document.querySelector('.lr-explorer--ready svg text')", timeout=NET_MS)
+    phone = tab.evaluate(_CHART_LABELS_JS)
+    tab.set_viewport_size(DESKTOP)
+    desktop = tab.evaluate(_CHART_LABELS_JS)
+    assert phone >= PHONE_MIN_PX and desktop >= DESKTOP_MIN_PX, (phone, desktop)
