@@ -254,15 +254,19 @@ def test_figures_reserve_their_space_and_load_lazily(built_site, lang):
     for lesson in ("gradient-descent", "diffusion", "stable-diffusion"):
         folder = built_site.path / _lang_prefix(lang) / "lessons" / lesson
         imgs = re.findall(r"<img [^>]*assets/figures/[^>]*>", (folder / "index.html").read_text(encoding="utf-8"))
-        assert len(imgs) >= 3, lesson
-        for i, tag in enumerate(imgs):
-            src = re.search(r'src="([^"]+)"', tag).group(1)
+        assert len(imgs) >= 6, lesson
+        light = [tag for tag in imgs if "#only-light" in tag]
+        dark = [tag for tag in imgs if "#only-dark" in tag]
+        assert len(light) == len(dark) == len(imgs) / 2, "each figure is a light and a dark twin"
+        for tag in imgs:
+            src = re.search(r'src="([^"#]+)', tag).group(1)
             width, height = (int(re.search(rf'\b{n}="(\d+)"', tag).group(1)) for n in ("width", "height"))
             if src.endswith(".png"):
                 assert Image.open(folder / src).size == (width, height), src
             else:
                 assert 100 <= width <= 2000 and 50 <= height <= 3000, (src, width, height)
-            assert ('loading="lazy"' in tag) == (i > 0), tag
+            # the first light figure loads at once; the rest, and every dark twin, when needed
+            assert ('loading="lazy"' in tag) == (tag is not light[0]), tag
 
 
 def test_no_page_head_carries_hreflang_links(built_site):

@@ -242,14 +242,14 @@
     axes.appendChild(svg("line", { x1: sx(0), y1: pad.t, x2: sx(0), y2: sy(0), "class": "lr-explorer__zero" }));
     for (var k = -6; k <= 6; k += 2) {
       axes.appendChild(svg("line", { x1: sx(k), y1: sy(0), x2: sx(k), y2: sy(0) + 5 }));
-      var lab = svg("text", { x: sx(k), y: sy(0) + 19, "text-anchor": "middle" });
+      var lab = svg("text", { x: sx(k), y: sy(0) + 6, dy: "0.95em", "text-anchor": "middle" });
       lab.textContent = String(k);
       axes.appendChild(lab);
     }
     var xl = svg("text", { x: W - pad.r, y: sy(0) - 6, "text-anchor": "end", "class": "lr-explorer__axis-label" });
     xl.textContent = t.axisTheta;
     axes.appendChild(xl);
-    var yl = svg("text", { x: pad.l - 6, y: pad.t + 10, "text-anchor": "end", "class": "lr-explorer__axis-label" });
+    var yl = svg("text", { x: 4, y: pad.t, dy: "0.8em", "class": "lr-explorer__axis-label" });
     yl.textContent = t.axisLoss;
     axes.appendChild(yl);
     root.appendChild(axes);
@@ -269,7 +269,7 @@
     root.appendChild(svg("circle", { cx: sx(0), cy: sy(0), r: 6, "class": "lr-explorer__minimum" }));
     var current = svg("circle", { r: 7, "class": "lr-explorer__current" });
     root.appendChild(current);
-    var off = svg("text", { "class": "lr-explorer__off", y: pad.t + 14 });
+    var off = svg("text", { "class": "lr-explorer__off", y: pad.t, dy: "1.6em" });
     root.appendChild(off);
     return {
       svg: root, title: titleNode, trail: trail, dots: dots, current: current, off: off,

@@ -35,9 +35,10 @@ class FigureSpec:
     make: Callable[[str], Any]
     fmt: str = "svg"  # "svg" or "png"
 
-    def path(self, lang: str) -> str:
-        """Site-relative path of this figure in language ``lang``."""
-        return f"assets/figures/{self.module}/{self.name}-{lang}.{self.fmt}"
+    def path(self, lang: str, *, dark: bool = False) -> str:
+        """Site-relative path of this figure in language ``lang`` (``dark``: its twin for the
+        site's dark colour scheme)."""
+        return f"assets/figures/{self.module}/{self.name}-{lang}{'-dark' if dark else ''}.{self.fmt}"
 
 
 def discover() -> Iterator[FigureSpec]:

@@ -87,7 +87,7 @@ def alpha_bar(lang: str) -> Any:
 
     plt = _plt(lang)
     lab = LABELS[lang]
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    fig, ax = plt.subplots(figsize=(4.8, 3.4))  # one text column: 10 pt labels read on a phone too
     for kind, style in (("linear", "-"), ("cosine", "--")):
         a_bar = getattr(NoiseSchedule, kind)().alphas_cumprod.numpy()
         ax.plot(range(len(a_bar)), a_bar, style, label=lab[kind])
@@ -108,7 +108,7 @@ def loss_curve(lang: str) -> Any:
     lab = LABELS[lang]
     losses = torch.tensor(load_pretrained_history()["losses"])
     smooth = torch.nn.functional.avg_pool1d(losses[None, None], 50, stride=1)[0, 0]
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    fig, ax = plt.subplots(figsize=(4.8, 3.4))
     ax.plot(losses.numpy(), color="0.75", lw=0.6, label=lab["raw"])
     ax.plot(range(49, 49 + len(smooth)), smooth.numpy(), color="C0", label=lab["smooth"])
     ax.set_yscale("log")

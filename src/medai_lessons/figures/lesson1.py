@@ -47,6 +47,12 @@ PRESETS = (0.01, 0.5, 2.5, 3.0)
 
 _FONT = "'Noto Sans CJK JP', 'IPAexGothic', 'Hiragino Sans', 'Yu Gothic', sans-serif"
 
+#: Plots are drawn one text column wide, with no label under 10 pt, so one drawing reads on
+#: every screen: shown at its own size on a desktop (10 pt = 13 px) and shrunk to a 390 px
+#: phone's 358 px column (about 10 px). Panels that sat side by side are stacked.
+COLUMN_IN = 4.8
+LABEL_PT = 10
+
 
 def _text(lang: str, ja: str, en: str) -> str:
     """Pick the label of ``lang``."""
@@ -65,6 +71,11 @@ def _pyplot(lang: str) -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _legend_below(ax: Any, **kwargs: Any) -> Any:
+    """The legend under the plot, where long labels cover no data."""
+    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=LABEL_PT, frameon=False, **kwargs)
 
 
 # --------------------------------------------------------------------------------------
@@ -98,7 +109,7 @@ def _box(x: float, y: float, w: float, h: float, lines: list[str], fill: str) ->
     step = 20
     top = y + h / 2 - step * (len(lines) - 1) / 2 + 5
     for i, line in enumerate(lines):
-        weight = ' font-weight="bold"' if i == 0 else ' font-size="13"'
+        weight = ' font-weight="bold"' if i == 0 else ' font-size="14"'
         parts.append(f'<text x="{x + w / 2}" y="{top + i * step}" text-anchor="middle"{weight}>{escape(line)}</text>')
     return "\n".join(parts)
 
@@ -245,7 +256,7 @@ def backprop(lang: str) -> str:
     fills = ["#eceff1", "#e0f2f1", "#e0f2f1", "#e3f2fd", "#ffebee"]
     weights = ["w₁", "w₂", "w₃", ""]
     local = ["∂a/∂w₁ = (1 − a²)x", "∂b/∂a = (1 − b²)w₂", "∂p/∂b = w₃", "∂L/∂p = 2(p − t)"]
-    box_w, box_h, gap, top = 150, 70, 60, 70
+    box_w, box_h, gap, top = 130, 70, 56, 70
     body = [
         _label(
             20,
@@ -266,7 +277,7 @@ def backprop(lang: str) -> str:
                 body.append(_label(x + box_w + gap / 2, top + 15, weights[i], size=15))
             # backward arrow (right to left) with its local derivative
             body.append(_arrow(x_end - 3, top + box_h + 30, x + box_w + 3, top + box_h + 30, backward=True))
-            body.append(_label(x + box_w + gap / 2, top + box_h + 58, local[i], colour="#c62828", size=13))
+            body.append(_label(x + box_w + gap / 2, top + box_h + 58, local[i], colour="#c62828", size=14))
     body.append(
         _label(
             20,
@@ -300,7 +311,7 @@ def backprop(lang: str) -> str:
                 "The gradients of w₂ and w₃ reuse the first factors of the same product:",
             ),
             anchor="start",
-            size=13,
+            size=14,
             colour="#455a64",
         )
     )
@@ -310,7 +321,7 @@ def backprop(lang: str) -> str:
             top + box_h + 184,
             "∂L/∂w₂ = ∂L/∂p · ∂p/∂b · ∂b/∂w₂,    ∂L/∂w₃ = ∂L/∂p · ∂p/∂w₃",
             anchor="start",
-            size=13,
+            size=14,
             colour="#455a64",
         )
     )
@@ -333,7 +344,7 @@ def dose_response_figure(lang: str) -> Any:
     secant = secant_slope(dose_response, a_dose, b_dose)
     tangent = dose_response_slope(a_dose)
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = plt.subplots(figsize=(COLUMN_IN, 4.6))
     ax.plot(doses, effects, color="#00796b", lw=2.5, label=_text(lang, "用量反応曲線", "dose/response curve"))
     span = np.linspace(0.0, 3.2, 2)
     ax.plot(
@@ -363,11 +374,11 @@ def dose_response_figure(lang: str) -> Any:
     ax.set_title(
         _text(
             lang,
-            "割線(1〜2 mg の平均)と接線(1 mg の瞬間)",
-            "Secant (average over 1–2 mg) and tangent (instant at 1 mg)",
+            "割線(1〜2 mg の平均)と\n接線(1 mg の瞬間)",
+            "Secant (average over 1–2 mg)\nand tangent (instant at 1 mg)",
         )
     )
-    ax.legend(loc="lower right", fontsize=9)
+    _legend_below(ax)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
@@ -382,7 +393,7 @@ def tangents(lang: str) -> Any:
     """The parabola $x^2$ with its tangent lines at $x = 1, 3, -2, 0$."""
     plt = _pyplot(lang)
     xs = np.linspace(-4.0, 4.0, 201)
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fig, ax = plt.subplots(figsize=(COLUMN_IN, 4.0))
     ax.plot(xs, xs**2, color="#263238", lw=2.5, label="$f(x) = x^2$")
     colours = {1.0: "#00897b", 3.0: "#3949ab", -2.0: "#ef6c00", 0.0: "#c62828"}
     for x0, colour in colours.items():
@@ -402,9 +413,9 @@ def tangents(lang: str) -> Any:
     ax.set_xlabel("x")
     ax.set_ylabel("f(x)")
     ax.set_title(
-        _text(lang, "場所によって傾き f'(x) = 2x が変わる", "The slope f'(x) = 2x changes from place to place")
+        _text(lang, "場所によって傾き f'(x) = 2x が変わる", "The slope f'(x) = 2x changes\nfrom place to place")
     )
-    ax.legend(loc="upper center", fontsize=9)
+    ax.legend(loc="upper center", fontsize=LABEL_PT)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
@@ -435,10 +446,11 @@ def gradient_arrows(lang: str) -> Any:
     """
     plt = _pyplot(lang)
     g1, g2 = np.meshgrid(np.linspace(-3.0, 5.0, 161), np.linspace(-5.0, 1.0, 121))
-    fig, ax = plt.subplots(figsize=(6.6, 5.2))
-    ax.contourf(g1, g2, _desk_loss(g1, g2), levels=np.linspace(0.0, 60.0, 13), cmap="Greys", alpha=0.55)
+    fig, ax = plt.subplots(figsize=(COLUMN_IN, 5.4))
+    shade = ax.contourf(g1, g2, _desk_loss(g1, g2), levels=np.linspace(0.0, 60.0, 13), cmap="Greys", alpha=0.55)
+    shade.set_gid("keep-colours")  # darker = higher loss in the dark twin too (site_tools/figures.py)
     cs = ax.contour(g1, g2, _desk_loss(g1, g2), levels=[1, 4, 9, 16, 25, 36, 49], colors="#607d8b", linewidths=0.8)
-    ax.clabel(cs, fmt="%g", fontsize=7)
+    ax.clabel(cs, [4, 16, 36], fmt="%g", fontsize=LABEL_PT)
     q1, q2 = np.meshgrid(np.linspace(-2.5, 4.5, 8), np.linspace(-4.5, 0.5, 6))
     u, v = _desk_gradient(q1, q2)
     ax.quiver(
@@ -488,12 +500,12 @@ def gradient_arrows(lang: str) -> Any:
     ax.set_title(
         _text(
             lang,
-            "霧の山を真上から見る: 濃いほど損失が高い",
-            "The foggy mountain seen from above: darker = higher loss",
+            "霧の山を真上から見る:\n濃いほど損失が高い",
+            "The foggy mountain seen from above:\ndarker = higher loss",
         ),
         fontsize=11,
     )
-    ax.legend(fontsize=8, loc="lower right", framealpha=0.95)
+    _legend_below(ax)
     fig.tight_layout()
     return fig
 
@@ -574,15 +586,16 @@ def chain_rule(lang: str) -> str:
 
 
 def learning_rates(lang: str) -> Any:
-    """Slow, good, oscillating and diverging gradient descent, side by side."""
+    """Slow, good, oscillating and diverging gradient descent, two by two."""
     plt = _pyplot(lang)
     names = {
         0.01: _text(lang, "小さすぎる(遅い)", "too small (slow)"),
         0.5: _text(lang, "ちょうどよい", "about right"),
-        2.5: _text(lang, "大きい(振動しつつ収束)", "large (oscillates, converges)"),
+        2.5: _text(lang, "大きい(振動して収束)", "large (swings, converges)"),
         3.0: _text(lang, "大きすぎる(発散)", "too large (diverges)"),
     }
-    fig, axes = plt.subplots(1, 4, figsize=(13.0, 3.6))
+    fig, grid_axes = plt.subplots(2, 2, figsize=(COLUMN_IN, 6.2))
+    axes = grid_axes.ravel()
     for ax, eta in zip(axes, PRESETS, strict=True):
         run = descend_quadratic(A_QUAD, eta, start=5.0, num_steps=10)
         limit = max(6.0, 1.1 * float(np.abs(run.trajectory).max()))
@@ -594,19 +607,21 @@ def learning_rates(lang: str) -> Any:
         ax.plot([0.0], [0.0], "o", color="#2e7d32", ms=7)
         factor = 1.0 - 2.0 * A_QUAD * eta
         ax.set_title(
-            f"η = {eta:g}: {names[eta]}\n" + _text(lang, "1歩ごとに θ × ", "each step θ × ") + f"{factor:+.3f}",
-            fontsize=10,
+            f"η = {eta:g}\n{names[eta]}\n" + _text(lang, "1歩ごとに θ × ", "each step θ × ") + f"{factor:+.3f}",
+            fontsize=LABEL_PT,
         )
         ax.set_xlim(-limit, limit)
         ax.set_ylim(-0.05 * A_QUAD * limit**2, 1.05 * A_QUAD * limit**2)
         ax.set_xlabel("θ")
+        ax.tick_params(labelsize=LABEL_PT)
         ax.grid(alpha=0.3)
-    axes[0].set_ylabel("f(θ) = 0.35 θ²")
+    for ax in grid_axes[:, 0]:
+        ax.set_ylabel("f(θ) = 0.35 θ²")
     fig.suptitle(
         _text(
             lang,
-            "同じ損失・同じ出発点 $\\theta_0 = 5$ から 10 歩: 学習率だけが違う",
-            "Same loss, same start $\\theta_0 = 5$, 10 steps: only the learning rate differs",
+            "同じ損失・同じ出発点 $\\theta_0 = 5$ から 10 歩:\n学習率だけが違う",
+            "Same loss, same start $\\theta_0 = 5$, 10 steps:\nonly the learning rate differs",
         ),
         fontsize=11,
     )
@@ -626,7 +641,7 @@ def line_fit(lang: str) -> Any:
     w_star, b_star = least_squares_line(DOSES, EFFECTS)
     best = mse(DOSES, EFFECTS, w_star, b_star)
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11.0, 4.0))
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(COLUMN_IN, 9.4), height_ratios=(1.0, 1.25))
     epochs = np.arange(1, fit.losses.size + 1)
     ax1.semilogy(epochs, fit.losses, color="#00796b", lw=2, label=_text(lang, "学習中の損失", "training loss"))
     ax1.axhline(
@@ -639,7 +654,7 @@ def line_fit(lang: str) -> Any:
     ax1.set_xlabel(_text(lang, "エポック", "epoch"))
     ax1.set_ylabel(_text(lang, "損失 (MSE, 対数軸)", "loss (MSE, log scale)"))
     ax1.set_title(_text(lang, "損失は急に下がり、その後ゆっくり", "The loss drops fast, then creeps"))
-    ax1.legend(fontsize=9)
+    ax1.legend(fontsize=LABEL_PT)
     ax1.grid(alpha=0.3, which="both")
 
     xs = np.linspace(0.0, 6.0, 2)
@@ -682,7 +697,7 @@ def line_fit(lang: str) -> Any:
     ax2.set_xlabel(_text(lang, "投与量 x (mg)", "dose x (mg)"))
     ax2.set_ylabel(_text(lang, "効果 y", "effect y"))
     ax2.set_title(_text(lang, "データに当てはめた直線", "The fitted line over the data"))
-    ax2.legend(fontsize=8, loc="upper left")
+    _legend_below(ax2)
     ax2.grid(alpha=0.3)
     fig.tight_layout()
     return fig
@@ -706,10 +721,10 @@ def loss_surface(lang: str) -> Any:
     path_b = np.concatenate([[INIT[1]], fit.bs])
     w_star, b_star = least_squares_line(DOSES, EFFECTS)
 
-    fig, ax = plt.subplots(figsize=(5.6, 8.0))
+    fig, ax = plt.subplots(figsize=(COLUMN_IN, 8.4))
     levels = np.geomspace(0.02, 60.0, 14)
     cs = ax.contour(W, B, L, levels=levels, cmap="viridis", linewidths=1)
-    ax.clabel(cs, levels[::3], fmt="%.2g", fontsize=7)
+    ax.clabel(cs, levels[::3], fmt="%.2g", fontsize=LABEL_PT)
     # unit arrows of -grad L on a coarse grid
     qw, qb = np.meshgrid(np.linspace(0.8, 2.4, 5), np.linspace(-0.8, 1.8, 8))
     u = np.zeros_like(qw)
@@ -753,12 +768,12 @@ def loss_surface(lang: str) -> Any:
     ax.set_title(
         _text(
             lang,
-            "細長い谷: まず谷へ降り、谷底をゆっくり進む",
-            "A long, thin valley: down into it fast, then slowly along it",
+            "細長い谷: まず谷へ降り、\n谷底をゆっくり進む",
+            "A long, thin valley: down into it fast,\nthen slowly along it",
         ),
         fontsize=11,
     )
-    ax.legend(fontsize=8, loc="upper left")
+    _legend_below(ax)
     fig.tight_layout()
     return fig
 

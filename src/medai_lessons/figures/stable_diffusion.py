@@ -37,9 +37,9 @@ _TEXT: dict[str, dict[str, Any]] = {
         "pixel_in": ["画像 x", "3×512×512", "786,432 個の値"],
         "encoder": ["VAE エンコーダ E", "各辺 1/8 に圧縮"],
         "z0": ["潜在 z₀", "4×64×64"],
-        "noise_add": ["拡散(学習時)", "ノイズを足す"],
-        "zT": ["純粋なノイズ z_T", "〜 N(0, I)、seed で決まる"],
-        "unet": ["U-Net ε_θ", "ノイズを予測して引く", "× ステップ数"],
+        "noise_add": ["拡散", "ノイズを足す"],
+        "zT": ["純粋なノイズ z_T", "〜 N(0, I)", "seed で決まる"],
+        "unet": ["U-Net ε_θ", "ノイズを予測し", "差し引く", "× ステップ数"],
         "zclean": ["きれいな z₀", "4×64×64"],
         "decoder": ["VAE デコーダ D", "各辺 8 倍に戻す"],
         "pixel_out": ["生成画像", "3×512×512"],
@@ -55,13 +55,13 @@ _TEXT: dict[str, dict[str, Any]] = {
         "title": "How Stable Diffusion works",
         "latent": "latent space (4×64×64 = 16,384 values)",
         "pixel_in": ["image x", "3×512×512", "786,432 values"],
-        "encoder": ["VAE encoder E", "each side shrunk 8×"],
+        "encoder": ["VAE encoder E", "sides shrunk 8×"],
         "z0": ["latent z₀", "4×64×64"],
-        "noise_add": ["diffusion (training)", "add noise"],
-        "zT": ["pure noise z_T", "~ N(0, I), set by the seed"],
-        "unet": ["U-Net ε_θ", "predict noise, remove it", "× number of steps"],
+        "noise_add": ["diffusion", "add noise"],
+        "zT": ["pure noise z_T", "~ N(0, I)", "set by the seed"],
+        "unet": ["U-Net ε_θ", "predicts noise", "and removes it", "× number of steps"],
         "zclean": ["clean z₀", "4×64×64"],
-        "decoder": ["VAE decoder D", "each side grown 8×"],
+        "decoder": ["VAE decoder D", "sides grown 8×"],
         "pixel_out": ["generated image", "3×512×512"],
         "prompt": ["prompt", "“a chest X-ray”"],
         "tokenizer": ["tokenizer", "77 ids"],
@@ -104,10 +104,10 @@ def _box(x: float, y: float, w: float, h: float, lines: list[str], fill: str, *,
         f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="9" fill="{fill}" '
         f'stroke="{_INK}" stroke-width="1.4"{dash}/>'
     ]
-    gap = 18
+    gap = 18.5
     first = y + h / 2 - gap * (len(lines) - 1) / 2 + 5
     for i, line in enumerate(lines):
-        style = ' font-weight="bold"' if i == 0 else ' font-size="12.5"'
+        style = ' font-weight="bold"' if i == 0 else ""
         out.append(
             f'<text x="{x + w / 2}" y="{first + i * gap}" text-anchor="middle" fill="{_INK}"{style}>'
             f"{escape(line)}</text>"
@@ -124,7 +124,7 @@ def _arrow(x1: float, y1: float, x2: float, y2: float, *, blue: bool = False, da
     )
 
 
-def _text(x: float, y: float, text: str, *, size: float = 13, colour: str = _INK, anchor: str = "middle") -> str:
+def _text(x: float, y: float, text: str, *, size: float = 14, colour: str = _INK, anchor: str = "middle") -> str:
     return f'<text x="{x}" y="{y}" text-anchor="{anchor}" font-size="{size}" fill="{colour}">{escape(text)}</text>'
 
 
@@ -135,9 +135,9 @@ def flow(lang: str) -> str:
     body = [
         # the latent-space band
         '<rect x="190" y="40" width="560" height="250" rx="14" fill="#f3f8fd" stroke="#90caf9" stroke-width="1.5"/>',
-        _text(470, 62, str(t["latent"]), size=13.5, colour="#1565c0"),
+        _text(470, 62, str(t["latent"]), size=14, colour="#1565c0"),
         # row 1: training only (dashed)
-        _text(20, 100, str(t["train"]), size=12, colour="#607d8b", anchor="start"),
+        _text(20, 100, str(t["train"]), size=14, colour="#546e7a", anchor="start"),
         _box(20, 110, 150, 70, list(t["pixel_in"]), pixel, dashed=True),
         _box(210, 110, 150, 70, list(t["encoder"]), net, dashed=True),
         _box(400, 110, 140, 70, list(t["z0"]), latent, dashed=True),
@@ -146,9 +146,9 @@ def flow(lang: str) -> str:
         _arrow(360, 145, 398, 145, dashed=True),
         _arrow(540, 145, 578, 145, dashed=True),
         # row 2: generation
-        _text(20, 205, str(t["generate"]), size=12, colour="#607d8b", anchor="start"),
-        _box(210, 212, 150, 66, list(t["zT"]), latent),
-        _box(400, 205, 140, 80, list(t["unet"]), net),
+        _text(20, 205, str(t["generate"]), size=14, colour="#546e7a", anchor="start"),
+        _box(210, 205, 150, 80, list(t["zT"]), latent),
+        _box(400, 203, 140, 84, list(t["unet"]), net),
         _box(580, 212, 150, 66, list(t["zclean"]), latent),
         _box(780, 212, 150, 66, list(t["decoder"]), net),
         _box(780, 320, 150, 60, list(t["pixel_out"]), pixel),
@@ -166,8 +166,8 @@ def flow(lang: str) -> str:
         _arrow(170, 360, 208, 360),
         _arrow(360, 360, 398, 360),
         _arrow(470, 320, 470, 287, blue=True),
-        _text(612, 312, str(t["cross"]), size=12.5, colour="#1565c0", anchor="start"),
-        _text(612, 330, str(t["cfg"]), size=12.5, colour="#1565c0", anchor="start"),
+        _text(612, 312, str(t["cross"]), size=14, colour="#1565c0", anchor="start"),
+        _text(612, 331, str(t["cfg"]), size=14, colour="#1565c0", anchor="start"),
     ]
     return _svg(950, 405, str(t["title"]), body)
 
@@ -212,10 +212,10 @@ def guidance(lang: str) -> str:
     for s in (0.0, 1.0, 2.0):
         x, y = at(s)
         body.append(f'<circle cx="{x}" cy="{y}" r="4.5" fill="#1565c0"/>')
-        body.append(_text(x + 10, y - 8, f"s = {s:g}", size=12.5, colour="#1565c0", anchor="start"))
+        body.append(_text(x + 10, y - 8, f"s = {s:g}", size=14, colour="#1565c0", anchor="start"))
     body.append(_text(far[0] - 10, far[1] + 5, "ε̂ (s = 2)", colour="#1565c0", anchor="end"))
     body.append(f'<circle cx="{ox}" cy="{oy}" r="3" fill="{_INK}"/>')
-    body.append(_text(20, 285, t["note"], size=13, anchor="start"))
+    body.append(_text(20, 285, t["note"], size=14, anchor="start"))
     return _svg(620, 300, t["title"], body)
 
 
@@ -227,6 +227,8 @@ _MINI = {
         "s": "ガイダンススケール s",
         "faithful": "忠実度（指定した数字と読まれた割合）",
         "variety": "多様性（同じプロンプト内の平均 L2 距離）",
+        "faithful_axis": "忠実度",
+        "variety_axis": "多様性（平均 L2 距離）",
         "real_variety": "本物の数字の多様性",
         "prompt": "プロンプト「a handwritten {word}」",
         "token": "トークン {t}",
@@ -245,6 +247,8 @@ _MINI = {
         "s": "guidance scale s",
         "faithful": "faithfulness (share read as the prompted digit)",
         "variety": "variety (mean L2 distance within a prompt)",
+        "faithful_axis": "faithfulness",
+        "variety_axis": "variety (mean L2 distance)",
         "real_variety": "variety of real digits",
         "prompt": "prompt \"a handwritten {word}\"",
         "token": "token {t}",
@@ -341,21 +345,22 @@ def guidance_curve(lang: str) -> Any:
     lab = _MINI[lang]
     res = _results()
     scales = [1, 2, 3, 5, 8, 15]
-    fig, ax1 = plt.subplots(figsize=(6.4, 3.6))
+    fig, ax1 = plt.subplots(figsize=(4.8, 4.6))  # one text column: 10 pt labels read on a phone too
     ax1.plot(scales, [res[f"faithfulness_s{s}"] for s in scales], "o-", color="#1565c0", label=lab["faithful"])
     ax1.set_xlabel(lab["s"])
-    ax1.set_ylabel(lab["faithful"], color="#1565c0", fontsize=8)
+    ax1.set_ylabel(lab["faithful_axis"], color="#1565c0")
     ax1.set_ylim(0, 1.05)
     ax1.set_xscale("log")
     ax1.set_xticks(scales, [str(s) for s in scales])
     ax2 = ax1.twinx()
     ax2.plot(scales, [res[f"variety_s{s}"] for s in scales], "s--", color="#c62828", label=lab["variety"])
     ax2.axhline(res["variety_real_digits"], color="#c62828", lw=0.8, ls=":", label=lab["real_variety"])
-    ax2.set_ylabel(lab["variety"], color="#c62828", fontsize=8)
+    ax2.set_ylabel(lab["variety_axis"], color="#c62828")
     ax2.set_ylim(0, None)
     lines = ax1.get_legend_handles_labels()
     lines2 = ax2.get_legend_handles_labels()
-    ax1.legend(lines[0] + lines2[0], lines[1] + lines2[1], fontsize=7, loc="lower right")
+    ax1.legend(lines[0] + lines2[0], lines[1] + lines2[1], fontsize=10, loc="upper center",
+               bbox_to_anchor=(0.5, -0.18), frameon=False)
     fig.tight_layout()
     return fig
 
