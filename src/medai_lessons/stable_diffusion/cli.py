@@ -18,7 +18,6 @@ A new sub-command registers itself with :func:`medai_lessons.cli.add_command` in
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from medai_lessons.cli import (
@@ -82,11 +81,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def _scheduler_horizon(model_dir: Path) -> int | None:
     """``num_train_timesteps`` from the checkpoint's scheduler config, read without loading anything."""
+    from .loading import _read_config
+
     config = model_dir / "scheduler" / "scheduler_config.json"
-    try:
-        value = json.loads(config.read_text(encoding="utf-8")).get("num_train_timesteps")
-    except (OSError, ValueError, AttributeError):
+    if not config.is_file():
         return None
+    value = _read_config(config).get("num_train_timesteps")  # a broken file: a ValueError naming `model_dir`
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
