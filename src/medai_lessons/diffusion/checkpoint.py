@@ -214,7 +214,10 @@ def check_schedule_config(config: Any, path: Path) -> NoiseSchedule:
         betas = params.get("betas")
         if not isinstance(betas, list) or not 1 <= len(betas) <= MAX_TRAIN_TIMESTEPS:
             raise ValueError(f"`path` {path}: a custom schedule needs 1 to {MAX_TRAIN_TIMESTEPS} `betas`.")
-        return NoiseSchedule(betas)
+        try:
+            return NoiseSchedule(betas)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"`path` {path}: the schedule metadata is invalid ({exc})") from None
     if kind not in ("linear", "cosine"):
         raise ValueError(f"`path` {path}: the schedule `kind` must be 'linear', 'cosine' or 'custom', got {kind!r}.")
     # the horizon T was stored as `num_steps` before the diffusers vocabulary; both load

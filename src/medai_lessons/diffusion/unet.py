@@ -185,9 +185,11 @@ class UNet(nn.Module):
         in_channels = check_int("in_channels", in_channels, minimum=1)
         if isinstance(channels, str | bytes) or not isinstance(channels, Sequence):
             raise TypeError(f"`channels` must be a sequence of integers, got {type(channels).__name__}.")
-        if not 1 <= len(channels) <= limits.MAX_UNET_LEVELS:
+        if not channels:
+            raise ValueError("`channels` must hold at least one width, got ().")
+        if len(channels) > limits.MAX_UNET_LEVELS:
             raise ValueError(
-                f"`channels` must hold 1 to {limits.MAX_UNET_LEVELS} widths (one per level; "
+                f"`channels` must hold at most {limits.MAX_UNET_LEVELS} widths (one per level; "
                 f"the digits use 2), got {len(channels):,}."
             )
         channels = tuple(check_int("channels", c, minimum=1) for c in channels)

@@ -202,9 +202,11 @@ def run_train_digits(args: argparse.Namespace) -> int:
     try:
         data = load_dataset(args.data, root=args.data_root)
         summary = train_digit_pipeline(args.out, config, device=args.device, data=data)
+        seconds = summary["vae_seconds"] + summary["unet_seconds"]
+        print(f"wrote {args.out} ({config.vae_steps} + {config.unet_steps} steps in {seconds:.0f} s)")
     except KeyboardInterrupt:  # the model is written under a temporary name and renamed at the very end
+        if (Path(args.out) / "model_index.json").is_file():  # too late to stop: the model is complete
+            raise KeyboardInterrupt(f"interrupted after the model was complete; it is kept in {args.out}") from None
         message = f"interrupted before the model was complete; nothing was written to {args.out}"
         raise KeyboardInterrupt(message) from None
-    seconds = summary["vae_seconds"] + summary["unet_seconds"]
-    print(f"wrote {args.out} ({config.vae_steps} + {config.unet_steps} steps in {seconds:.0f} s)")
     return 0

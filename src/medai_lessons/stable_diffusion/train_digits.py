@@ -392,9 +392,12 @@ def _train(out: Path, config: DigitSDConfig, data: Dataset, accelerator: Any, de
         if config.save_fp16:
             _load_text_encoder_in_float32(tmp / "text_encoder" / "config.json")
         (tmp / "training.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
-        if out.exists():
-            out.rmdir()
-        tmp.rename(out)
+        try:
+            if out.exists():
+                out.rmdir()
+            tmp.rename(out)
+        except OSError:  # another run published into `out` meanwhile: rename never replaces a full folder
+            raise ValueError(f"`out` {out} was filled by another run meanwhile; this run's model is discarded.") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
