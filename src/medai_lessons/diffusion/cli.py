@@ -144,7 +144,11 @@ def _train(args: argparse.Namespace) -> int:
             if existed and not continuing:
                 _take_over(stage, out, overwrite=args.overwrite)
         state.wait_for_everyone()
-        data = _training_images(args.data, args.data_root)
+        try:
+            data = _training_images(args.data, args.data_root)
+        except KeyboardInterrupt:
+            _discard_empty(stage, state.is_main_process)
+            raise KeyboardInterrupt(f"interrupted before training started; nothing was written to {out}") from None
         return _train_and_publish(args, config, resume, every, out, stage, state, data)
 
 
@@ -187,6 +191,15 @@ def _train_and_publish(args: argparse.Namespace, config: Any, resume: Path | Non
         else:
             message = f"interrupted at step {exc.step}, before the first checkpoint (every {every} steps); nothing kept"
         raise KeyboardInterrupt(message) from None
+    except KeyboardInterrupt:  # after the last step, while train_ddpm wrote the final weights into the stage
+        found = sorted((stage / "checkpoints").glob("step-*"))
+        if not found:
+            _discard_empty(stage, state.is_main_process)
+            raise KeyboardInterrupt(f"interrupted while writing the trained weights; nothing kept at {out}") from None
+        raise KeyboardInterrupt(
+            f"interrupted while writing the trained weights; the last complete checkpoint is {found[-1]} "
+            f"(continue with: medai-lessons ddpm train --resume {found[-1]} --out {out})"
+        ) from None
     if not state.is_main_process:  # another process under `accelerate launch`: the main one writes
         return 0
 

@@ -92,6 +92,8 @@ def _check_seed(seed: Any) -> int:
 
 
 def _as_pixels(images: torch.Tensor | np.ndarray) -> np.ndarray:
+    if isinstance(images, torch.Tensor) and (images.is_nested or images.layout != torch.strided):
+        raise TypeError("`images` must be a dense tensor (convert it with `.to_dense()`).")
     if isinstance(images, torch.Tensor | np.ndarray) and images.ndim >= 1 and images.shape[0] > MAX_QUALITY_IMAGES:
         raise ValueError(
             f"`images` must hold at most {MAX_QUALITY_IMAGES:,} images (a grid holds 64), got {images.shape[0]:,}."
@@ -101,8 +103,6 @@ def _as_pixels(images: torch.Tensor | np.ndarray) -> np.ndarray:
     if isinstance(images, torch.Tensor):
         if images.is_complex() or images.device.type == "meta":
             raise TypeError(f"`images` must hold real numbers on a real device, got {images.dtype} on {images.device}.")
-        if images.is_nested or images.layout != torch.strided:
-            raise TypeError("`images` must be a dense tensor (convert it with `.to_dense()`).")
         images = images.detach().to("cpu", torch.float64).numpy()
     if not isinstance(images, np.ndarray):
         raise TypeError(f"`images` must be a tensor or an array, got {type(images).__name__}.")

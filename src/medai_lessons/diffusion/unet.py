@@ -244,6 +244,13 @@ class UNet(nn.Module):
         """
         if not isinstance(x_t, torch.Tensor):
             raise TypeError(f"`x_t` must be a torch.Tensor, got {type(x_t).__name__}.")
+        if x_t.is_nested or x_t.layout != torch.strided:
+            raise TypeError("`x_t` must be a dense tensor (convert it with `.to_dense()`).")
+        if x_t.is_inference() and torch.is_grad_enabled() and not torch.is_inference_mode_enabled():
+            raise TypeError(
+                "`x_t` was made under torch.inference_mode(), so autograd cannot use it: "
+                "pass `x_t.clone()`, or call the model under torch.no_grad()."
+            )
         if x_t.ndim != 4:
             raise ValueError(f"`x_t` must be shaped (batch, channels, height, width), got {tuple(x_t.shape)}.")
         weight = self.conv_in.weight
