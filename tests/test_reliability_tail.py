@@ -88,7 +88,8 @@ def _edit(path, **change):
         (lambda d: os.remove(d / "vae/diffusion_pytorch_model.safetensors"), r"`model_dir`: .*vae has no weights"),
         (lambda d: _edit(d / "model_index.json", _class_name="NotStableDiffusionEvil"),
          r"`model_dir` .* holds a NotStableDiffusionEvil model; expected a Stable Diffusion 1.x/2.x checkpoint"),
-        (lambda d: (d / "model_index.json").write_text("[1, 2]"), r"`model_dir`: .*must hold a JSON object, got a list"),
+        (lambda d: (d / "model_index.json").write_text("[1, 2]"),
+         r"`model_dir`: .*must hold a JSON object, got a list"),
         (lambda d: (d / "model_index.json").write_bytes(b"\xff\xfe{}"), r"`model_dir`: .*is not UTF-8 text"),
         (lambda d: (d / "scheduler/scheduler_config.json").write_text("[" * 100_000 + "]" * 100_000),
          r"`model_dir`: .*is nested too deeply"),
@@ -139,7 +140,7 @@ def test_only_the_supported_pipeline_class_is_accepted(digit_dir, tmp_path):
     folder = _copy(digit_dir, tmp_path)
     for name in ("StableDiffusionXLPipeline", ["StableDiffusionPipeline"], "StableDiffusionPipelineX"):
         _edit(folder / "model_index.json", _class_name=name)
-        with pytest.raises(ValueError, match="`model_dir` .* expected a Stable Diffusion 1.x/2.x checkpoint"):
+        with pytest.raises(ValueError, match=r"`model_dir` .* expected a Stable Diffusion 1\.x/2\.x checkpoint"):
             check_model_dir(folder)
 
 
@@ -305,7 +306,8 @@ def test_weights_of_1e30_are_blamed_on_the_checkpoint_and_the_model(tmp_path, pr
     `model`, not the images `x_t`."""
     from medai_lessons.diffusion import UNet, ddim_sample, load_checkpoint
 
-    with pytest.raises(ValueError, match=r"`path` .*: a weight reaches [\d.e+]+; a trained U-Net's stay far below 10000, and larger"):
+    with pytest.raises(ValueError, match=r"`path` .*: a weight reaches [\d.e+]+; a trained U-Net's stay far "
+                                         r"below 10000, and larger"):
         load_checkpoint(_variant(tmp_path, pretrained_parts, scale=1e30))
     model = UNet(1, (8, 8), 8)
     with torch.no_grad():
@@ -488,7 +490,9 @@ def test_a_stop_after_the_run_was_published_exits_130_and_keeps_it(tmp_path, cap
     monkeypatch.setattr(ddpm_cli, "publish_dir", publish_then_interrupt)
     out = tmp_path / "run"
     assert main(["ddpm", "train", "--train-steps", "2", "--checkpoint-every", "0", *TINY, "--out", str(out)]) == 130
-    assert _our_lines(capsys) == [f"medai-lessons ddpm train: interrupted after the run was complete; it is kept in {out}"]
+    assert _our_lines(capsys) == [
+        f"medai-lessons ddpm train: interrupted after the run was complete; it is kept in {out}"
+    ]
     assert (out / "digits-ddpm.safetensors").is_file() and (out / "samples-ddim.png").is_file()
 
 

@@ -8,14 +8,14 @@ taking gigabytes. The module imports nothing, so lesson 1 can use it without PyT
 |-------------------------------|--------------|-------------------------------------------------------|
 | :data:`MAX_NUMEL`             | 2**27        | one tensor a call allocates (512 MiB in float32)      |
 | :data:`MAX_TRAIN_TIMESTEPS`   | 100,000      | T of a schedule; DDPM uses 1,000                      |
-| :data:`MIN_BETA`              | 1e-9         | smallest β; the cosine schedule at T = 100,000 needs 3.9e-7 |
+| :data:`MIN_BETA`              | 1e-9         | smallest β; cosine at T = 100,000 starts at 3.9e-7    |
 | :data:`MAX_UNET_LEVELS`       | 8            | U-Net levels; the digits use 2, a 256² image at most 8 |
-| :data:`MAX_QUALITY_IMAGES`    | 65,536       | images :func:`~.diffusion.quality.quality_report` scores; a grid holds 64 |
+| :data:`MAX_QUALITY_IMAGES`    | 65,536       | images a quality report scores; a grid holds 64       |
 | :data:`MAX_GRADIENT_PARAMETERS` | 10,000     | parameters of a numerical gradient (2n calls of f); lesson 1 uses 2 |
-| :data:`MAX_FIT_WORK`          | 10**8        | data points x epochs of :func:`~.gradient_descent.fit_line`; lesson 1 needs 10**5 |
+| :data:`MAX_FIT_WORK`          | 10**8        | points x epochs of a line fit; lesson 1 needs 10**5   |
 | :data:`MAX_WEIGHT`            | 1e4          | largest |weight| of a loaded U-Net; trained ones stay below 10 |
-| :data:`MAX_HU`                | 65,536       | |window centre| and width of a CT window: 16-bit pixels hold every CT number |
-| :data:`MAX_JSON_BYTES`        | 1,000,000    | a config or metadata text; the lesson's are below 4 kB |
+| :data:`MAX_HU`                | 65,536       | CT window centre and width: 16-bit pixels hold all HU |
+| :data:`MAX_JSON_BYTES`        | 1,000,000    | a config or checkpoint metadata; the lesson's are below 4 kB |
 | :data:`MAX_TEXT_ENCODER_PARAMETERS` | 10**9  | CLIP's text encoder; SD 2's OpenCLIP-H has 354 million |
 """
 

@@ -137,7 +137,9 @@ class NoiseSchedule:
             if not 0.0 < value < 1.0:
                 raise ValueError(f"`{name}` must lie strictly between 0 and 1, got {value}.")
             if value < MIN_BETA:
-                raise ValueError(f"`{name}` must be >= {MIN_BETA:g} (below it 1 - alpha_bar loses its digits), got {value}.")
+                raise ValueError(
+                    f"`{name}` must be >= {MIN_BETA:g} (below it 1 - alpha_bar loses its digits), got {value}."
+                )
         betas = torch.linspace(beta_start, beta_end, T, dtype=torch.float64)
         params = {"num_train_timesteps": T, "beta_start": beta_start, "beta_end": beta_end}
         return cls(betas, kind="linear", params=params)

@@ -133,7 +133,9 @@ def _check_weights(folder: Path) -> None:
             f"`model_dir`: {folder} holds pickle weights only ({pickled[0]}); this package loads "
             "safetensors only and never unpickles. Convert them with a tool you trust."
         )
-    raise ValueError(f"`model_dir`: {folder} has no weights (expected {WEIGHT_STEMS[0]}.safetensors or model.safetensors).")
+    raise ValueError(
+        f"`model_dir`: {folder} has no weights (expected {WEIGHT_STEMS[0]}.safetensors or model.safetensors)."
+    )
 
 
 def _check_text_encoder_size(folder: Path) -> None:

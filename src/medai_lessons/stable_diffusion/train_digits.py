@@ -397,7 +397,9 @@ def _train(out: Path, config: DigitSDConfig, data: Dataset, accelerator: Any, de
                 out.rmdir()
             tmp.rename(out)
         except OSError:  # another run published into `out` meanwhile: rename never replaces a full folder
-            raise ValueError(f"`out` {out} was filled by another run meanwhile; this run's model is discarded.") from None
+            raise ValueError(
+                f"`out` {out} was filled by another run meanwhile; this run's model is discarded."
+            ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
