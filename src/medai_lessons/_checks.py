@@ -15,6 +15,7 @@ backticks, say what was expected and what arrived, as in
 | a function of the caller | :func:`check_callable`, :func:`call_real` |
 | a path to read or write  | :func:`check_path`, :func:`check_output_path` |
 | a formula that overflows | :func:`guard_overflow`, :func:`check_finite_result` |
+| JSON read from a file    | :func:`parse_json`                     |
 
 The module needs only NumPy, so that lesson 1 never imports PyTorch; tensor checks
 live beside the modules that need them.
@@ -22,6 +23,7 @@ live beside the modules that need them.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import tempfile
@@ -160,6 +162,13 @@ def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
 # --------------------------------------------------------------------------------------
 def _numeric_array(name: str, value: Any) -> np.ndarray:
     """``value`` as a float64 array, refusing strings, bools, complex and None entries."""
+    if isinstance(value, np.ma.MaskedArray) and np.ma.getmaskarray(value).any():
+        raise TypeError(
+            f"`{name}` is a masked array with masked entries; drop them (`.compressed()`) "
+            "or fill them (`.filled(value)`) first."
+        )
+    if isinstance(value, np.ma.MaskedArray):
+        value = value.data  # nothing is masked: the values are the array
     if isinstance(value, np.ndarray) and value.dtype == np.float64:
         return value
     if isinstance(value, str | bytes) or not isinstance(value, Sequence | np.ndarray):
@@ -313,6 +322,31 @@ def check_finite_result(
         extra = f" {detail}" if detail else ""
         raise ValueError(f"{_named(argument)} is {problem}: the result is not finite ({value!r}).{extra}")
     return value
+
+
+# --------------------------------------------------------------------------------------
+# JSON read from a file
+# --------------------------------------------------------------------------------------
+def parse_json(name: str, text: str | bytes, *, what: str, max_bytes: int) -> Any:
+    """Parse JSON that a file holds; every failure is a ``ValueError`` naming ``name``.
+
+    ``what`` says which text it is (e.g. "model_index.json"). Refused: more than ``max_bytes``,
+    bytes that are not UTF-8, invalid JSON, nesting deeper than Python's recursion limit and
+    integers longer than Python's digit limit, each of which Python reports in its own words.
+    """
+    if len(text) > max_bytes:
+        raise ValueError(f"`{name}`: {what} holds {len(text):,} bytes; at most {max_bytes:,} are read.")
+    try:
+        decoded = text.decode("utf-8") if isinstance(text, bytes) else text
+        return json.loads(decoded)
+    except UnicodeDecodeError:
+        raise ValueError(f"`{name}`: {what} is not UTF-8 text.") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"`{name}`: {what} is not valid JSON ({exc.msg}, line {exc.lineno}).") from None
+    except RecursionError:
+        raise ValueError(f"`{name}`: {what} is nested too deeply to be a configuration.") from None
+    except ValueError:  # an integer beyond Python's digit limit (sys.get_int_max_str_digits)
+        raise ValueError(f"`{name}`: {what} holds an integer with too many digits.") from None
 
 
 # --------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Checks for tensor arguments, shared by the DDPM and the Stable Diffusion sub-packages.
 
 One rule per property, so every public function words a bad tensor the same way: a
-``TypeError`` for the wrong kind (not a tensor, not floating point, wrong dtype) and a
+``TypeError`` for the wrong kind (not a tensor, sparse or nested, not floating point, wrong dtype) and a
 ``ValueError`` for the wrong value (the ``meta`` device, wrong shape or device, NaN or
 infinity), each naming the argument in backticks.
 """
@@ -32,6 +32,9 @@ def check_tensor(
     """
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"`{name}` must be a torch.Tensor, got {type(value).__name__}.")
+    if value.is_nested or value.layout != torch.strided:
+        kind = "a nested tensor" if value.is_nested else f"layout {value.layout}"
+        raise TypeError(f"`{name}` must be a dense tensor, got {kind} (convert it with `.to_dense()`).")
     if not value.is_floating_point():
         raise TypeError(f"`{name}` must be a floating-point tensor, got dtype {value.dtype}.")
     if value.device.type == "meta":

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ._checks import call_real, check_callable, check_finite_result, check_int, check_real, check_vector
+from .limits import MAX_GRADIENT_PARAMETERS
 
 __all__ = [
     "DEFAULT_STEP",
@@ -126,9 +127,10 @@ def gradient(
     r"""Gradient $\nabla f = (\partial f/\partial w_1, \dots, \partial f/\partial w_n)$ at ``point``.
 
     The vector points in the direction in which ``f`` increases fastest; gradient
-    descent therefore steps against it.
+    descent therefore steps against it. ``point`` holds at most 10,000 numbers
+    (:data:`~medai_lessons.limits.MAX_GRADIENT_PARAMETERS`): each needs two calls of ``f``.
     """
-    p = check_vector("point", point)
+    p = check_vector("point", point, max_size=MAX_GRADIENT_PARAMETERS)  # 2n calls of f: the work grows as n²
     return np.array([partial_derivative(f, p, i, h=h) for i in range(p.size)])
 
 

@@ -33,6 +33,11 @@ from typing import Any
 
 from medai_lessons import interrupts
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: runs are not locked, os.mkdir still is atomic
+    fcntl = None  # type: ignore[assignment]
+
 #: sub-command name -> module that defines ``add_parser(subparsers)``
 GROUPS = {
     "ddpm": "medai_lessons.diffusion.cli",
@@ -214,6 +219,45 @@ def staging_dir(target: Path) -> Iterator[Path]:
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def claimed_stage(flag: str, target: Path, stage: Path) -> Iterator[bool]:
+    """Own ``stage``, the folder a run fills before it is published as ``target``, while inside.
+
+    The folder is made with ``os.mkdir`` (atomic) and locked with ``flock``, which the kernel
+    drops when the process ends, even on SIGKILL. So two runs into one ``target`` cannot both
+    write: the second is refused at once, naming ``flag``. Yields whether the folder was there
+    already (left by an earlier run, whose lock is gone).
+    """
+    target.absolute().parent.mkdir(parents=True, exist_ok=True)
+    existed = False
+    try:
+        os.mkdir(stage)
+    except FileExistsError:
+        existed = True
+    fd = os.open(stage, os.O_RDONLY)
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise CommandError(
+                    f"`{flag}` {target}: another run is writing to {stage} right now; "
+                    f"wait for it to finish or choose another {flag}."
+                ) from None
+        yield existed
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def empty_folder(folder: Path) -> None:
+    """Remove everything inside ``folder`` and keep the folder itself (and a lock held on it)."""
+    for item in folder.iterdir():
+        if item.is_dir() and not item.is_symlink():
+            shutil.rmtree(item)
+        else:
+            item.unlink()
 
 
 def publish_dir(stage: Path, target: Path) -> Path:

@@ -32,6 +32,7 @@ from typing import Literal
 import numpy as np
 
 from ._checks import check_count, check_finite_result, check_real, check_vector, guard_overflow
+from .limits import MAX_FIT_WORK
 
 __all__ = [
     "LineFit",
@@ -299,6 +300,11 @@ def fit_line(
     learning_rate = check_real("learning_rate", learning_rate, positive=True)
     epochs = check_count("epochs", epochs, minimum=1, maximum=_MAX_EPOCHS,
                          why="each epoch is a pass over the data; more would run for minutes")
+    if x_arr.size * epochs > MAX_FIT_WORK:
+        raise ValueError(
+            f"`epochs` ({epochs:,}) times the {x_arr.size:,} points of `x` must be <= {MAX_FIT_WORK:,} "
+            "(lesson 1 needs at most 100,000: 5 points, 20,000 epochs); more would run for minutes."
+        )
     if not isinstance(init, tuple | list) or len(init) != 2:
         raise TypeError(f"`init` must be a pair (w0, b0), got {init!r}.")
     w = check_real("init[0]", init[0])

@@ -10,6 +10,11 @@ last checkpoint agree. A second signal stops at once, for a reader who does not 
 SIGTERM (what ``kill`` and job schedulers send) is treated like Ctrl-C, so a terminated run
 keeps its last checkpoint too; the command then exits with 128 + the signal's number (130
 for SIGINT, 143 for SIGTERM), as shells do.
+
+A late signal is never ignored. Whenever it arrives, even after the last training step or
+after the finished run was published, the command exits with 128 + the signal's number and
+its one line says what is on disk: the last checkpoint, the finished run still under its
+temporary name, or (too late to stop anything) the complete run at ``--out``, which is kept.
 """
 
 from __future__ import annotations
@@ -99,8 +104,11 @@ def stop_at_step_boundaries() -> Iterator[None]:
         yield
         check()
     finally:
+        _restore(previous)  # from here on a signal raises at once ...
+        pending = _state.noted  # ... and one noted since the last check() is not lost
         _state.deferring, _state.noted = outer
-        _restore(previous)
+    if pending is not None:
+        raise StopRequested(pending)
 
 
 def check() -> None:

@@ -33,7 +33,8 @@ from typing import Any
 
 import torch
 
-from medai_lessons._checks import check_int, check_output_path, check_path
+from medai_lessons import limits
+from medai_lessons._checks import check_int, check_output_path, check_path, parse_json
 from medai_lessons.diffusion._validate import check_device
 from medai_lessons.diffusion.schedule import NoiseSchedule
 from medai_lessons.diffusion.unet import UNet
@@ -55,10 +56,10 @@ PRETRAINED_HISTORY = "digits-ddpm-history.json"
 #: Limits on what a checkpoint's metadata may claim (a lesson U-Net is far below them).
 MAX_PARAMETERS = 50_000_000
 MAX_WIDTH = 4096
-MAX_LEVELS = 8
+MAX_LEVELS = limits.MAX_UNET_LEVELS
 MAX_IN_CHANNELS = 64
 MAX_TIME_DIM = 8192
-MAX_TRAIN_TIMESTEPS = 100_000
+MAX_TRAIN_TIMESTEPS = limits.MAX_TRAIN_TIMESTEPS
 #: largest image side ``ddpm sample`` draws (MedMNIST runs use 32)
 MAX_SAMPLE_SIZE = 256
 
@@ -159,8 +160,9 @@ def read_sample_size(path: str | Path) -> int:
             text = (f.metadata() or {}).get("sample_size", "8")
     except Exception as exc:  # safetensors raises its own error types
         raise ValueError(f"`path` is not a safetensors file: {path} ({exc})") from exc
-    if not text.isdigit():
-        raise ValueError(f"`path` {path}: `sample_size` in the metadata must be an integer, got {text!r}.")
+    if not (text.isascii() and text.isdigit() and len(text) <= 6):  # '²' is a digit to str.isdigit
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise ValueError(f"`path` {path}: `sample_size` in the metadata must be an integer, got {shown!r}.")
     return _check_int_field(int(text), "sample_size", path, 1, MAX_SAMPLE_SIZE)
 
 
@@ -168,10 +170,7 @@ def read_sample_size(path: str | Path) -> int:
 def _json_field(metadata: dict[str, str], key: str, path: Path) -> Any:
     if key not in metadata:
         raise ValueError(f"`path` {path} is not a complete DDPM checkpoint: its metadata lacks `{key}`.")
-    try:
-        return json.loads(metadata[key])
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"`path` {path}: the `{key}` metadata is not valid JSON ({exc.msg}).") from exc
+    return parse_json("path", metadata[key], what=f"{path}'s `{key}` metadata", max_bytes=limits.MAX_JSON_BYTES)
 
 
 def _check_int_field(value: Any, key: str, path: Path, low: int, high: int) -> int:
@@ -215,7 +214,10 @@ def check_schedule_config(config: Any, path: Path) -> NoiseSchedule:
         betas = params.get("betas")
         if not isinstance(betas, list) or not 1 <= len(betas) <= MAX_TRAIN_TIMESTEPS:
             raise ValueError(f"`path` {path}: a custom schedule needs 1 to {MAX_TRAIN_TIMESTEPS} `betas`.")
-        return NoiseSchedule(betas)
+        try:
+            return NoiseSchedule(betas)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"`path` {path}: the schedule metadata is invalid ({exc})") from None
     if kind not in ("linear", "cosine"):
         raise ValueError(f"`path` {path}: the schedule `kind` must be 'linear', 'cosine' or 'custom', got {kind!r}.")
     # the horizon T was stored as `num_steps` before the diffusers vocabulary; both load
@@ -320,6 +322,12 @@ def load_checkpoint(
         raise ValueError(f"`path` {path}: the weights cannot be read ({exc}).") from exc
     if not all(torch.isfinite(v).all() for v in state.values()):
         raise ValueError(f"`path` {path}: the weights contain NaN or infinity.")
+    largest = max((v.abs().max().item() for v in state.values() if v.numel()), default=0.0)
+    if largest > limits.MAX_WEIGHT:
+        raise ValueError(
+            f"`path` {path}: a weight reaches {largest:.3g}; a trained U-Net's stay far below "
+            f"{limits.MAX_WEIGHT:g}, and larger ones overflow the network."
+        )
     model = UNet(**model_config)
     model.load_state_dict(state)
     return model.to(target).eval(), schedule, train_config

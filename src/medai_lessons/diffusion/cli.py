@@ -9,14 +9,22 @@ Runs never mix: ``train`` refuses a non-empty ``--out`` unless ``--overwrite``, 
 ``<out>.partial`` and renames it to ``--out`` only when everything is written. Every
 ``--checkpoint-every`` steps it writes ``<out>.partial/checkpoints/step-NNNNNNN/``; Ctrl-C
 keeps the last of those and prints how to ``--resume`` from it (exit status 130).
+
+A run owns its ``<out>.partial`` (an atomic ``mkdir`` and a lock the kernel drops when the process
+ends), so a second run into the same ``--out`` is refused while the first is alive. A
+``<out>.partial`` that an interrupted start left with no checkpoint holds nothing to lose: the
+next run empties it, says so in one line, and starts afresh. A stop that arrives once the run is
+published is too late to undo it: the run is kept, and the command exits 130 saying so.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +36,8 @@ from medai_lessons.cli import (
     add_command,
     add_flag,
     check_output_dir,
+    claimed_stage,
+    empty_folder,
     publish_dir,
     publish_files,
     seed_type,
@@ -118,8 +128,6 @@ def _train(args: argparse.Namespace) -> int:
     from accelerate import PartialState
 
     from medai_lessons._checks import check_int
-    from medai_lessons.diffusion.samplers import ddim_sample
-    from medai_lessons.diffusion.train import TrainingInterrupted, train_ddpm
 
     # 1. Everything is checked before any work: settings, output folder, resume point
     config, resume = _train_config(args)
@@ -128,19 +136,40 @@ def _train(args: argparse.Namespace) -> int:
     stage = out.with_name(out.name + ".partial")
     check_output_dir("--out", out, overwrite=args.overwrite)
     continuing = resume is not None and stage.absolute() in resume.absolute().parents
-    if stage.exists() and not continuing and not args.overwrite:
-        found = sorted((stage / "checkpoints").glob("step-*"))
-        hint = f"continue it with --resume {found[-1]}" if found else "it has no checkpoint to continue from"
-        raise CommandError(f"`--out` {out}: {stage} holds an unfinished run ({hint}), or pass --overwrite.")
     check_output_dir("--out", stage, overwrite=True)
     state = PartialState(cpu=args.cpu)
-    data = _training_images(args.data, args.data_root)
-    state.wait_for_everyone()
-    if state.is_main_process:
-        if stage.exists() and not continuing:
-            shutil.rmtree(stage)
-        stage.mkdir(parents=True, exist_ok=True)
-    state.wait_for_everyone()
+    with contextlib.ExitStack() as claim:
+        if state.is_main_process:  # one run per --out: the others are refused here
+            existed = claim.enter_context(claimed_stage("--out", out, stage))
+            if existed and not continuing:
+                _take_over(stage, out, overwrite=args.overwrite)
+        state.wait_for_everyone()
+        try:
+            data = _training_images(args.data, args.data_root)
+        except KeyboardInterrupt:
+            _discard_empty(stage, state.is_main_process)
+            raise KeyboardInterrupt(f"interrupted before training started; nothing was written to {out}") from None
+        return _train_and_publish(args, config, resume, every, out, stage, state, data)
+
+
+def _take_over(stage: Path, out: Path, *, overwrite: bool) -> None:
+    """Empty the ``<out>.partial`` an earlier run left; refuse if it holds a checkpoint to continue."""
+    found = sorted((stage / "checkpoints").glob("step-*"))
+    if found and not overwrite:
+        raise CommandError(
+            f"`--out` {out}: {stage} holds an unfinished run (continue it with --resume {found[-1]}), "
+            "or pass --overwrite."
+        )
+    if not found:
+        print(f"medai-lessons ddpm train: {stage} holds an interrupted start with nothing to resume; "
+              "starting afresh", file=sys.stderr)
+    empty_folder(stage)
+
+
+def _train_and_publish(args: argparse.Namespace, config: Any, resume: Path | None, every: int, out: Path,
+                       stage: Path, state: Any, data: torch.Tensor) -> int:
+    from medai_lessons.diffusion.samplers import ddim_sample
+    from medai_lessons.diffusion.train import TrainingInterrupted, train_ddpm
 
     # 2. Train; checkpoints go to <out>.partial/checkpoints
     try:
@@ -162,10 +191,20 @@ def _train(args: argparse.Namespace) -> int:
         else:
             message = f"interrupted at step {exc.step}, before the first checkpoint (every {every} steps); nothing kept"
         raise KeyboardInterrupt(message) from None
+    except KeyboardInterrupt:  # after the last step, while train_ddpm wrote the final weights into the stage
+        found = sorted((stage / "checkpoints").glob("step-*"))
+        if not found:
+            _discard_empty(stage, state.is_main_process)
+            raise KeyboardInterrupt(f"interrupted while writing the trained weights; nothing kept at {out}") from None
+        raise KeyboardInterrupt(
+            f"interrupted while writing the trained weights; the last complete checkpoint is {found[-1]} "
+            f"(continue with: medai-lessons ddpm train --resume {found[-1]} --out {out})"
+        ) from None
     if not state.is_main_process:  # another process under `accelerate launch`: the main one writes
         return 0
 
-    # 3. A grid of samples, then the whole folder becomes visible at once
+    # 3. A grid of samples, then the whole folder becomes visible at once. A stop that comes
+    #    once the run is published is too late to undo it: the run is kept, and the line says so.
     try:
         gen = torch.Generator().manual_seed(config.seed)
         steps = min(50, len(result.schedule))
@@ -173,17 +212,19 @@ def _train(args: argparse.Namespace) -> int:
                               generator=gen, progress=False)
         save_grid(samples, stage / "samples-ddim.png", nrow=8)
         publish_dir(stage, out)
+        tail = result.losses[-100:]
+        print(f"trained {config.train_steps} steps in {result.seconds:.1f} s; "
+              f"mean loss of the last {len(tail)} steps {sum(tail) / len(tail):.4f}")
+        names = {"ema": "digits-ddpm.safetensors", "raw": "digits-ddpm-raw.safetensors",
+                 "history": "digits-ddpm-history.json", "grid": "samples-ddim.png"}
+        for key, name in names.items():
+            print(f"wrote {key}: {out / name}")
+        if "checkpoint" in result.paths:
+            print(f"wrote checkpoint: {out / 'checkpoints' / Path(result.paths['checkpoint']).name}")
     except KeyboardInterrupt:
-        raise KeyboardInterrupt(f"interrupted while writing; the finished run is in {stage}") from None
-    tail = result.losses[-100:]
-    print(f"trained {config.train_steps} steps in {result.seconds:.1f} s; "
-          f"mean loss of the last {len(tail)} steps {sum(tail) / len(tail):.4f}")
-    names = {"ema": "digits-ddpm.safetensors", "raw": "digits-ddpm-raw.safetensors",
-             "history": "digits-ddpm-history.json", "grid": "samples-ddim.png"}
-    for key, name in names.items():
-        print(f"wrote {key}: {out / name}")
-    if "checkpoint" in result.paths:
-        print(f"wrote checkpoint: {out / 'checkpoints' / Path(result.paths['checkpoint']).name}")
+        if stage.exists():
+            raise KeyboardInterrupt(f"interrupted while writing; the finished run is in {stage}") from None
+        raise KeyboardInterrupt(f"interrupted after the run was complete; it is kept in {out}") from None
     return 0
 
 

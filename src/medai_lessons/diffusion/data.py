@@ -17,6 +17,7 @@ from typing import Literal, overload
 import torch
 
 from medai_lessons._checks import check_bool, check_real
+from medai_lessons.limits import MAX_HU
 
 __all__ = ["load_ct_slice", "load_digits_images", "load_mr_slice"]
 
@@ -59,11 +60,11 @@ def load_ct_slice(*, center: float = 40.0, width: float = 400.0) -> torch.Tensor
     The default W400/L40 is a soft-tissue window.
 
     Args:
-        center: window level in HU.
-        width: window width in HU, >= 1.
+        center: window level in HU, within ±65,536 (:data:`~medai_lessons.limits.MAX_HU`).
+        width: window width in HU, in [1, 131,072].
     """
-    center = check_real("center", center)
-    width = check_real("width", width, positive=True)
+    center = check_real("center", center, minimum=-MAX_HU, maximum=MAX_HU)  # 16-bit pixels hold every CT number
+    width = check_real("width", width, positive=True, maximum=2 * MAX_HU)
     if width < 1:  # CT numbers are whole Hounsfield units; a narrower window divides by ~0
         raise ValueError(f"`width` must be >= 1 HU, got {width}.")
     import pydicom

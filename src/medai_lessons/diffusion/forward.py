@@ -229,6 +229,8 @@ def ddpm_loss(
     check_model(model)
     check_schedule(schedule)
     check_images("x0", x0)
+    if x0.shape[0] < 1:
+        raise ValueError(f"`x0` must hold at least one image, got shape {tuple(x0.shape)}.")
     _check_magnitude("x0", x0, "images scaled to about [-1, 1]")
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"`generator` must be a torch.Generator, got {type(generator).__name__}.")
@@ -250,6 +252,8 @@ def ddpm_loss(
     if eps_theta.shape != x0.shape:
         shape = tuple(eps_theta.shape)
         raise ValueError(f"`model` must return a tensor shaped like `x0` {tuple(x0.shape)}, got {shape}.")
-    # Ho et al. 2020, Eq. (14). The inputs are finite; a non-finite loss can only come from the
-    # caller's model, and train_ddpm checks it on every step (on all processes at once).
-    return F.mse_loss(eps_theta, noise)
+    # Ho et al. 2020, Eq. (14). The inputs are finite, so a non-finite loss comes from the model.
+    loss = F.mse_loss(eps_theta, noise)
+    if not bool(torch.isfinite(loss)):
+        raise ValueError("`model` returned NaN, infinity or values too large to square, so the loss is not finite.")
+    return loss

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from medai_lessons._checks import check_int, check_real
+from medai_lessons.limits import MAX_QUALITY_IMAGES
 
 __all__ = ["QualityReport", "digit_classifier", "quality_report", "real_digits_report"]
 
@@ -91,6 +92,14 @@ def _check_seed(seed: Any) -> int:
 
 
 def _as_pixels(images: torch.Tensor | np.ndarray) -> np.ndarray:
+    if isinstance(images, torch.Tensor) and (images.is_nested or images.layout != torch.strided):
+        raise TypeError("`images` must be a dense tensor (convert it with `.to_dense()`).")
+    if isinstance(images, torch.Tensor | np.ndarray) and images.ndim >= 1 and images.shape[0] > MAX_QUALITY_IMAGES:
+        raise ValueError(
+            f"`images` must hold at most {MAX_QUALITY_IMAGES:,} images (a grid holds 64), got {images.shape[0]:,}."
+        )
+    if isinstance(images, np.ma.MaskedArray):
+        raise TypeError("`images` must be a plain array; a masked array's hidden pixels would be scored.")
     if isinstance(images, torch.Tensor):
         if images.is_complex() or images.device.type == "meta":
             raise TypeError(f"`images` must hold real numbers on a real device, got {images.dtype} on {images.device}.")

@@ -51,6 +51,7 @@ from medai_lessons.diffusion._validate import (
 )
 from medai_lessons.diffusion.forward import _posterior_mean_variance, _predict_x0
 from medai_lessons.diffusion.schedule import NoiseSchedule
+from medai_lessons.limits import MAX_TRAIN_TIMESTEPS
 
 __all__ = [
     "ddim_sample",
@@ -157,7 +158,8 @@ def ddim_timesteps(num_train_timesteps: int, num_inference_steps: int) -> list[i
         num_train_timesteps: $T$ (old keyword ``num_train_steps``, deprecated).
         num_inference_steps: $S$, ``1 <= S <= T`` (old keyword ``num_steps``, deprecated).
     """
-    T = check_int("num_train_timesteps", num_train_timesteps, minimum=1)
+    T = check_int("num_train_timesteps", num_train_timesteps, minimum=1, maximum=MAX_TRAIN_TIMESTEPS,
+                  why="the longest schedule; DDPM uses 1,000")
     S = check_int("num_inference_steps", num_inference_steps, minimum=1)
     if S > T:
         raise ValueError(f"`num_inference_steps` must be <= the schedule's {T} training timesteps, got {S}.")
@@ -250,6 +252,14 @@ def _check_sampling(
     check_model(model)
     check_schedule(schedule)
     out = check_sample_shape(shape)
+    config = getattr(model, "config", None)
+    if isinstance(model, torch.nn.Module) and isinstance(config, dict) and "in_channels" in config:
+        c, factor = config["in_channels"], 2 ** (len(config.get("channels", [0])) - 1)
+        if len(out) != 4 or out[1] != c or out[2] % factor or out[3] % factor:
+            raise ValueError(
+                f"`shape` must be (batch, {c}, height, width) with sides divisible by {factor} for this "
+                f"`model`, got {out}."
+            )
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"`generator` must be a torch.Generator, got {type(generator).__name__}.")
     if x_T is not None:

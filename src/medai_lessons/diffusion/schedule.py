@@ -33,14 +33,14 @@ from typing import Any
 
 import torch
 
-from medai_lessons._checks import check_int, check_real
+from medai_lessons._checks import check_choice, check_int, check_real
 from medai_lessons._deprecation import renamed_kwargs, warn_renamed
+from medai_lessons.limits import MAX_TRAIN_TIMESTEPS, MIN_BETA
 
 __all__ = ["MAX_TRAIN_TIMESTEPS", "NoiseSchedule"]
 
-#: Longest schedule the constructors build: a hundred times DDPM's T = 1000 (the same bound
-#: as ``TrainConfig`` and checkpoint metadata); a longer request is refused before any allocation.
-MAX_TRAIN_TIMESTEPS = 100_000
+#: the labels a schedule may carry (and that checkpoints store)
+KINDS = ("linear", "cosine", "custom")
 
 
 def _check_num_train_timesteps(value: Any) -> int:
@@ -48,6 +48,22 @@ def _check_num_train_timesteps(value: Any) -> int:
     if T > MAX_TRAIN_TIMESTEPS:
         raise ValueError(f"`num_train_timesteps` must be <= {MAX_TRAIN_TIMESTEPS:,} (DDPM uses 1,000), got {T:,}.")
     return T
+
+
+def _check_schedule_inputs(betas: object, kind: object, params: object) -> None:
+    """The door of :class:`NoiseSchedule`: kinds and sizes, before anything is allocated."""
+    if isinstance(betas, str | bytes) or not isinstance(betas, Sequence | torch.Tensor):
+        raise TypeError(f"`betas` must be a sequence of numbers or a tensor, got {type(betas).__name__}.")
+    if isinstance(betas, torch.Tensor) and (betas.is_complex() or betas.device.type == "meta"):
+        raise TypeError(f"`betas` must hold real numbers on a real device, got {betas.dtype} on {betas.device}.")
+    if isinstance(betas, torch.Tensor) and (betas.is_nested or betas.layout != torch.strided):
+        raise TypeError("`betas` must be a dense tensor (convert it with `.to_dense()`).")
+    size = betas.numel() if isinstance(betas, torch.Tensor) else len(betas)
+    if size > MAX_TRAIN_TIMESTEPS:
+        raise ValueError(f"`betas` must hold at most {MAX_TRAIN_TIMESTEPS:,} values (DDPM uses 1,000), got {size:,}.")
+    check_choice("kind", kind, KINDS)
+    if params is not None and not isinstance(params, dict):
+        raise TypeError(f"`params` must be a dict or None, got {type(params).__name__}.")
 
 
 class NoiseSchedule:
@@ -59,8 +75,12 @@ class NoiseSchedule:
         params: the arguments that rebuild the schedule from ``kind``.
 
     Raises:
-        TypeError: ``betas`` is not a sequence of numbers or a tensor.
-        ValueError: empty, not one-dimensional, not finite, or a value outside (0, 1).
+        TypeError: ``betas`` is not a sequence of numbers or a tensor; ``kind`` is not a
+            string or ``params`` not a dict.
+        ValueError: empty, longer than :data:`~medai_lessons.limits.MAX_TRAIN_TIMESTEPS`, not
+            one-dimensional, not finite, a value outside [1e-9, 1) (below
+            :data:`~medai_lessons.limits.MIN_BETA`, $1-\bar\alpha_t$ loses its digits), or an
+            unknown ``kind``.
     """
 
     def __init__(
@@ -70,10 +90,7 @@ class NoiseSchedule:
         kind: str = "custom",
         params: dict[str, Any] | None = None,
     ) -> None:
-        if isinstance(betas, str | bytes) or not isinstance(betas, Sequence | torch.Tensor):
-            raise TypeError(f"`betas` must be a sequence of numbers or a tensor, got {type(betas).__name__}.")
-        if isinstance(betas, torch.Tensor) and (betas.is_complex() or betas.device.type == "meta"):
-            raise TypeError(f"`betas` must hold real numbers on a real device, got {betas.dtype} on {betas.device}.")
+        _check_schedule_inputs(betas, kind, params)
         try:
             b = torch.as_tensor(betas, dtype=torch.float64).detach().cpu().clone()
         except (TypeError, ValueError, RuntimeError, OverflowError) as exc:
@@ -87,6 +104,10 @@ class NoiseSchedule:
         if (b <= 0).any() or (b >= 1).any():
             bad = b[(b <= 0) | (b >= 1)][0].item()
             raise ValueError(f"`betas` must lie strictly between 0 and 1, got {bad}.")
+        if (b < MIN_BETA).any():
+            raise ValueError(
+                f"`betas` must be >= {MIN_BETA:g} (below it 1 - alpha_bar loses its digits), got {b.min().item():g}."
+            )
         self._betas = b
         self._alphas = 1.0 - b
         self._alphas_cumprod = torch.cumprod(self._alphas, dim=0)
@@ -115,6 +136,10 @@ class NoiseSchedule:
         for name, value in (("beta_start", beta_start), ("beta_end", beta_end)):
             if not 0.0 < value < 1.0:
                 raise ValueError(f"`{name}` must lie strictly between 0 and 1, got {value}.")
+            if value < MIN_BETA:
+                raise ValueError(
+                    f"`{name}` must be >= {MIN_BETA:g} (below it 1 - alpha_bar loses its digits), got {value}."
+                )
         betas = torch.linspace(beta_start, beta_end, T, dtype=torch.float64)
         params = {"num_train_timesteps": T, "beta_start": beta_start, "beta_end": beta_end}
         return cls(betas, kind="linear", params=params)
@@ -143,6 +168,11 @@ class NoiseSchedule:
         betas = (1 - alpha_bar[1:] / alpha_bar[:-1]).clamp(max=0.999)  # Nichol & Dhariwal, Sec. 3.2
         if not bool(torch.isfinite(betas).all()) or bool((betas <= 0).any()):
             raise ValueError(f"`s` = {s} is too large: the betas leave (0, 1) (Nichol & Dhariwal use 0.008).")
+        if bool((betas < MIN_BETA).any()):
+            raise ValueError(
+                f"`s` = {s} with `num_train_timesteps` = {T} makes the first beta {betas.min().item():.3g}, "
+                f"below {MIN_BETA:g} (Nichol & Dhariwal use s = 0.008)."
+            )
         return cls(betas, kind="cosine", params={"num_train_timesteps": T, "s": s})
 
     @classmethod

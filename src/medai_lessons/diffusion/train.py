@@ -54,8 +54,8 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from medai_lessons import interrupts
-from medai_lessons._checks import check_int, check_real
+from medai_lessons import interrupts, limits
+from medai_lessons._checks import check_int, check_real, parse_json
 from medai_lessons.diffusion.checkpoint import (
     CheckpointNotFoundError,
     default_mode,
@@ -261,6 +261,11 @@ def ema_update(ema_model: torch.nn.Module, model: torch.nn.Module, decay: float)
     n_ema, n_model = len(list(ema_model.parameters())), len(list(model.parameters()))
     if n_ema != n_model or any(e.shape != p.shape for e, p in pairs):
         raise ValueError("`ema_model` must have the same parameter shapes as `model`.")
+    for name, params in (("model", [p for _, p in pairs]), ("ema_model", [e for e, _ in pairs])):
+        if any(p.device.type == "meta" for p in params):
+            raise ValueError(f"`{name}` must hold its weights on a real device, got weights on 'meta'.")
+        if not all(bool(torch.isfinite(p).all()) for p in params):
+            raise ValueError(f"`{name}` has NaN or infinite weights; the average would keep them forever.")
     for e, p in pairs:
         e.lerp_(p.detach().to(e.dtype), 1.0 - d)
 
@@ -357,6 +362,13 @@ def read_train_state(folder: str | Path) -> tuple[dict[str, Any], dict[str, torc
         raise ValueError(f"`resume_from` {state_file} cannot be read ({exc}).") from exc
     if metadata.get("format") != STATE_FORMAT:
         raise ValueError(f"`resume_from` {state_file} is not a training state ({metadata.get('format')!r}).")
+    for key in ("train_config", "optimizer_param_groups", "lr_scheduler"):  # read again by the callers
+        parse_json("resume_from", metadata.get(key, ""), what=f"{state_file}'s `{key}` metadata",
+                   max_bytes=limits.MAX_JSON_BYTES)
+    for key in ("step", "sampler_pos", "ema_optimization_step"):
+        text = metadata.get(key, "")
+        if not (text.isascii() and text.isdigit() and len(text) <= 18):
+            raise ValueError(f"`resume_from` {state_file}: `{key}` in the metadata must be a count, got {text[:40]!r}.")
     return metadata, tensors
 
 

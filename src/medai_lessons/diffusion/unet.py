@@ -34,6 +34,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F  # noqa: N812 (PyTorch's usual alias)
 
+from medai_lessons import limits
 from medai_lessons._checks import check_int, check_real
 from medai_lessons.diffusion._validate import check_finite_result
 
@@ -64,6 +65,8 @@ def _check_steps_tensor(t: object, batch: int | None, *, allow_float: bool = Fal
         raise TypeError(f"`t` must hold integers, got dtype {t.dtype}.")
     if t.device.type == "meta":
         raise ValueError("`t` must hold data on a real device, got a tensor on 'meta'.")
+    if t.is_nested or t.layout != torch.strided:
+        raise TypeError("`t` must be a dense tensor (convert it with `.to_dense()`).")
     if t.is_floating_point() and not bool(torch.isfinite(t).all()):
         raise ValueError("`t` must not contain NaN or infinity.")
     if t.ndim == 0:
@@ -97,6 +100,11 @@ def timestep_embedding(t: torch.Tensor | int, dim: int, *, max_period: float = 1
         raise ValueError(f"`dim` must be even, got {dim}.")
     if dim > MAX_DIM:
         raise ValueError(f"`dim` must be <= {MAX_DIM}, got {dim}.")
+    if t.numel() * dim > limits.MAX_NUMEL:
+        raise ValueError(
+            f"`t` ({t.numel():,} steps) times `dim` ({dim}) asks for {t.numel() * dim:,} values; "
+            f"at most {limits.MAX_NUMEL:,} (2**27) are allowed."
+        )
     max_period = check_real("max_period", max_period)
     if max_period <= 1:
         raise ValueError(f"`max_period` must be > 1, got {max_period}.")
@@ -177,9 +185,14 @@ class UNet(nn.Module):
         in_channels = check_int("in_channels", in_channels, minimum=1)
         if isinstance(channels, str | bytes) or not isinstance(channels, Sequence):
             raise TypeError(f"`channels` must be a sequence of integers, got {type(channels).__name__}.")
-        channels = tuple(check_int("channels", c, minimum=1) for c in channels)
         if not channels:
             raise ValueError("`channels` must hold at least one width, got ().")
+        if len(channels) > limits.MAX_UNET_LEVELS:
+            raise ValueError(
+                f"`channels` must hold at most {limits.MAX_UNET_LEVELS} widths (one per level; "
+                f"the digits use 2), got {len(channels):,}."
+            )
+        channels = tuple(check_int("channels", c, minimum=1) for c in channels)
         time_dim = check_int("time_dim", time_dim, minimum=2)
         if time_dim % 2:
             raise ValueError(f"`time_dim` must be even, got {time_dim}.")
@@ -231,6 +244,13 @@ class UNet(nn.Module):
         """
         if not isinstance(x_t, torch.Tensor):
             raise TypeError(f"`x_t` must be a torch.Tensor, got {type(x_t).__name__}.")
+        if x_t.is_nested or x_t.layout != torch.strided:
+            raise TypeError("`x_t` must be a dense tensor (convert it with `.to_dense()`).")
+        if x_t.is_inference() and torch.is_grad_enabled() and not torch.is_inference_mode_enabled():
+            raise TypeError(
+                "`x_t` was made under torch.inference_mode(), so autograd cannot use it: "
+                "pass `x_t.clone()`, or call the model under torch.no_grad()."
+            )
         if x_t.ndim != 4:
             raise ValueError(f"`x_t` must be shaped (batch, channels, height, width), got {tuple(x_t.shape)}.")
         weight = self.conv_in.weight
@@ -267,6 +287,14 @@ class UNet(nn.Module):
                 h = F.interpolate(h, scale_factor=2.0, mode="nearest")
                 h = self.upsample[j](h)
         out = self.conv_out(F.silu(self.norm_out(h)))
+        if bool(torch.isfinite(out).all()):
+            return out
+        largest = max(float(p.detach().abs().max()) for p in self.parameters())
+        if bool(x_t.abs().max() <= 1e3):  # ordinary images: the weights drove the result out of range
+            raise ValueError(
+                f"the result is not finite (NaN or infinity); the U-Net's weights are too large "
+                f"(largest |weight| {largest:.3g}), so `model` cannot be used as it is."
+            )
         return check_finite_result(out, "`x_t` is too large for the network: images belong in about [-1, 1]")
 
     def num_parameters(self) -> int:

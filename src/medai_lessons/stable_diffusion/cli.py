@@ -18,7 +18,6 @@ A new sub-command registers itself with :func:`medai_lessons.cli.add_command` in
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from medai_lessons.cli import (
@@ -82,11 +81,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def _scheduler_horizon(model_dir: Path) -> int | None:
     """``num_train_timesteps`` from the checkpoint's scheduler config, read without loading anything."""
+    from .loading import _read_config
+
     config = model_dir / "scheduler" / "scheduler_config.json"
-    try:
-        value = json.loads(config.read_text(encoding="utf-8")).get("num_train_timesteps")
-    except (OSError, ValueError, AttributeError):
+    if not config.is_file():
         return None
+    value = _read_config(config).get("num_train_timesteps")  # a broken file: a ValueError naming `model_dir`
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
@@ -202,9 +202,11 @@ def run_train_digits(args: argparse.Namespace) -> int:
     try:
         data = load_dataset(args.data, root=args.data_root)
         summary = train_digit_pipeline(args.out, config, device=args.device, data=data)
+        seconds = summary["vae_seconds"] + summary["unet_seconds"]
+        print(f"wrote {args.out} ({config.vae_steps} + {config.unet_steps} steps in {seconds:.0f} s)")
     except KeyboardInterrupt:  # the model is written under a temporary name and renamed at the very end
+        if (Path(args.out) / "model_index.json").is_file():  # too late to stop: the model is complete
+            raise KeyboardInterrupt(f"interrupted after the model was complete; it is kept in {args.out}") from None
         message = f"interrupted before the model was complete; nothing was written to {args.out}"
         raise KeyboardInterrupt(message) from None
-    seconds = summary["vae_seconds"] + summary["unet_seconds"]
-    print(f"wrote {args.out} ({config.vae_steps} + {config.unet_steps} steps in {seconds:.0f} s)")
     return 0

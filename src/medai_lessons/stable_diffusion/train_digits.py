@@ -326,6 +326,18 @@ def train_digit_pipeline(
         torch.set_num_threads(threads)
 
 
+def _load_text_encoder_in_float32(config_file: Path) -> None:
+    """Record float32 as the text encoder's load dtype; its weights stay float16 on disk.
+
+    transformers 5 loads a model in its config's ``dtype`` and diffusers loads the U-Net and the
+    VAE in float32, so without this the documented one-line
+    ``StableDiffusionPipeline.from_pretrained(path)`` would mix float16 and float32.
+    """
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    config["dtype"] = "float32"
+    config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
 def _train(out: Path, config: DigitSDConfig, data: Dataset, accelerator: Any, device: str) -> dict[str, Any]:
     from diffusers import StableDiffusionPipeline
 
@@ -377,10 +389,17 @@ def _train(out: Path, config: DigitSDConfig, data: Dataset, accelerator: Any, de
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         pipeline.save_pretrained(tmp, safe_serialization=True)
+        if config.save_fp16:
+            _load_text_encoder_in_float32(tmp / "text_encoder" / "config.json")
         (tmp / "training.json").write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
-        if out.exists():
-            out.rmdir()
-        tmp.rename(out)
+        try:
+            if out.exists():
+                out.rmdir()
+            tmp.rename(out)
+        except OSError:  # another run published into `out` meanwhile: rename never replaces a full folder
+            raise ValueError(
+                f"`out` {out} was filled by another run meanwhile; this run's model is discarded."
+            ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
