@@ -95,6 +95,7 @@ COINCIDENCES = {
     ("lessons/stable-diffusion", "800", "800"): "the recipe's vae_steps, a setting printed in section 4",
     ("lessons/stable-diffusion", "2.45", "2.45"): "0.2 + 7.5 x (0.5 - 0.2), printed above",
     ("lessons/stable-diffusion", "2,000", "2,000"): "the recipe's unet_steps, a setting printed in section 4",
+    ("lessons/gradient-descent", "0.995", "EMA"): "lesson 2's EMA decay, a training setting (lesson 1's EMA box)",
     ("lessons/diffusion", "0.641", "0.641"): "x0_ct.std(), the CT slice's standard deviation, printed on the page",
     ("lessons/diffusion", "10 %", "10 %"): "where the old cosine learning-rate decay stopped, a training setting",
     ("lessons/stable-diffusion", "29", "29"): "4,192,900 / 142,401 = 29.4, printed by the parameter-count example",
