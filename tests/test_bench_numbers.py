@@ -9,12 +9,14 @@ number when some row of ``benchmarks/results/*.json`` rounds to it at the precis
 printed with (``18.5`` matches 18.47, ``0.711`` matches 0.7109, ``92 times`` matches 92.4), or,
 for a number followed by ``%``, when a fraction row (|value| <= 1, unit ``share``, ``fraction``,
 ``0..1`` or none) times 100 does (``84 %`` matches 0.8361; ``80 %`` does not match 0.8 s).
-Rows whose value is an exact count (unit ``values``, ``parameters`` or ``requests``) are not
-measurements and are ignored, and so are Lighthouse's scores, layout shifts and element counts
-(units ``score``, ``CLS``, ``elements``). A lesson is not compared with the tooling's records
-(``TOOLING_TOPICS``: the test suite's CPU and Lighthouse), which only the performance page
-shows. A number that only happens to equal a measurement goes into ``COINCIDENCES`` with the
-computation it comes from.
+Rows whose value is an exact count (unit ``values`` or ``requests``) are not measurements and
+are ignored; a parameter count (unit ``parameters``) is looked for only printed in full (four or
+more significant digits, equal to the count: ``4,192,900``), and so is a ratio of two counts that
+a page quotes (``DERIVED``: ``29 times`` matches 4,192,900 / 142,401). Ignored as well are
+Lighthouse's scores, layout shifts and element counts (units ``score``, ``CLS``, ``elements``).
+A lesson is not compared with the tooling's records (``TOOLING_TOPICS``: the test suite's CPU
+and Lighthouse), which only the performance page shows. A number that only happens to equal a
+measurement goes into ``COINCIDENCES`` with the computation it comes from.
 """
 
 from __future__ import annotations
@@ -30,7 +32,17 @@ from site_tools import bench_numbers
 from .conftest import DOCS, ROOT
 
 RESULTS = ROOT / "benchmarks" / "results"
-EXACT_UNITS = {"values", "parameters", "requests"}
+EXACT_UNITS = {"values", "requests"}
+#: exact counts looked for only when printed in full (a page writes "4,192,900", never "4.19 million" by chance)
+COUNT_UNITS = {"parameters"}
+#: ratios of two rows that a page quotes: name -> (topic, numerator row, denominator row)
+DERIVED = {
+    "minisd: U-Net parameters, miniature SD / lesson 2's DDPM": (
+        "minisd",
+        "latent_params_unet",
+        "pixel_ddpm_params_unet",
+    ),
+}
 #: Lighthouse's 0-100 scores, layout-shift values and element counts: small whole numbers and
 #: 0.00x values that lesson prose prints for other reasons all the time. No page quotes them in
 #: prose (the performance page shows them as a table), so they are not looked for.
@@ -83,6 +95,10 @@ COINCIDENCES = {
     ("lessons/stable-diffusion", "800", "800"): "the recipe's vae_steps, a setting printed in section 4",
     ("lessons/stable-diffusion", "2.45", "2.45"): "0.2 + 7.5 x (0.5 - 0.2), printed above",
     ("lessons/stable-diffusion", "2,000", "2,000"): "the recipe's unet_steps, a setting printed in section 4",
+    ("lessons/gradient-descent", "0.995", "EMA"): "lesson 2's EMA decay, a training setting (lesson 1's EMA box)",
+    ("lessons/diffusion", "0.641", "0.641"): "x0_ct.std(), the CT slice's standard deviation, printed on the page",
+    ("lessons/diffusion", "10 %", "10 %"): "where the old cosine learning-rate decay stopped, a training setting",
+    ("lessons/stable-diffusion", "29", "29"): "4,192,900 / 142,401 = 29.4, printed by the parameter-count example",
 }
 
 
@@ -97,6 +113,9 @@ def measured_values(results: Path = RESULTS) -> list[tuple[str, float, str | Non
             if row.get("unit") in EXACT_UNITS:
                 continue
             out.append((f"{path.stem}: {row['name']}", float(value), row.get("unit")))
+    by_name = dict(((name, value) for name, value, _ in out))
+    for name, (topic, top, bottom) in DERIVED.items():
+        out.append((name, by_name[f"{topic}: {top}"] / by_name[f"{topic}: {bottom}"], "x"))
     return out
 
 
@@ -131,6 +150,11 @@ def hand_typed(markdown: str, values: list[tuple[str, float]], page: str = "") -
                 continue
             number = float(integer.replace(",", "") + ("." + decimals if decimals else ""))
             for name, value, *unit in values:
+                if unit and unit[0] in COUNT_UNITS:  # a count matches only when printed in full
+                    if digits >= 4 and not decimals and number == value:
+                        found.append(f"line {line_no}: {m.group(0).strip()} (= {name})")
+                        break
+                    continue
                 # "84 %" is a share of 1 (0.8361) written as a percentage; a row in seconds or
                 # times is not a percentage, so neither "1.1 %" (1.136 s) nor "80 %" (0.8 s) match.
                 fraction = abs(value) <= 1 and (not unit or unit[0] in FRACTION_UNITS)
@@ -153,6 +177,17 @@ def test_recogniser_finds_typed_numbers_and_spares_placeholders():
     filled = 'DDIM is {{ bench("ddpm", "speed-up", ".1f") }} times faster.\n```python\n>>> 18.47\n```\n'
     assert hand_typed(filled, values) == []
     assert hand_typed("18×18 images, 1,000 steps, torch 2.13.0, 16,384 values\n", values[:2]) == []
+    counts = [("minisd: latent_params_unet", 4192900.0, "parameters"), ("minisd: ratio", 29.445, "x")]
+    assert len(hand_typed("| U-Net parameters | 4,192,900 |\nwith 29 times as many parameters\n", counts)) == 2
+    assert hand_typed("about 4.2 million parameters, 4 layers\n", counts) == []
+
+
+def test_the_derived_ratios_are_the_quoted_ones():
+    """The parameter ratio the Stable Diffusion page quotes is computed from the two counts it is made of."""
+    values = {name: value for name, value, _ in measured_values()}
+    ratio = values["minisd: U-Net parameters, miniature SD / lesson 2's DDPM"]
+    assert ratio == values["minisd: latent_params_unet"] / values["minisd: pixel_ddpm_params_unet"]
+    assert round(ratio) == 29  # 4,192,900 / 142,401 in minisd.json
 
 
 def test_every_measured_row_is_recognisable():

@@ -313,6 +313,21 @@ def test_guidance_raises_faithfulness_over_no_guidance(pipe):
     assert guided >= plain
 
 
+def test_guidance_scale_zero_ignores_the_prompt(pipe):
+    """At s = 0 (eps_hat = eps_u) every digit's prompt gives the same image for a seed, the empty prompt's,
+    so faithfulness over the ten digits is exactly chance: each seed's image matches one digit of ten."""
+    digits = list(range(10))
+    images = sample_digits(pipe, digits, [0, 1], guidance_scale=0.0, num_inference_steps=4)
+    by_digit = images.reshape(10, 2, *images.shape[1:])
+    assert torch.equal(by_digit[0], by_digit[7])
+    pipe.set_progress_bar_config(disable=True)
+    empty = pipe([""], num_inference_steps=4, guidance_scale=1.0, generator=[torch.Generator().manual_seed(1)],
+                 height=32, width=32, output_type="np").images
+    gap = (by_digit[3, 1] - (torch.as_tensor(empty[0]).permute(2, 0, 1) * 2 - 1)).abs().max()
+    assert gap < 1e-4, gap  # batch of 20 against batch of 1: float32 rounding only
+    assert faithfulness(images, [d for d in digits for _ in range(2)]) == 0.1
+
+
 def test_sample_digits_checks_its_arguments(pipe):
     """Digits outside 0..9, no seeds and bad templates are refused."""
     with pytest.raises(ValueError, match="`digits`"):

@@ -28,7 +28,7 @@
       title: "学習率エクスプローラー",
       loss: "損失",
       update: "更新則",
-      alpha: "学習率 α",
+      alpha: "学習率 η",
       start: "開始位置 θ₀",
       step: "1ステップ",
       play: "再生",
@@ -36,10 +36,10 @@
       runToEnd: "最後まで実行",
       reset: "リセット",
       presets: "プリセット",
-      presetSlow: "遅い収束 (α = 0.01)",
-      presetGood: "ちょうどよい (α = 0.5)",
-      presetOsc: "振動 (α = 2.5)",
-      presetDiv: "発散 (α = 3.0)",
+      presetSlow: "遅い収束 (η = 0.01)",
+      presetGood: "ちょうどよい (η = 0.5)",
+      presetOsc: "振動 (η = 2.5)",
+      presetDiv: "発散 (η = 3.0)",
       stepCount: "ステップ",
       thresholds: "しきい値",
       converges: "収束(行き過ぎなし)",
@@ -60,7 +60,7 @@
       title: "Learning-rate explorer",
       loss: "Loss",
       update: "Update",
-      alpha: "Learning rate α",
+      alpha: "Learning rate η",
       start: "Start θ₀",
       step: "Step",
       play: "Play",
@@ -68,10 +68,10 @@
       runToEnd: "Run to the end",
       reset: "Reset",
       presets: "Presets",
-      presetSlow: "Slow convergence (α = 0.01)",
-      presetGood: "Good (α = 0.5)",
-      presetOsc: "Oscillating (α = 2.5)",
-      presetDiv: "Diverging (α = 3.0)",
+      presetSlow: "Slow convergence (η = 0.01)",
+      presetGood: "Good (η = 0.5)",
+      presetOsc: "Oscillating (η = 2.5)",
+      presetDiv: "Diverging (η = 3.0)",
       stepCount: "Step",
       thresholds: "Thresholds",
       converges: "converges (no overshoot)",
@@ -148,8 +148,8 @@
     var aTex = String(a);
     renderTex(lossTex, "f(\\theta) = " + aTex + "\\,\\theta^2", "f(θ) = " + aTex + " θ²");
     var updTex = el("span", { "class": "lr-explorer__tex" });
-    renderTex(updTex, "\\theta_{k+1} = \\theta_k - \\alpha \\cdot 2a\\,\\theta_k",
-      "θₖ₊₁ = θₖ − α · 2a θₖ");
+    renderTex(updTex, "\\theta_{k+1} = \\theta_k - \\eta \\cdot 2a\\,\\theta_k",
+      "θₖ₊₁ = θₖ − η · 2a θₖ");
     var formulas = el("p", { "class": "lr-explorer__formulas" }, [
       el("span", { text: t.loss + ": " }), lossTex,
       el("span", { text: " \u2003" + t.update + ": " }), updTex
@@ -204,7 +204,7 @@
     var lo = 1 / (2 * a), hi = 1 / a;
     this.thresholds = el("p", {
       "class": "lr-explorer__thresholds",
-      text: t.thresholds + ": 1/(2a) = " + fmt(lo, 4) + ", 1/a = " + fmt(hi, 4) + " · r = 1 − 2aα"
+      text: t.thresholds + ": 1/(2a) = " + fmt(lo, 4) + ", 1/a = " + fmt(hi, 4) + " · r = 1 − 2aη"
     });
 
     // --- the chart

@@ -81,7 +81,7 @@ def test_both_languages_share_the_widget(lesson, base_url):
 @pytest.mark.parametrize(("alpha", "expected"), sorted(PRESETS.items()))
 @in_one_language("lesson")
 def test_preset_buttons_give_the_regime_the_theory_predicts(widget, alpha, expected):
-    """Each preset button sets its α, and the regime shown equals quadratic_regime(0.35, α)."""
+    """Each preset button sets its η, and the regime shown equals quadratic_regime(0.35, η)."""
     widget.locator(f'{WIDGET} button[data-alpha="{alpha:g}"]').click()
     assert quadratic_regime(A, alpha) == expected
     assert widget.evaluate(f"{INST}.alpha") == alpha
@@ -107,7 +107,7 @@ def test_regime_is_computed_not_hard_coded(widget, alpha):
 )
 @in_one_language("lesson")
 def test_trajectory_equals_descend_quadratic(widget, alpha, start, num_steps):
-    """After n steps the widget's positions equal descend_quadratic(a, α, start, n) to 1e-9."""
+    """After n steps the widget's positions equal descend_quadratic(a, η, start, n) to 1e-9."""
     got = widget.evaluate(
         f"([a, s, n]) => {{ {INST}.set({{alpha: a, start: s}}); {INST}.step(n); return {INST}.trajectory(); }}",
         [alpha, start, num_steps],
@@ -134,7 +134,7 @@ def test_step_button_and_keyboard_advance_one_step(widget):
 
 @in_one_language("lesson")
 def test_tab_reaches_every_control_in_order(widget):
-    """Tab moves from the α slider through the start slider, the buttons and the presets."""
+    """Tab moves from the η slider through the start slider, the buttons and the presets."""
     widget.locator(f"{WIDGET} input[type=range]").first.focus()
     role = "[...document.activeElement.classList].find(c => c.startsWith('lr-explorer__') && !c.endsWith('button'))"
     seen = []
@@ -150,7 +150,7 @@ def test_tab_reaches_every_control_in_order(widget):
 
 @in_one_language("lesson")
 def test_arrow_keys_move_the_learning_rate_slider(widget):
-    """ArrowRight on the focused α slider raises α by 0.01 and updates the regime line."""
+    """ArrowRight on the focused η slider raises η by 0.01 and updates the regime line."""
     slider = widget.locator(f"{WIDGET} input[type=range]").first
     widget.evaluate(f"{INST}.set({{alpha: 1.42}})")
     slider.focus()
@@ -181,10 +181,10 @@ def test_labels_are_in_the_page_language(widget):
     labels = [ranges.nth(i).evaluate("e => [...e.labels].map(l => l.textContent).join()") for i in range(2)]
     buttons = widget.locator(f"{WIDGET} button").all_inner_texts()
     if widget.lang == "ja":
-        assert labels == ["学習率 α", "開始位置 θ₀"]
+        assert labels == ["学習率 η", "開始位置 θ₀"]
         assert buttons[:3] == ["1ステップ", "再生", "リセット"]
     else:
-        assert labels == ["Learning rate α", "Start θ₀"]
+        assert labels == ["Learning rate η", "Start θ₀"]
         assert buttons[:3] == ["Step", "Play", "Reset"]
     assert len(buttons) == 7
 

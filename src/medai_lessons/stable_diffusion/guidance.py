@@ -46,6 +46,7 @@ from .digits import DIGIT_WORDS, to_classifier_pixels
 
 __all__ = [
     "GUIDANCE_SCALES",
+    "MEASURED_SCALES",
     "cross_attention_maps",
     "faithfulness",
     "guidance_sweep",
@@ -54,8 +55,11 @@ __all__ = [
     "variety",
 ]
 
-#: The scales the page measures; 1 means no guidance.
+#: The scales the figures draw; 1 means no guidance (the plain conditional model).
 GUIDANCE_SCALES = (1.0, 2.0, 3.0, 5.0, 8.0, 15.0)
+
+#: The scales the benchmark measures: ``GUIDANCE_SCALES`` and s = 0, the unconditional model.
+MEASURED_SCALES = (0.0, *GUIDANCE_SCALES)
 
 
 def _check_digits(digits: Any) -> list[int]:
@@ -77,7 +81,11 @@ def sample_digits(
     template: str = "a handwritten {word}",
     batch_size: int = 80,
 ) -> torch.Tensor:
-    """Draw one image per (digit, seed) with diffusers' pipeline; seed ``k`` uses ``Generator().manual_seed(k)``.
+    r"""Draw one image per (digit, seed) with diffusers' pipeline; seed ``k`` uses ``Generator().manual_seed(k)``.
+
+    ``guidance_scale=0`` means $\hat\epsilon = \epsilon_u$, the model without the prompt: every image
+    is drawn from the empty prompt (the one learnt by prompt dropout). diffusers itself would treat
+    any $s \le 1$ as $s = 1$ and follow the prompt (:func:`~.stages.uses_guidance`).
 
     Returns:
         ``(len(digits) * len(seeds), 3, H, W)`` in $[-1, 1]$, ordered digit-major.
@@ -100,12 +108,15 @@ def sample_digits(
     out = []
     for start in range(0, len(jobs), batch_size):
         chunk = jobs[start : start + batch_size]
-        prompts = [template.format(word=DIGIT_WORDS[d], digit=d) for d, _ in chunk]
+        if guidance_scale == 0:  # eps_hat = eps_u: the empty prompt, one pass per step
+            prompts = [""] * len(chunk)
+        else:
+            prompts = [template.format(word=DIGIT_WORDS[d], digit=d) for d, _ in chunk]
         generators = [torch.Generator("cpu").manual_seed(s) for _, s in chunk]
         images = pipeline(
             prompts,
             num_inference_steps=num_inference_steps,
-            guidance_scale=guidance_scale,
+            guidance_scale=guidance_scale if guidance_scale > 0 else 1.0,
             generator=generators,
             height=size,
             width=size,
