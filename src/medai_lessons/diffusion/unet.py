@@ -307,7 +307,7 @@ class UNet(nn.Module):
     def feature_shapes(self, height: int = 8, width: int = 8) -> dict[str, tuple[int, ...]]:
         """The ``(channels, height, width)`` of one image at each stage of :meth:`forward`, measured.
 
-        A blank image of the given size runs through the network once, and forward hooks
+        An all-zero image of the given size runs through the network once, and forward hooks
         record what leaves each part (``"up.0.in"``: what enters ``up.0``, the upsampled
         path concatenated with its skip connection). ``"time_emb"`` is the step embedding
         after ``time_mlp``, ``(time_dim,)``; it is added inside every residual block.
