@@ -350,5 +350,7 @@ class UNet(nn.Module):
         finally:
             for handle in handles:
                 handle.remove()
-        order = ["input", *(n for name, _ in parts for n in ((f"{name}.in", name) if name.startswith("up.") else (name,)))]
+        order = ["input"]
+        for name, _ in parts:
+            order += [f"{name}.in", name] if name.startswith("up.") else [name]
         return {name: shapes[name] for name in order}

@@ -374,7 +374,10 @@ _UN: dict[str, dict[str, Any]] = {
         "skip_short": "skip",
         "time": ("step t → sin and cos ({time_dim}) → MLP", "time embedding emb ({time_dim})"),
         "time_note": "emb is added in every residual block",
-        "note": "Numbers in the boxes = the shape of one image (channels × height × width), measured on the shipped checkpoint",
+        "note": (
+            "Numbers in the boxes = the shape of one image (channels × height × width), "
+            "measured on the shipped checkpoint"
+        ),
     },
 }
 

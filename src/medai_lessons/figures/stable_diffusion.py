@@ -483,7 +483,8 @@ def _seven_run() -> dict[str, Any]:
     with torch.no_grad(), _one_thread():
         decoded = pipe.vae.decode(z / pipe.vae.config.scaling_factor).sample.clamp(-1, 1)
     slots = int(next(iter(store.values()))[0].shape[-1])
-    return {"tokens": tokens, "maps": maps, "slots": slots, "by_step": by_step, "image": image, "latents": z, "decoded": decoded}
+    return {"tokens": tokens, "maps": maps, "slots": slots, "by_step": by_step, "image": image, "latents": z,
+            "decoded": decoded}
 
 
 def cross_attention(lang: str) -> Any:

@@ -366,7 +366,7 @@ def _attention_by_step_from_record(
     pipeline: Any, prompt: str, store: dict[str, list[torch.Tensor]], grid: int
 ) -> tuple[list[str], np.ndarray]:
     """The ``(tokens, maps)`` of :func:`cross_attention_over_steps` from a record of one guided run."""
-    sides = sorted({int(round(v[0].shape[-2] ** 0.5)) for v in store.values()}, reverse=True)
+    sides = sorted({round(v[0].shape[-2] ** 0.5) for v in store.values()}, reverse=True)
     layers = [torch.stack(v)[:, -1] for v in store.values() if v[0].shape[-2] == grid * grid]  # cond half is last
     if not layers:
         raise ValueError(f"`grid` must be the side of a grid the U-Net attends on, one of {sides}; got {grid}.")
