@@ -511,6 +511,12 @@ def _minisd_rows(cheap: int, few: int) -> dict[str, Case]:
                      "num_inference_steps": 1},
             examples=cheap,
         ),
+        "cross_attention_over_steps": Case(
+            _m(guidance + "cross_attention_over_steps"),
+            lambda: {"pipeline": digit_pipe(), "prompt": "a handwritten seven", "grid": 4, "seed": 0,
+                     "guidance_scale": 3.0, "num_inference_steps": 1},
+            examples=cheap,
+        ),
         "byte_pieces": Case(_m(tok + "byte_pieces"), dict, examples=1),
         "bpe_split": Case(_m(tok + "bpe_split"), lambda: {"word": "seven", "merges": [("s", "e")]}),
         "word_merges": Case(_m(tok + "word_merges"), lambda: {"words": ["a seven", "a one"]}),

@@ -46,6 +46,34 @@ def test_unet_three_levels_and_int_step():
     assert model(torch.zeros(2, 3, 16, 16), 5).shape == (2, 3, 16, 16)
 
 
+def test_feature_shapes_follow_the_hourglass():
+    """Three levels on 16×16: the side halves per level on the way down and doubles back up; each up
+    block receives its level's skip channels stacked on the (upsampled) path's; no hook is left behind."""
+    model = UNet(channels=(8, 16, 24), time_dim=12)
+    shapes = model.feature_shapes(16, 16)
+    assert list(shapes)[:3] == ["input", "time_emb", "conv_in"] and list(shapes)[-1] == "conv_out"
+    assert shapes["time_emb"] == (12,)
+    assert [shapes[f"down.{i}"] for i in range(3)] == [(8, 16, 16), (16, 8, 8), (24, 4, 4)]
+    assert shapes["mid"] == (24, 4, 4)
+    assert [shapes[f"up.{j}.in"] for j in range(3)] == [(24 + 24, 4, 4), (16 + 16, 8, 8), (8 + 8, 16, 16)]
+    assert [shapes[f"upsample.{j}"] for j in range(2)] == [(16, 8, 8), (8, 16, 16)]
+    assert [shapes[f"up.{j}"] for j in range(3)] == [(24, 4, 4), (16, 8, 8), (8, 16, 16)]
+    assert shapes["conv_out"] == (1, 16, 16)
+    assert all(not m._forward_hooks for m in model.modules())
+
+
+@pytest.mark.parametrize(
+    ("size", "error", "match"),
+    [((6, 8), ValueError, "`height` must be divisible by 4"), ((8, 0), ValueError, "`width` must be >= 1"),
+     ((True, 8), TypeError, "`height`"), ((8, 512), ValueError, "`width` must be <= 256"),
+     ((8.0, 8), TypeError, "`height`")],
+)
+def test_feature_shapes_refuses_bad_sizes(size, error, match):
+    """Sizes that the network cannot halve, or that are not positive integers, name the argument."""
+    with pytest.raises(error, match=match):
+        UNet(channels=(8, 8, 8)).feature_shapes(*size)
+
+
 def test_unet_depends_on_step():
     """The step embedding changes the output: ε_θ(x, 1) ≠ ε_θ(x, 900)."""
     model, x = _model(), torch.randn(1, 1, 8, 8, generator=torch.Generator().manual_seed(0))

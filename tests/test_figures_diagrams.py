@@ -13,17 +13,19 @@ from medai_lessons.figures import diagrams
 from site_tools.figures import render
 
 SVG = "{http://www.w3.org/2000/svg}"
-NAMES = ("forward-reverse", "ddpm-training-step")
+NAMES = ("forward-reverse", "ddpm-training-step", "unet")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 
 #: Labels a Japanese reader must find in each diagram.
 JA_LABELS = {
     "forward-reverse": ["順方向過程", "逆方向過程", "ノイズを少し加える", "ノイズを少し取り除く", "データ"],
     "ddpm-training-step": ["画像を選ぶ", "時刻を選ぶ", "ノイズを引く", "損失", "勾配で更新", "繰り返す"],
+    "unet": ["残差ブロック", "ボトルネック", "スキップ接続", "時刻埋め込み", "解像度 8×8", "解像度 4×4"],
 }
 EN_LABELS = {
     "forward-reverse": ["forward process", "reverse process", "adds a little noise", "removes a little noise"],
     "ddpm-training-step": ["Pick an image", "Pick a time step", "Draw noise", "Loss", "Gradient step", "repeat"],
+    "unet": ["residual block", "bottleneck", "skip connection", "time embedding", "resolution 8×8", "resolution 4×4"],
 }
 
 
@@ -66,7 +68,7 @@ def test_english_diagram_has_english_labels_and_no_japanese(name):
     assert JAPANESE.search(svg) is None
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", NAMES[:2])
 def test_diagram_names_the_processes_in_the_lessons_notation(name):
     """Both languages use the same symbols: q(x_t | x_{t−1}), p_θ, x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε, ε_θ."""
     for lang in ("ja", "en"):
@@ -115,3 +117,47 @@ def test_unknown_language_is_rejected():
         diagrams.forward_reverse("de")
     with pytest.raises(ValueError, match="`lang` must be 'ja' or 'en'"):
         diagrams.ddpm_training_step("fr")
+
+
+def test_unet_diagram_draws_the_shipped_models_real_shapes():
+    """Every box of the U-Net diagram carries the shape the shipped checkpoint really produces.
+
+    The checkpoint's training record (src/medai_lessons/diffusion/data/digits-ddpm-history.json)
+    says channels [32, 32] and time_dim 32; with 8×8 digits that is 32×8×8 on the upper level,
+    32×4×4 on the lower one, 32 + 32 = 64 channels entering each up block, and 142,401 weights
+    (the count the diffusion page's example prints).
+    """
+    from medai_lessons.diffusion import load_pretrained_history
+
+    config = load_pretrained_history()["config"]
+    assert (config["channels"], config["time_dim"]) == ([32, 32], 32)
+    for lang in ("ja", "en"):
+        root = ET.fromstring(_render("unet", lang))
+        texts = [el.text for el in root.iter(f"{SVG}text")]
+        for label in ("1×8×8", "32×8×8", "32×4×4", "64 → 32×8×8", "64 → 32×4×4"):
+            assert label in texts, (lang, label)
+        assert texts.count("32×4×4") == 3  # down.1 and the bottleneck, and the 4×4 skip's label
+        assert any("(32)" in (text or "") for text in texts)  # the time embedding's length
+        assert "142,401" in root.find(f"{SVG}title").text
+
+
+def test_unet_diagram_feeds_the_step_embedding_into_all_five_blocks():
+    """Five arrows in the embedding's colour end on the five residual blocks (down ×2, mid, up ×2)."""
+    root = ET.fromstring(_render("unet", "en"))
+    feeds = [p for p in root.iter(f"{SVG}path") if (p.get("marker-end") or "").endswith("-time)")]
+    assert len(feeds) == 5
+    boxes = [r for r in root.iter(f"{SVG}rect") if r.get("rx") == "10" and r.get("width") == "150"]
+    assert len(boxes) == 5
+    tips = {(float(p.get("d").split()[-2]), float(p.get("d").split()[-1])) for p in feeds}
+    for box in boxes:  # each block has one arrow ending just under its bottom edge
+        x, y, w, h = (float(box.get(k)) for k in ("x", "y", "width", "height"))
+        assert sum(x < tx < x + w and abs(ty - (y + h + 3)) < 1e-6 for tx, ty in tips) == 1
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_unet_diagram_is_readable_at_column_width(lang):
+    """Every label is at least 14 units and the drawing at most 980 units wide (CONTRIBUTING, Figures)."""
+    root = ET.fromstring(_render("unet", lang))
+    assert float(root.get("width")) <= 980
+    sizes = [float(el.get("font-size")) for el in root.iter(f"{SVG}text")]
+    assert sizes and min(sizes) >= 14

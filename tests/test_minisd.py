@@ -16,6 +16,7 @@ from medai_lessons import cli as hub_cli  # noqa: E402
 from medai_lessons.stable_diffusion import (  # noqa: E402
     clip_tokenizer,
     cross_attention_maps,
+    cross_attention_over_steps,
     digit_pipeline_path,
     digit_prompts,
     faithfulness,
@@ -346,6 +347,21 @@ def test_cross_attention_maps_have_one_8x8_map_per_token(pipe):
     assert maps.min() >= 0 and maps.sum(axis=0).max() <= 1 + 1e-6
     with pytest.raises(ValueError, match="`prompt`"):
         cross_attention_maps(pipe, "")
+
+
+def test_cross_attention_over_steps_keeps_the_steps_and_grids_apart(pipe):
+    """One map per step and token on the chosen grid; a position's shares over all slots sum to <= 1;
+    averaging the full-grid steps gives cross_attention_maps; a grid the U-Net lacks is refused."""
+    tokens, inner = cross_attention_over_steps(pipe, "a handwritten seven", grid=4, num_inference_steps=3)
+    assert len(tokens) == 5 and inner.shape == (3, 5, 4, 4)
+    assert inner.min() >= 0 and inner.sum(axis=1).max() <= 1 + 1e-6
+    _, outer = cross_attention_over_steps(pipe, "a handwritten seven", num_inference_steps=3)
+    _, averaged = cross_attention_maps(pipe, "a handwritten seven", num_inference_steps=3)
+    np.testing.assert_allclose(outer.mean(axis=0), averaged, atol=1e-6)
+    with pytest.raises(ValueError, match="`grid` must be the side of one of the U-Net's grids, one of \\[8, 4\\]"):
+        cross_attention_over_steps(pipe, "a handwritten seven", grid=2)
+    with pytest.raises(TypeError, match="`grid`"):
+        cross_attention_over_steps(pipe, "a handwritten seven", grid=4.0)
 
 
 def test_shipped_tokenizer_knows_the_japanese_prompt(pipe):

@@ -134,6 +134,9 @@ class ResBlock(nn.Module):
         return h + self.skip(x)
 
 
+#: Largest image side :meth:`UNet.feature_shapes` runs (the same as ``ddpm sample``'s).
+MAX_FEATURE_SIDE = 256
+
 #: Largest network :class:`UNet` builds: 10**8 weights (400 MB in float32). The default
 #: has 142,401; a bigger request is refused before any memory is taken.
 MAX_PARAMETERS = 10**8
@@ -300,3 +303,54 @@ class UNet(nn.Module):
     def num_parameters(self) -> int:
         """Number of trainable weights."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+    def feature_shapes(self, height: int = 8, width: int = 8) -> dict[str, tuple[int, ...]]:
+        """The ``(channels, height, width)`` of one image at each stage of :meth:`forward`, measured.
+
+        An all-zero image of the given size runs through the network once, and forward hooks
+        record what leaves each part (``"up.0.in"``: what enters ``up.0``, the upsampled
+        path concatenated with its skip connection). ``"time_emb"`` is the step embedding
+        after ``time_mlp``, ``(time_dim,)``; it is added inside every residual block.
+        Keys follow :meth:`forward`'s order and the names of ``named_modules()``.
+        """
+        factor = 2 ** (self.levels - 1)
+        size = {"height": check_int("height", height, minimum=1), "width": check_int("width", width, minimum=1)}
+        for name, value in size.items():
+            if value % factor:
+                raise ValueError(f"`{name}` must be divisible by {factor} (one halving per level), got {value}.")
+            if value > MAX_FEATURE_SIDE:
+                raise ValueError(f"`{name}` must be <= {MAX_FEATURE_SIDE}, got {value}.")
+        shapes: dict[str, tuple[int, ...]] = {"input": (self.config["in_channels"], height, width)}
+
+        def record(name: str, *, entering: bool = False) -> Any:
+            def hook(module: nn.Module, args: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+                if entering:
+                    shapes[f"{name}.in"] = tuple(args[0].shape[1:])
+                shapes[name] = tuple(out.shape[1:])
+
+            return hook
+
+        parts = [("time_emb", self.time_mlp), ("conv_in", self.conv_in)]
+        for i, block in enumerate(self.down):
+            if i > 0:
+                parts.append((f"downsample.{i - 1}", self.downsample[i - 1]))
+            parts.append((f"down.{i}", block))
+        parts.append(("mid", self.mid))
+        for j, block in enumerate(self.up):
+            parts.append((f"up.{j}", block))
+            if j < len(self.upsample):
+                parts.append((f"upsample.{j}", self.upsample[j]))
+        parts.append(("conv_out", self.conv_out))
+        handles = [m.register_forward_hook(record(n, entering=n.startswith("up."))) for n, m in parts]
+        weight = self.conv_in.weight
+        try:
+            with torch.no_grad():
+                self(torch.zeros(1, self.config["in_channels"], height, width, dtype=weight.dtype,
+                                 device=weight.device), 0)
+        finally:
+            for handle in handles:
+                handle.remove()
+        order = ["input"]
+        for name, _ in parts:
+            order += [f"{name}.in", name] if name.startswith("up.") else [name]
+        return {name: shapes[name] for name in order}

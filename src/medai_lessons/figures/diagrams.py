@@ -6,6 +6,12 @@ r"""Diagrams of lesson 2 (DDPM), hand-written SVG with the labels in each langua
 |                       | by the learned $p_\theta(x_{t-1} \mid x_t)$                           |
 | ``ddpm-training-step``| Ho et al. (2020), Algorithm 1: sample $x_0, t, \varepsilon$ → $x_t$   |
 |                       | → U-Net → loss → gradient step                                        |
+| ``unet``              | the shipped digits U-Net as an hourglass: down path, bottleneck, up   |
+|                       | path, skip connections, and the step embedding entering every block   |
+
+The numbers in ``unet`` are measured, not typed: :meth:`UNet.feature_shapes
+<medai_lessons.diffusion.unet.UNet.feature_shapes>` runs the shipped checkpoint once on a
+blank 8×8 image and the boxes show what leaves each part.
 
 The images in ``forward-reverse`` are computed, not drawn: a 10×10 ring is noised by
 the closed form $x_t = \sqrt{\bar\alpha_t}\,x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon$
@@ -29,6 +35,7 @@ Notation:
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -316,7 +323,166 @@ def ddpm_training_step(lang: str) -> str:
     return _svg(width, height, ident, t["title"], t["desc"], body)
 
 
+# --------------------------------------------------------------------------------------
+# unet
+# --------------------------------------------------------------------------------------
+
+_UN: dict[str, dict[str, Any]] = {
+    "ja": {
+        "title": "同梱の U-Net(数字用、重み {params:,} 個)の形",
+        "desc": (
+            "砂時計形の U-Net。左の下り道で 8×8 の画像を 4×4 に縮め、いちばん下のボトルネックを通って、"
+            "右の上り道で 8×8 に戻す。各箱は残差ブロックで、その出力の形(チャネル×高さ×幅)を書いてある: {shapes}。"
+            "スキップ接続は下り道の出力をそのまま上り道に渡し、チャネル方向につなげる(32 + 32 = 64)。"
+            "時刻 t は sin と cos の特徴(長さ {time_dim})に変えて MLP を通し、5 つの残差ブロックすべてに足し込む。"
+        ),
+        "input": "入力 x_{t}",
+        "output": "予測ノイズ",
+        "block": "残差ブロック",
+        "mid": "ボトルネック",
+        "level_hi": "解像度 8×8",
+        "level_lo": "解像度 4×4",
+        "conv": ("3×3", "畳み込み"),
+        "down": ("ストライド 2 の", "畳み込み"),
+        "up": ("最近傍で 2 倍", "+ 畳み込み"),
+        "skip": "スキップ接続: そのまま渡してつなげる",
+        "skip_short": "スキップ",
+        "time": ("時刻 t → sin と cos ({time_dim}) → MLP", "時刻埋め込み emb ({time_dim})"),
+        "time_note": "emb をすべての残差ブロックに足す",
+        "note": "箱の中の数字 = 1 枚の画像の形(チャネル×高さ×幅)。同梱のチェックポイントを実際に通して測った値",
+    },
+    "en": {
+        "title": "The shipped digits U-Net ({params:,} weights)",
+        "desc": (
+            "An hourglass-shaped U-Net. The down path on the left shrinks the 8×8 image to 4×4, the bottleneck "
+            "sits at the bottom, and the up path on the right grows it back to 8×8. Each box is a residual block "
+            "labelled with the shape of its output (channels × height × width): {shapes}. The skip connections "
+            "pass the down path's output straight to the up path, where it is concatenated along the channels "
+            "(32 + 32 = 64). The step t becomes sine and cosine features of length {time_dim}, goes through an MLP, "
+            "and is added inside all five residual blocks."
+        ),
+        "input": "input x_{t}",
+        "output": "predicted noise",
+        "block": "residual block",
+        "mid": "bottleneck",
+        "level_hi": "resolution 8×8",
+        "level_lo": "resolution 4×4",
+        "conv": ("3×3", "conv"),
+        "down": ("stride-2", "conv"),
+        "up": ("nearest ×2", "+ conv"),
+        "skip": "skip connection: passed across, concatenated",
+        "skip_short": "skip",
+        "time": ("step t → sin and cos ({time_dim}) → MLP", "time embedding emb ({time_dim})"),
+        "time_note": "emb is added in every residual block",
+        "note": (
+            "Numbers in the boxes = the shape of one image (channels × height × width), "
+            "measured on the shipped checkpoint"
+        ),
+    },
+}
+
+_TIME = "#e65100"  # the step embedding's colour, 4.6:1 on white
+
+
+def _lines(x: float, y: float, lines: tuple[str, ...], *, anchor: str, colour: str) -> list[str]:
+    return [_text(x, y + 18 * i, line, size=14, colour=colour, anchor=anchor) for i, line in enumerate(lines)]
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "×".join(str(n) for n in shape)
+
+
+@lru_cache(maxsize=1)
+def unet_shapes() -> tuple[dict[str, tuple[int, ...]], int, int]:
+    """``(shapes, time_dim, parameters)`` of the shipped digits U-Net, measured on an 8×8 image."""
+    from medai_lessons.diffusion import load_pretrained_digits
+
+    model, _ = load_pretrained_digits()
+    return model.feature_shapes(8, 8), int(model.config["time_dim"]), model.num_parameters()
+
+
+def unet(lang: str) -> str:
+    """The shipped U-Net: down path, bottleneck, up path, skip connections and the step embedding."""
+    t = _UN[_check_lang(lang)]
+    shapes, time_dim, params = unet_shapes()
+    if [k for k in shapes if k.startswith("down.")] != ["down.0", "down.1"]:
+        raise ValueError(f"the diagram draws a two-level U-Net, got the parts {list(shapes)}.")
+    ident = f"un-{lang}"
+    width, height = 960, 535
+    named = {k: _shape(v) for k, v in shapes.items()}
+    hi_y, lo_y, mid_y, box_h, bw, io_w = 50, 205, 325, 70, 150, 130  # box tops at 8×8, 4×4, bottleneck
+    # (centre x, top y, text lines) of the five residual blocks
+    blocks = {
+        "down.0": (290, hi_y, [t["block"], named["down.0"]]),
+        "down.1": (365, lo_y, [t["block"], named["down.1"]]),
+        "mid": (480, mid_y, [t["mid"], named["mid"]]),
+        "up.0": (595, lo_y, [t["block"], f"{shapes['up.0.in'][0]} → {named['up.0']}"]),
+        "up.1": (670, hi_y, [t["block"], f"{shapes['up.1.in'][0]} → {named['up.1']}"]),
+    }
+    fills = {"down.0": "#e3f2fd", "down.1": "#e3f2fd", "mid": "#ede7f6", "up.0": "#e8f5e9", "up.1": "#e8f5e9"}
+    cy_hi, cy_lo = hi_y + box_h / 2, lo_y + box_h / 2
+    left = {k: cx - bw / 2 for k, (cx, _, _) in blocks.items()}
+    right = {k: cx + bw / 2 for k, (cx, _, _) in blocks.items()}
+    body = [
+        # the two resolution levels as pale bands
+        f'<rect x="10" y="{hi_y - 32}" width="{width - 20}" height="{box_h + 44}" rx="10" fill="#eef4fb"/>',
+        f'<rect x="10" y="{lo_y - 32}" width="{width - 20}" height="{mid_y + box_h - lo_y + 44}" rx="10" '
+        'fill="#f6f1fa"/>',
+        _text(20, hi_y - 12, t["level_hi"], size=14, colour=_MUTED, anchor="start"),
+        _text(20, lo_y - 12, t["level_lo"], size=14, colour=_MUTED, anchor="start"),
+        *(_box(cx - bw / 2, top, bw, box_h, *lines, fills[k]) for k, (cx, top, lines) in blocks.items()),
+        # input and output, one 3×3 convolution each
+        _box(15, hi_y, io_w, box_h, t["input"], named["input"], "#ffffff"),
+        _box(width - 15 - io_w, hi_y, io_w, box_h, t["output"], named["conv_out"], "#ffffff"),
+        _arrow(ident, f"M {15 + io_w} {cy_hi} L {left['down.0'] - 3} {cy_hi}"),
+        *_lines((15 + io_w + left["down.0"]) / 2, cy_hi + 24, t["conv"], anchor="middle", colour=_MUTED),
+        _arrow(ident, f"M {right['up.1']} {cy_hi} L {width - 15 - io_w - 3} {cy_hi}"),
+        *_lines((right["up.1"] + width - 15 - io_w) / 2, cy_hi + 24, t["conv"], anchor="middle", colour=_MUTED),
+        # down path, bottleneck, up path
+        _arrow(ident, f"M 315 {hi_y + box_h} L 340 {lo_y - 3}"),
+        *_lines(338, hi_y + box_h + 32, t["down"], anchor="start", colour=_FORWARD),
+        _arrow(ident, f"M 395 {lo_y + box_h} L {left['mid'] + 20} {mid_y - 3}"),
+        _arrow(ident, f"M {right['mid'] - 20} {mid_y} L 565 {lo_y + box_h + 3}"),
+        _arrow(ident, f"M 620 {lo_y} L 645 {hi_y + box_h + 3}"),
+        *_lines(622, hi_y + box_h + 32, t["up"], anchor="end", colour=_FORWARD),
+        # skip connections: straight across, dashed
+        _text(480, hi_y - 12, t["skip"], size=14, colour=_FORWARD, weight="bold"),
+        _arrow(ident, f"M {right['down.0']} {cy_hi} L {left['up.1'] - 3} {cy_hi}", dashed=True),
+        _text(480, cy_hi + 22, named["down.0"], size=14, colour=_MUTED),
+        _arrow(ident, f"M {right['down.1']} {cy_lo} L {left['up.0'] - 3} {cy_lo}", dashed=True),
+        _text(480, cy_lo - 10, t["skip_short"], size=14, colour=_FORWARD, weight="bold"),
+        _text(480, cy_lo + 22, named["down.1"], size=14, colour=_MUTED),
+    ]
+    # the step embedding: one box, a bus, and an arrow into every residual block
+    bus_y, time_top = mid_y + box_h + 25, mid_y + box_h + 50
+    feeds = {"down.0": 240, "down.1": 330, "mid": 480, "up.0": 630, "up.1": 720}
+    body += [
+        f'<path d="M {feeds["down.0"]} {bus_y} L {feeds["up.1"]} {bus_y}" stroke="{_TIME}" stroke-width="2.2"/>',
+        f'<path d="M 480 {time_top} L 480 {bus_y}" stroke="{_TIME}" stroke-width="2.2"/>',
+        *(
+            f'<path d="M {x} {bus_y} L {x} {blocks[k][1] + box_h + 3}" fill="none" stroke="{_TIME}" '
+            f'stroke-width="2.2" marker-end="url(#{ident}-time)"/>'
+            for k, x in feeds.items()
+        ),
+        _text(feeds["down.0"] - 8, bus_y + 22, t["time_note"], size=14, colour=_TIME, anchor="start"),
+        f'<rect x="290" y="{time_top}" width="380" height="62" rx="10" fill="#fff3e0" stroke="{_TIME}" '
+        'stroke-width="1.5"/>',
+        _text(480, time_top + 24, t["time"][0].format(time_dim=time_dim), size=14, colour=_INK),
+        _text(480, time_top + 47, t["time"][1].format(time_dim=time_dim), size=14.5, colour=_TIME, weight="bold"),
+        _text(width / 2, height - 10, t["note"], size=14, colour=_MUTED),
+    ]
+    shape_list = ", ".join(f"{k} {v}" for k, v in named.items() if k != "time_emb")
+    svg = _svg(width, height, ident, t["title"].format(params=params),
+               t["desc"].format(shapes=shape_list, time_dim=time_dim), body)
+    marker = (
+        f'<marker id="{ident}-time" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+        f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{_TIME}"/></marker>'
+    )
+    return svg.replace("</defs>", marker + "</defs>", 1)
+
+
 FIGURES = {
     "forward-reverse": forward_reverse,
     "ddpm-training-step": ddpm_training_step,
+    "unet": unet,
 }

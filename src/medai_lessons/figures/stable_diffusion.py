@@ -7,7 +7,8 @@ r"""Figures of lesson 3 (Stable Diffusion).
 | ``latent-channels`` | real digits → the trained VAE's 4 latent channels → reconstruction (PNG) |
 | ``guidance-curve``  | faithfulness and variety against s, read from ``benchmarks/results/minisd.json`` |
 | ``guidance-grid``   | the shipped model's digits: rows 0–9, columns s = 1, 2, 3, 5, 8, 15 (PNG) |
-| ``cross-attention`` | which latent positions attend to each token of "a handwritten seven" (PNG) |
+| ``cross-attention`` | when and where the U-Net reads the prompt "a handwritten seven": each token's |
+|                     | share of attention over the 25 steps, and maps of "seven" and ``<|endoftext|>`` (PNG) |
 | ``denoising``       | the latent and its direct decoding after 0, 5, …, 25 steps of that run (PNG) |
 
 The first two are hand-written SVG text with labels in the page's language; the others
@@ -233,6 +234,17 @@ _MINI = {
         "prompt": "プロンプト「a handwritten {word}」",
         "token": "トークン {t}",
         "cross_title": "「a handwritten seven」: 各トークンが受けた注意の割合",
+        "eot_inner": "<|endoftext|>(4×4 の層)",
+        "seven_inner": "seven(4×4 の層)",
+        "eot_outer": "<|endoftext|>(8×8 の層)",
+        "seven_outer": "seven(8×8 の層)",
+        "even": "均等な配分 1/32",
+        "step_axis": "ノイズ除去のステップ",
+        "share_axis": "受けた注意の割合(%)",
+        "step_short": "{i} 回目",
+        "row_seven": "4×4 の層で seven が受けた注意(均等な配分との差)",
+        "row_eot": "4×4 の層で <|endoftext|> が受けた注意(均等な配分との差)",
+        "map_axis": "均等な配分 1/32 との差(ポイント)。緑の線 = 最後にできた数字の輪郭",
         "image": "生成画像",
         "step": "{i} ステップ後",
         "start": "出発点 z_T",
@@ -253,6 +265,17 @@ _MINI = {
         "prompt": "prompt \"a handwritten {word}\"",
         "token": "token {t}",
         "cross_title": "\"a handwritten seven\": share of attention each token received",
+        "eot_inner": "<|endoftext|> (4×4 layers)",
+        "seven_inner": "seven (4×4 layers)",
+        "eot_outer": "<|endoftext|> (8×8 layers)",
+        "seven_outer": "seven (8×8 layers)",
+        "even": "even share 1/32",
+        "step_axis": "denoising step",
+        "share_axis": "share of attention (%)",
+        "step_short": "step {i}",
+        "row_seven": "attention to seven, 4×4 layers (minus the even share)",
+        "row_eot": "attention to <|endoftext|>, 4×4 layers (minus the even share)",
+        "map_axis": "points above the even share 1/32; green = the final digit's outline",
         "image": "generated image",
         "step": "after {i} steps",
         "start": "start z_T",
@@ -415,6 +438,11 @@ def guidance_grid(lang: str) -> Any:
     return fig
 
 
+#: The grid sides of the miniature U-Net's cross-attention layers: 8×8 (outer blocks), 4×4 (inner).
+ATTENTION_GRIDS = (8, 4)
+#: The steps (1-based) whose attention maps the cross-attention figure shows.
+ATTENTION_STEPS = (1, 7, 13, 19, 25)
+
 #: Steps after which the denoising figure shows the latent (0 = the starting noise z_T).
 DENOISE_STEPS = (0, 5, 10, 15, 20, 25)
 _SEVEN = "a handwritten seven"
@@ -424,13 +452,18 @@ _SEVEN = "a handwritten seven"
 def _seven_run() -> dict[str, Any]:
     """One guided run of "a handwritten seven" (seed 0, s = 3, DDIM 25 steps), shared by two figures.
 
-    Keeps the cross-attention maps (as :func:`cross_attention_maps` computes them), the latents
+    Keeps the cross-attention maps (as :func:`cross_attention_maps` computes them), the same record
+    per step on each grid of :data:`ATTENTION_GRIDS` (as :func:`cross_attention_over_steps`), the latents
     after the steps in :data:`DENOISE_STEPS`, their direct decodings, and the final image.
     """
     import torch
 
     from medai_lessons.stable_diffusion import make_generator, prepare_latents
-    from medai_lessons.stable_diffusion.guidance import _attention_maps_from_record, _recording_cross_attention
+    from medai_lessons.stable_diffusion.guidance import (
+        _attention_by_step_from_record,
+        _attention_maps_from_record,
+        _recording_cross_attention,
+    )
 
     pipe = _pipe()
     latents = {0: prepare_latents(pipe, generator=make_generator(0), height=32, width=32)}
@@ -445,30 +478,75 @@ def _seven_run() -> dict[str, Any]:
         image = pipe(_SEVEN, num_inference_steps=25, guidance_scale=3.0, generator=make_generator(0),
                      height=32, width=32, output_type="np", callback_on_step_end=keep).images[0]
     tokens, maps = _attention_maps_from_record(pipe, _SEVEN, store)
+    by_step = {g: _attention_by_step_from_record(pipe, _SEVEN, store, g)[1] for g in ATTENTION_GRIDS}
     z = torch.cat([latents[i] for i in DENOISE_STEPS])
     with torch.no_grad(), _one_thread():
         decoded = pipe.vae.decode(z / pipe.vae.config.scaling_factor).sample.clamp(-1, 1)
-    return {"tokens": tokens, "maps": maps, "image": image, "latents": z, "decoded": decoded}
+    slots = int(next(iter(store.values()))[0].shape[-1])
+    return {"tokens": tokens, "maps": maps, "slots": slots, "by_step": by_step, "image": image, "latents": z,
+            "decoded": decoded}
 
 
 def cross_attention(lang: str) -> Any:
-    """The generated image and one 8×8 attention map per token of "a handwritten seven"."""
+    """When and where the trained U-Net reads "a handwritten seven".
+
+    Top: the share of attention that ``<|endoftext|>`` and "seven" receive at each of the 25
+    steps, in the inner (4×4) and outer (8×8) layers, against an even share of 1/32. Bottom: at
+    five steps, each 4×4 position's share for the two tokens minus the even share (the mean over
+    the 32 token slots is exactly 1/32, since a position's weights sum to 1), with the outline of
+    the digit the run ends with.
+    """
+    import numpy as np
+
     plt = _plt(lang)
     lab = _MINI[lang]
     run = _seven_run()
-    tokens, maps, image = run["tokens"], run["maps"], run["image"]
-    fig, axes = plt.subplots(1, len(tokens) + 1, figsize=(1.6 * (len(tokens) + 1), 2.2))
-    axes[0].imshow(image[..., 0], cmap="gray", vmin=0, vmax=1)
-    axes[0].set_title(lab["image"], fontsize=8)
-    vmax = float(maps.max())
-    for ax, tok, m in zip(axes[1:], tokens, maps, strict=True):
-        ax.imshow(m, cmap="magma", vmin=0, vmax=vmax)
-        ax.set_title(tok.replace("</w>", ""), fontsize=8)
-    for ax in axes:
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.suptitle(lab["cross_title"], fontsize=9)
-    fig.tight_layout()
+    words = [tok.replace("</w>", "") for tok in run["tokens"]]
+    end, seven = words.index("<|endoftext|>"), words.index("seven")
+    inner, outer = run["by_step"][4], run["by_step"][8]  # (steps, tokens, g, g)
+    even = 1 / run["slots"]
+    steps = np.arange(1, inner.shape[0] + 1)
+    fig = plt.figure(figsize=(4.8, 7.0), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.0, 1.1])
+    ax = top.subplots()
+    curves = [
+        (inner[:, end], "#c62828", "-", lab["eot_inner"]),
+        (inner[:, seven], "#1565c0", "-", lab["seven_inner"]),
+        (outer[:, end], "#c62828", ":", lab["eot_outer"]),
+        (outer[:, seven], "#1565c0", ":", lab["seven_outer"]),
+    ]
+    for maps, colour, style, label in curves:
+        ax.plot(steps, 100 * maps.mean(axis=(1, 2)), style, color=colour, lw=1.8, label=label)
+    ax.axhline(100 * even, color="0.4", lw=0.9, ls="--", label=lab["even"])
+    for step in ATTENTION_STEPS:
+        ax.axvline(step, color="0.85", lw=0.8, zorder=0)
+    ax.set_xlabel(lab["step_axis"], fontsize=10)
+    ax.set_ylabel(lab["share_axis"], fontsize=10)
+    ax.set_xlim(1, steps[-1])
+    ax.set_xticks(ATTENTION_STEPS)
+    ax.set_ylim(0, 46)
+    ax.tick_params(labelsize=10)
+    ax.legend(fontsize=10, frameon=False, loc="upper right")
+    rows = bottom.subfigures(2, 1, height_ratios=[1.0, 1.35])
+    shown = 100 * (inner[[s - 1 for s in ATTENTION_STEPS]] - even)  # (shown steps, tokens, 4, 4)
+    lim = float(np.abs(shown[:, [end, seven]]).max())
+    outline = run["image"][..., 0]
+    for r, (row, tok, title) in enumerate(((rows[0], seven, lab["row_seven"]), (rows[1], end, lab["row_eot"]))):
+        row.suptitle(title, fontsize=10)
+        axes = row.subplots(1, len(ATTENTION_STEPS))
+        for c, step in enumerate(ATTENTION_STEPS):
+            a = axes[c]
+            im = a.imshow(shown[c, tok], cmap="RdBu_r", vmin=-lim, vmax=lim, extent=(0, 32, 32, 0))
+            im.set_gid("keep-colours")
+            a.contour(outline, levels=[0.5], colors="#2e7d32", linewidths=1.2, extent=(0, 32, 0, 32),
+                      origin="upper")
+            a.set_xticks([])
+            a.set_yticks([])
+            a.set_xlabel(lab["step_short"].format(i=step), fontsize=10)
+        if r == 1:
+            bar = row.colorbar(im, ax=axes, orientation="horizontal", fraction=0.12, pad=0.04, aspect=30)
+            bar.set_label(lab["map_axis"], fontsize=10)
+            bar.ax.tick_params(labelsize=10)
     return fig
 
 

@@ -48,7 +48,15 @@ from .cost import (
     value_ratio,
 )
 from .digits import digit_prompts, load_dataset
-from .guidance import GUIDANCE_SCALES, cross_attention_maps, faithfulness, guidance_sweep, sample_digits, variety
+from .guidance import (
+    GUIDANCE_SCALES,
+    cross_attention_maps,
+    cross_attention_over_steps,
+    faithfulness,
+    guidance_sweep,
+    sample_digits,
+    variety,
+)
 from .loading import check_model_dir, load_pipeline, resolve_device_dtype
 from .miniature import digit_pipeline_path, load_digit_pipeline
 from .pipeline import generate, generate_stepwise, make_generator
@@ -76,6 +84,7 @@ __all__ = [
     "clip_tokenizer",
     "compare_pixel_latent",
     "cross_attention_maps",
+    "cross_attention_over_steps",
     "decode_latents",
     "denoise",
     "digit_pipeline_path",

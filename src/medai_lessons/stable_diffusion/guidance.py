@@ -18,7 +18,8 @@ computed from the images:
 
 :func:`cross_attention_maps` records, at every denoising step, how much each latent position
 attends to each prompt token in the U-Net's cross-attention layers (Rombach et al. 2022,
-Eq. 3: $\mathrm{softmax}(QK^\top/\sqrt d)$ with $Q$ from the latent, $K$ from the text).
+Eq. 3: $\mathrm{softmax}(QK^\top/\sqrt d)$ with $Q$ from the latent, $K$ from the text);
+:func:`cross_attention_over_steps` keeps the steps apart, for the layers at one grid size.
 
 Notation (code name ↔ symbol ↔ diffusers name):
 
@@ -48,6 +49,7 @@ __all__ = [
     "GUIDANCE_SCALES",
     "MEASURED_SCALES",
     "cross_attention_maps",
+    "cross_attention_over_steps",
     "faithfulness",
     "guidance_sweep",
     "real_variety",
@@ -276,6 +278,47 @@ def cross_attention_maps(
     return _attention_maps_from_record(pipeline, prompt, store)
 
 
+def cross_attention_over_steps(
+    pipeline: Any,
+    prompt: str,
+    *,
+    grid: int | None = None,
+    seed: int = 0,
+    guidance_scale: float = 3.0,
+    num_inference_steps: int = 25,
+) -> tuple[list[str], np.ndarray]:
+    r"""The attention each prompt token receives at every denoising step, on one grid size.
+
+    Like :func:`cross_attention_maps`, but the steps are kept apart and the layers can be
+    chosen by the side of the latent grid they work on: ``grid=8`` the outer blocks of the
+    digit miniature, ``grid=4`` its inner ones (the second down block, the middle block and
+    the first up block). Averaged over heads and over the layers at that grid; conditional
+    pass only.
+
+    Args:
+        grid: side of the grid whose layers are averaged; ``None`` is the full latent grid.
+
+    Returns:
+        ``(tokens, maps)``: the prompt's tokens and ``maps`` of shape
+        ``(num_inference_steps, len(tokens), grid, grid)``; at each step a position's
+        attention over all token slots sums to 1.
+    """
+    check_pipeline(pipeline)
+    check_prompt("prompt", prompt)
+    full = pipeline.unet.config.sample_size
+    grid = full if grid is None else check_int("grid", grid, minimum=1)
+    sides = [full // 2**i for i in range(len(pipeline.unet.config.block_out_channels))]
+    if grid not in sides:
+        raise ValueError(f"`grid` must be the side of one of the U-Net's grids, one of {sides}; got {grid}.")
+    from .pipeline import generate
+
+    size = full * pipeline.vae_scale_factor
+    with _recording_cross_attention(pipeline) as store:
+        generate(pipeline, prompt, num_inference_steps=num_inference_steps, guidance_scale=guidance_scale,
+                 seed=seed, height=size, width=size, output_type="np", progress=False)
+    return _attention_by_step_from_record(pipeline, prompt, store, grid)
+
+
 @contextmanager
 def _recording_cross_attention(pipeline: Any) -> Iterator[dict[str, list[torch.Tensor]]]:
     """Within the block, every cross-attention layer of the U-Net keeps its weights in the yielded dict.
@@ -317,6 +360,21 @@ def _attention_maps_from_record(
     ids = pipeline.tokenizer(prompt).input_ids
     tokens = pipeline.tokenizer.convert_ids_to_tokens(ids)
     return tokens, mean[:, : len(ids)].T.reshape(len(ids), h, w).double().numpy()
+
+
+def _attention_by_step_from_record(
+    pipeline: Any, prompt: str, store: dict[str, list[torch.Tensor]], grid: int
+) -> tuple[list[str], np.ndarray]:
+    """The ``(tokens, maps)`` of :func:`cross_attention_over_steps` from a record of one guided run."""
+    sides = sorted({round(v[0].shape[-2] ** 0.5) for v in store.values()}, reverse=True)
+    layers = [torch.stack(v)[:, -1] for v in store.values() if v[0].shape[-2] == grid * grid]  # cond half is last
+    if not layers:
+        raise ValueError(f"`grid` must be the side of a grid the U-Net attends on, one of {sides}; got {grid}.")
+    mean = torch.stack(layers).mean(0)  # (steps, grid*grid, tokens)
+    ids = pipeline.tokenizer(prompt).input_ids
+    tokens = pipeline.tokenizer.convert_ids_to_tokens(ids)
+    maps = mean[:, :, : len(ids)].transpose(1, 2).reshape(mean.shape[0], len(ids), grid, grid)
+    return tokens, maps.double().numpy()
 
 
 def steps_per_image(num_inference_steps: int, guidance_scale: float) -> int:
