@@ -84,7 +84,6 @@ def clip_rows() -> list[dict]:
     same = all(torch.equal(ours[k].cpu(), v) for k, v in shipped.items())
     size = sum(f.stat().st_size for f in Path(digit_clip_path()).rglob("*") if f.is_file())
     rows = [
-        row("miniature CLIP training steps", config.steps, "steps"),
         row("miniature CLIP training seconds", round(result.seconds, 1), "s", "<= 600 on 2 CPU cores",
             result.seconds <= 600),
         row("miniature CLIP training CPU seconds", round(result.cpu_seconds, 1), "s"),
@@ -126,8 +125,8 @@ def label_efficiency_rows() -> list[dict]:
             "<= 300 on 2 CPU cores", max(pretrain_seconds) <= 300),
         row("SimCLR pre-training CPU seconds (mean of 5 seeds)", round(float(np.mean(pretrain_cpu)), 1), "s"),
     ]
-    for label, fraction in FRACTIONS.items():
-        rows.append(row(f"labelled images at {label}", int(len(label_subset(train.labels, fraction, 0))), "images"))
+    for label, fraction in list(FRACTIONS.items())[:2]:  # 100 % is the whole training set, 1,437
+        rows.append(row(f"labelled images at {label}", int(len(label_subset(train.labels, fraction, 0))), "values"))
     for (label, method), values in scores.items():
         rows.append(row(f"{method}, {label} labels, mean", round(float(np.mean(values)), 4), "share"))
         rows.append(row(f"{method}, {label} labels, sd", round(float(np.std(values, ddof=1)), 4), "share"))

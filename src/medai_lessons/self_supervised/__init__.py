@@ -30,6 +30,7 @@ from .clip_model import (
     embed_images,
     embed_texts,
     load_digit_clip,
+    similarity_example,
     zero_shot_accuracy,
     zero_shot_predict,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "info_nce",
     "load_captioned",
     "load_digit_clip",
+    "similarity_example",
     "to_pil",
     "training_digits",
     "zero_shot_accuracy",

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,7 @@ __all__ = [
     "embed_images",
     "embed_texts",
     "load_digit_clip",
+    "similarity_example",
     "zero_shot_accuracy",
     "zero_shot_predict",
 ]
@@ -132,13 +134,26 @@ def digit_clip_path() -> Path:
     return Path(str(resources.files("medai_lessons.self_supervised").joinpath("data/digit-clip")))
 
 
+@lru_cache(maxsize=1)
+def _load_digit_clip() -> tuple[Any, Any]:
+    return load_digit_clip()
+
+
 def load_digit_clip() -> tuple[Any, Any]:
     """The shipped miniature ``(CLIPModel, CLIPProcessor)``, offline, float32, in eval mode."""
     from transformers import CLIPModel, CLIPProcessor
 
+    from transformers.utils import logging as hf_logging
+
     path = digit_clip_path()
-    model = CLIPModel.from_pretrained(path, local_files_only=True).float().eval()
-    processor = CLIPProcessor.from_pretrained(path, local_files_only=True)
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # 78 tiny tensors: a bar would only clutter the page
+    try:
+        model = CLIPModel.from_pretrained(path, local_files_only=True).float().eval()
+        processor = CLIPProcessor.from_pretrained(path, local_files_only=True)
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()
     return model, processor
 
 
@@ -207,3 +222,21 @@ def zero_shot_accuracy(
         raise TypeError(f"`data` must be CaptionedImages, got {type(data).__name__}.")
     predicted = zero_shot_predict(model, processor, data.pixels, template)
     return float((predicted == data.labels).mean())
+
+
+def similarity_example(count: int = 8, template: str = PLAIN_TEMPLATE) -> dict[str, Any]:
+    """The first held-out image of each digit ``0 .. count-1``, its caption, and the shipped model's cosines.
+
+    Returns:
+        ``{"pixels": uint8 (count, 8, 8), "labels": [...], "prompts": [...], "cosine": (count, count),
+        "logit_scale": t}``; row $i$ is image $i$, column $j$ caption $j$, the diagonal the matching pairs.
+    """
+    count = check_int("count", count, minimum=2, maximum=10, why="ten digits")
+    held = held_out_digits()
+    rows = [int(np.flatnonzero(held.labels == d)[0]) for d in range(count)]
+    model, processor = _load_digit_clip()  # shared, read only
+    prompts = class_prompts(template)[:count]
+    pixels = held.pixels[rows]
+    cosine = embed_images(model, processor, pixels) @ embed_texts(model, processor, prompts).T
+    return {"pixels": pixels, "labels": list(range(count)), "prompts": prompts, "cosine": cosine,
+            "logit_scale": model.logit_scale.exp().item()}
