@@ -126,7 +126,7 @@ def label_efficiency_rows() -> list[dict]:
         row("SimCLR pre-training CPU seconds (mean of 5 seeds)", round(float(np.mean(pretrain_cpu)), 1), "s"),
     ]
     for label, fraction in list(FRACTIONS.items())[:2]:  # 100 % is the whole training set, 1,437
-        rows.append(row(f"labelled images at {label}", int(len(label_subset(train.labels, fraction, 0))), "values"))
+        rows.append(row(f"labelled images at {label}", len(label_subset(train.labels, fraction, 0)), "values"))
     for (label, method), values in scores.items():
         rows.append(row(f"{method}, {label} labels, mean", round(float(np.mean(values)), 4), "share"))
         rows.append(row(f"{method}, {label} labels, sd", round(float(np.std(values, ddof=1)), 4), "share"))

@@ -20,7 +20,8 @@ _TEXT: dict[str, dict[str, Any]] = {
         "image": "画像(保留した数字)",
         "caption": "キャプション",
         "cosine": "コサイン類似度",
-        "views": ["元の CT(軟部組織の窓)", "左右反転:左右が入れ替わる", "切り抜き:端が消える", "肺の窓:同じ画素が違って見える"],
+        "views": ["元の CT(軟部組織の窓)", "左右反転:左右が入れ替わる", "切り抜き:端が消える",
+                  "肺の窓:同じ画素が違って見える"],
         "labels_share": "使ったラベルの割合",
         "accuracy": "保留した 360 枚での正解率",
         "methods": ["自己教師ありの特徴 + 線形プローブ", "生の画素 + 同じ分類器", "小さなネットをゼロから"],
@@ -33,7 +34,8 @@ _TEXT: dict[str, dict[str, Any]] = {
                   "lung window: the same pixels look different"],
         "labels_share": "share of labels used",
         "accuracy": "accuracy on the 360 held-out digits",
-        "methods": ["self-supervised features + linear probe", "raw pixels + same classifier", "small network from scratch"],
+        "methods": ["self-supervised features + linear probe", "raw pixels + same classifier",
+                    "small network from scratch"],
     },
 }
 

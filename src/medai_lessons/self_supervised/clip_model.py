@@ -142,7 +142,6 @@ def _load_digit_clip() -> tuple[Any, Any]:
 def load_digit_clip() -> tuple[Any, Any]:
     """The shipped miniature ``(CLIPModel, CLIPProcessor)``, offline, float32, in eval mode."""
     from transformers import CLIPModel, CLIPProcessor
-
     from transformers.utils import logging as hf_logging
 
     path = digit_clip_path()

@@ -104,6 +104,7 @@ def clip_loss(image_embeds: torch.Tensor, text_embeds: torch.Tensor, logit_scale
         A 0-d tensor equal to ``CLIPModel(..., return_loss=True).loss`` for the same embeddings.
     """
     image_embeds, text_embeds = _check_pair("image_embeds", image_embeds, "text_embeds", text_embeds)
+    scale: torch.Tensor | float
     if isinstance(logit_scale, torch.Tensor):
         scale = check_tensor("logit_scale", logit_scale)
         if scale.numel() != 1:
