@@ -46,6 +46,7 @@ LESSON_EXTRAS = {
     "gradient-descent": "autograd",
     "diffusion": "diffusion",
     "stable-diffusion": "sd",
+    "self-supervised": "sd",
 }
 
 _TEXT = {

@@ -74,6 +74,8 @@ COINCIDENCES = {
     ("lessons/diffusion", "0.995", "EMA"): "the EMA decay of the training recipe, a setting",
     ("lessons/diffusion", "2000", "AdamW"): "the training recipe's step count, a setting",
     ("lessons/diffusion", "65 %", "SNR"): "alpha-bar of the cosine schedule at t = 400, computed on the page",
+    ("lessons/diffusion", "65 %", "棒はまだ信号 65 %"): "alpha-bar at t = 400, not lesson 4's probe row",
+    ("lessons/diffusion", "65 %", "still shows 65 %"): "alpha-bar at t = 400, not lesson 4's probe row",
     ("lessons/gradient-descent", "3.4 %", "1000"): "(1 - 0.01 x 0.338)^1000, computed on the page",
     ("lessons/stable-diffusion", "12", "3,072"): "3 f^2 / c with f = c = 4, computed on the page",
     ("lessons/stable-diffusion", "12", "ミニチュアで 12 分の 1"): "3 f^2 / c with f = c = 4, computed on the page",

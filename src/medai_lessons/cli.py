@@ -42,6 +42,7 @@ except ImportError:  # pragma: no cover - Windows: runs are not locked, os.mkdir
 GROUPS = {
     "ddpm": "medai_lessons.diffusion.cli",
     "sd": "medai_lessons.stable_diffusion.cli",
+    "ssl": "medai_lessons.self_supervised.cli",
 }
 
 #: exit status of a refused or failed command, and of Ctrl-C (128 + SIGINT; SIGTERM gives 143)
@@ -149,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     missing = getattr(args, "_missing", None)
     if missing is not None:
-        extra = "sd" if args.group == "sd" else "diffusion"
+        extra = "sd" if args.group in ("sd", "ssl") else "diffusion"
         parser.error(
             f"`{args.group}` needs the '{extra}' extra: pip install 'medai-lessons[{extra}]' "
             f"({missing})"
