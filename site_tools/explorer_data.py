@@ -1,4 +1,4 @@
-"""The data of the diffusion explorers, made by the package at build time.
+"""The data of the explorers, made by the package at build time.
 
 ``hooks/explorer_data.py`` adds the files to the site. Nothing here is committed: each build
 writes (or takes from the cache) these site files:
@@ -21,6 +21,12 @@ writes (or takes from the cache) these site files:
     samples them once. ``meta.json`` also carries faithfulness and variety per scale, the real
     digits' variety and the recommended scale, copied from ``benchmarks/results/minisd.json``
     (a change to that file makes this explorer's data again: :data:`INPUTS`).
+
+``assets/explorers/similarity/meta.json``
+    The similarity-matrix explorer of the self-supervised lesson: the 8 held-out digits and
+    their 8 captions of ``similarity_example()`` (the page's similarity figure), the images as
+    8-bit grey values, the cosines recomputed in float64 from the shipped miniature CLIP's
+    embeddings, its learnt scale $t$, and the temperatures the slider offers.
 
 The arrays are made by :func:`forward_data`, :func:`reverse_data` and :func:`guidance_data` (plain functions of no
 arguments that return ``{file name: bytes}``, so they can move into a package module);
@@ -292,6 +298,52 @@ def guidance_data() -> dict[str, bytes]:
     return {"meta.json": json.dumps(meta, indent=1).encode(), "frames.png": buf.getvalue()}
 
 
+# ---------------------------------------------------------------------------- similarity
+
+#: temperatures the similarity explorer's slider offers (the model's learnt 1/t is added to them)
+SIMILARITY_TEMPERATURES = (0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 0.7, 1.0)
+#: the seed of the explorer's first "shuffle captions" (each press takes the next seed)
+SIMILARITY_SHUFFLE_SEED = 1
+
+
+def similarity_cosines(image_embeds: Any, text_embeds: Any) -> Any:
+    """The cosine matrix in float64 from (float32) embeddings: rows images, columns captions."""
+    import torch.nn.functional as F  # noqa: N812
+
+    return F.normalize(image_embeds.double(), dim=1) @ F.normalize(text_embeds.double(), dim=1).T
+
+
+def similarity_data() -> dict[str, bytes]:
+    """``{"meta.json": ...}`` of the self-supervised page's similarity-matrix explorer.
+
+    The digits, captions and embeddings are ``similarity_example()``'s, the page's similarity figure;
+    the browser divides the float64 cosines by τ and takes each row's softmax and InfoNCE
+    (van den Oord et al. 2018, Eq. 4) in float64, so it reproduces ``info_nce`` run in float64 on the
+    same embeddings.
+    """
+    from medai_lessons.self_supervised import similarity_example
+
+    ex = similarity_example()
+    cosine = similarity_cosines(ex["image_embeds"], ex["text_embeds"])
+    learnt = 1.0 / ex["logit_scale"]
+    meta = {
+        "format": "medai-similarity-explorer/1",
+        "model": "medai_lessons.self_supervised.load_digit_clip() (the shipped miniature CLIP)",
+        "source": "medai_lessons.self_supervised.similarity_example(): the first held-out image (i % 5 == 0) "
+                  "of each digit 0-7 and its caption",
+        "labels": [int(v) for v in ex["labels"]],
+        "prompts": list(ex["prompts"]),
+        "pixels": [[int(v) for v in img.reshape(-1)] for img in ex["pixels"]],
+        "image_size": [int(n) for n in ex["pixels"].shape[1:]],
+        "cosine": [[float(v) for v in row] for row in cosine.tolist()],
+        "logit_scale": float(ex["logit_scale"]),
+        "learnt_temperature": learnt,
+        "temperatures": sorted([*SIMILARITY_TEMPERATURES, learnt]),
+        "shuffle_seed": SIMILARITY_SHUFFLE_SEED,
+    }
+    return {"meta.json": json.dumps(meta, indent=1).encode()}
+
+
 # ------------------------------------------------------------------------- the cache
 
 
@@ -304,7 +356,7 @@ def _digest() -> str:
     return h.hexdigest()[:16]
 
 
-MAKERS = {"forward": forward_data, "reverse": reverse_data, "guidance": guidance_data}
+MAKERS = {"forward": forward_data, "reverse": reverse_data, "guidance": guidance_data, "similarity": similarity_data}
 #: files outside the package that an explorer's data is made from: a change makes that explorer again
 INPUTS: dict[str, tuple[Path, ...]] = {"guidance": (MINISD_RESULTS,)}
 
@@ -352,12 +404,15 @@ ASSET_MARKERS = {
     "javascripts/forward-explorer.js": "forward-explorer",
     "javascripts/reverse-explorer.js": "reverse-explorer",
     "javascripts/guidance-explorer.js": "guidance-explorer",
-    "stylesheets/explorers.css": ("forward-explorer", "reverse-explorer", "guidance-explorer"),
-    "javascripts/explorer-kit.js": ("lr-explorer", "forward-explorer", "reverse-explorer", "guidance-explorer"),
+    "javascripts/similarity-explorer.js": "similarity-explorer",
+    "stylesheets/explorers.css": ("forward-explorer", "reverse-explorer", "guidance-explorer", "similarity-explorer"),
+    "javascripts/explorer-kit.js": ("lr-explorer", "forward-explorer", "reverse-explorer", "guidance-explorer",
+                                    "similarity-explorer"),
     # the page's own formulas are typeset when the site is built (site_tools/katex.py): their
     # stylesheet wherever one is, the script only for an explorer's live formula
     "assets/vendor/katex/katex.min.css": "katex",
-    "assets/vendor/katex/katex.min.js": ("lr-explorer", "forward-explorer", "reverse-explorer", "guidance-explorer"),
+    "assets/vendor/katex/katex.min.js": ("lr-explorer", "forward-explorer", "reverse-explorer", "guidance-explorer",
+                                         "similarity-explorer"),
 }
 
 

@@ -228,7 +228,9 @@ def similarity_example(count: int = 8, template: str = PLAIN_TEMPLATE) -> dict[s
 
     Returns:
         ``{"pixels": uint8 (count, 8, 8), "labels": [...], "prompts": [...], "cosine": (count, count),
-        "logit_scale": t}``; row $i$ is image $i$, column $j$ caption $j$, the diagonal the matching pairs.
+        "logit_scale": t, "image_embeds": (count, D), "text_embeds": (count, D)}``; row $i$ is image $i$,
+        column $j$ caption $j$, the diagonal the matching pairs; the embeddings are unit length, and
+        ``cosine = image_embeds @ text_embeds.T``.
     """
     count = check_int("count", count, minimum=2, maximum=10, why="ten digits")
     held = held_out_digits()
@@ -236,6 +238,6 @@ def similarity_example(count: int = 8, template: str = PLAIN_TEMPLATE) -> dict[s
     model, processor = _load_digit_clip()  # shared, read only
     prompts = class_prompts(template)[:count]
     pixels = held.pixels[rows]
-    cosine = embed_images(model, processor, pixels) @ embed_texts(model, processor, prompts).T
-    return {"pixels": pixels, "labels": list(range(count)), "prompts": prompts, "cosine": cosine,
-            "logit_scale": model.logit_scale.exp().item()}
+    image_embeds, text_embeds = embed_images(model, processor, pixels), embed_texts(model, processor, prompts)
+    return {"pixels": pixels, "labels": list(range(count)), "prompts": prompts, "cosine": image_embeds @ text_embeds.T,
+            "logit_scale": model.logit_scale.exp().item(), "image_embeds": image_embeds, "text_embeds": text_embeds}
