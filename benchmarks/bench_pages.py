@@ -17,9 +17,9 @@ both languages in Debian's Chromium through Playwright, each in a fresh browser 
   frame after an explorer's first drawing (``firstFrameAt``, recorded by explorer-kit.js),
   milliseconds after navigation start on localhost (median of ``--runs`` fresh loads); a
   record, no target. The explorers: the learning-rate explorer (lesson 1), the
-  forward-process explorer and reverse-process scrubber of the DDPM lesson, and the guidance
-  explorer of the Stable Diffusion lesson; the last three's first frame also waits for their
-  data files.
+  forward-process explorer and reverse-process scrubber of the DDPM lesson, the guidance
+  explorer of the Stable Diffusion lesson and the similarity-matrix explorer of the
+  self-supervised lesson; all but the first wait for their data files before the first frame.
 
 Nothing is fetched from another host: such requests are aborted and would be reported.
 """
@@ -60,6 +60,7 @@ EXPLORERS = {
     "forward": ("forward-process explorer", "medaiForwardExplorer"),
     "reverse": ("reverse-process scrubber", "medaiReverseExplorer"),
     "guidance": ("guidance explorer", "medaiGuidanceExplorer"),
+    "similarity": ("similarity-matrix explorer", "medaiSimilarityExplorer"),
 }
 FIRST_FRAMES_JS = """(apis) => {
   const out = {};
