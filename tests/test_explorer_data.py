@@ -368,6 +368,53 @@ def test_guidance_numbers_name_missing_rows(tmp_path):
         hook.guidance_numbers(bad)
 
 
+# ---------------------------------------------------------------------------- similarity
+
+
+@pytest.fixture(scope="module")
+def similarity(built_site) -> dict:
+    """The similarity explorer's meta.json as the strict build ships it."""
+    if built_site.returncode != 0:
+        pytest.fail("mkdocs build --strict failed:\n" + built_site.log[-3000:])
+    return json.loads((built_site.path / "assets" / "explorers" / "similarity" / "meta.json").read_text(encoding="utf-8"))
+
+
+def test_similarity_data_is_the_package_example(similarity):
+    """The 8 held-out digits, their captions and the cosines are similarity_example()'s: the images exactly,
+    the cosines within float32 rounding of its (float32) matrix, and exactly the float64 recomputation from its
+    embeddings; the offered τ are sorted and hold the learnt 1/t."""
+    from medai_lessons.self_supervised import held_out_digits, similarity_example
+
+    ex = similarity_example()
+    assert similarity["labels"] == list(range(8))
+    assert similarity["prompts"] == [f"a handwritten {w}" for w in
+                                     ("zero", "one", "two", "three", "four", "five", "six", "seven")]
+    assert similarity["pixels"] == [img.reshape(-1).tolist() for img in ex["pixels"]]
+    held = held_out_digits()  # the first held-out image of each digit
+    assert all(np.array_equal(held.pixels[list(held.labels).index(d)].reshape(-1), similarity["pixels"][d])
+               for d in range(8))
+    cosine = torch.tensor(similarity["cosine"], dtype=torch.float64)
+    assert cosine.shape == (8, 8)
+    assert (cosine - ex["cosine"].double()).abs().max().item() < 1e-6
+    assert torch.equal(cosine, hook.similarity_cosines(ex["image_embeds"], ex["text_embeds"]))
+    assert similarity["logit_scale"] == ex["logit_scale"]
+    assert similarity["learnt_temperature"] == 1 / ex["logit_scale"]
+    taus = similarity["temperatures"]
+    assert taus == sorted(taus) and similarity["learnt_temperature"] in taus
+    assert set(hook.SIMILARITY_TEMPERATURES) < set(taus) and taus[0] == 0.01 and taus[-1] == 1.0
+
+
+def test_similarity_cosines_give_the_package_info_nce(similarity):
+    """InfoNCE computed from the shipped cosines as the widget does (float64 row softmax) equals info_nce on
+    the example's embeddings at τ = 0.1: the data alone reproduce the package (the browser test checks the widget)."""
+    from medai_lessons.self_supervised import info_nce, similarity_example
+
+    ex = similarity_example()
+    logits = torch.tensor(similarity["cosine"], dtype=torch.float64) / 0.1
+    by_hand = -torch.log_softmax(logits, dim=1).diagonal().mean().item()
+    assert abs(by_hand - info_nce(ex["image_embeds"].double(), ex["text_embeds"].double(), 0.1).item()) < 1e-12
+
+
 # ------------------------------------------------------------------------- the hook
 
 
@@ -406,6 +453,11 @@ def test_pages_without_a_widget_load_no_explorer_assets():
     assert "explorer-kit.js" in ddpm and "forward-explorer.js" in ddpm and "explorers.css" in ddpm
     assert "lr-explorer.js" not in ddpm and "reverse-explorer.js" not in ddpm
     assert "guidance-explorer.js" not in ddpm
+    ssl = hook.strip_unused_assets(head.replace("guidance-explorer.js", "guidance-explorer.js\"></script>\n"
+                                                '<script src="../javascripts/similarity-explorer.js')
+                                   + '<div class="similarity-explorer">')
+    assert "explorer-kit.js" in ssl and "similarity-explorer.js" in ssl and "explorers.css" in ssl
+    assert "guidance-explorer.js" not in ssl and "lr-explorer.js" not in ssl
     sd = hook.strip_unused_assets(head + '<div class="guidance-explorer">')
     assert "explorer-kit.js" in sd and "guidance-explorer.js" in sd and "explorers.css" in sd
     assert "forward-explorer.js" not in sd and "lr-explorer.js" not in sd

@@ -22,7 +22,8 @@
       title: "類似度行列エクスプローラー(同梱のミニチュア CLIP)",
       cosTitle: "コサイン類似度 q̂ᵢ·k̂ⱼ(τ によらない)",
       probTitle: function (tau) { return "各行のソフトマックス pᵢⱼ(τ = " + tau + ")"; },
-      corner: "画像 \\ キャプション",
+      axes: "行は画像(クエリ qᵢ)、列はそのキャプション(キー kⱼ)。枠で囲んだ対角が正解の組です。",
+      scale: "t = 1/τ",
       image: function (d) { return "評価用の手書きの " + d + " の画像"; },
       captionPrefix: "a handwritten ",
       tau: "温度 τ",
@@ -55,7 +56,8 @@
       title: "Similarity-matrix explorer (the shipped miniature CLIP)",
       cosTitle: "Cosine q̂ᵢ·k̂ⱼ (does not depend on τ)",
       probTitle: function (tau) { return "Softmax of each row pᵢⱼ (τ = " + tau + ")"; },
-      corner: "image \\ caption",
+      axes: "Rows are the images (queries qᵢ), columns their captions (keys kⱼ). The framed diagonal holds the pairs that belong together.",
+      scale: "t = 1/τ",
       image: function (d) { return "Held-out image of a handwritten " + d; },
       captionPrefix: "a handwritten ",
       tau: "Temperature τ",
@@ -254,7 +256,7 @@
   Explorer.prototype._table = function (cls, titleId) {
     var self = this, t = this.text, n = this.n;
     var caption = el("caption", { id: titleId, "class": "similarity-explorer__caption" });
-    var headRow = el("tr", {}, [el("td", { "class": "similarity-explorer__corner", text: t.corner })]);
+    var headRow = el("tr", {}, [el("td", { "class": "similarity-explorer__corner" })]);
     var colHeads = [];
     for (var j = 0; j < n; j++) {
       var word = el("span", { "class": "similarity-explorer__word" });
@@ -288,13 +290,15 @@
     var title = el("p", { "class": "explorer__title", id: id + "-title", text: t.title });
     var formula = el("p", { "class": "explorer__formula" });
     kit.renderTex(formula,
-      "p_{ij} = \\frac{e^{s_{ij}}}{\\sum_{j'} e^{s_{ij'}}},\\quad s_{ij} = \\frac{\\hat q_i \\cdot \\hat k_j}{\\tau},\\quad " +
-      "\\mathcal{L}_\\text{InfoNCE} = -\\frac{1}{N}\\sum_{i} \\log p_{ii}",
-      "p_ij = exp(s_ij) / Σ_j' exp(s_ij'),  s_ij = q̂_i·k̂_j / τ,  L = −(1/N) Σ_i log p_ii", true);
+      "\\begin{gathered} s_{ij} = \\frac{\\hat q_i \\cdot \\hat k_j}{\\tau},\\quad " +
+      "p_{ij} = \\frac{e^{s_{ij}}}{\\sum_{j'} e^{s_{ij'}}} \\\\ " +
+      "\\mathcal{L}_\\text{InfoNCE} = -\\frac{1}{N}\\sum_{i=1}^{N} \\log p_{ii} \\end{gathered}",
+      "s_ij = q̂_i·k̂_j / τ,  p_ij = exp(s_ij) / Σ_j' exp(s_ij'),  L = −(1/N) Σ_i log p_ii", true);
 
     this.cos = this._table("similarity-explorer__cosine", id + "-cos");
     this.prob = this._table("similarity-explorer__softmax", id + "-prob");
     this.cos.caption.textContent = t.cosTitle;
+    var axes = el("p", { "class": "similarity-explorer__axes", text: t.axes });
     var maps = el("div", { "class": "similarity-explorer__maps" }, [
       el("div", { "class": "similarity-explorer__scroll" }, [this.cos.table]),
       el("div", { "class": "similarity-explorer__scroll" }, [this.prob.table])
@@ -305,8 +309,9 @@
       return { dd: dd, nodes: [el("dt", { text: label }), dd] };
     }
     var rows = [readout("infonce", t.infoNce), readout("in-order", t.inOrder), readout("clip", t.clip),
-      readout("chance", t.chance), readout("top1", t.top1)];
-    this.out = { infoNce: rows[0].dd, inOrder: rows[1].dd, clip: rows[2].dd, chance: rows[3].dd, top1: rows[4].dd };
+      readout("chance", t.chance), readout("top1", t.top1), readout("scale", t.scale)];
+    this.out = { infoNce: rows[0].dd, inOrder: rows[1].dd, clip: rows[2].dd, chance: rows[3].dd, top1: rows[4].dd,
+      scale: rows[5].dd };
     var dl = el("dl", { "class": "similarity-explorer__readouts" },
       [].concat.apply([], rows.map(function (r) { return r.nodes; })));
 
@@ -323,7 +328,7 @@
       el("div", { "class": "explorer__buttons" }, [this.shuffleBtn, this.restoreBtn, this.learntBtn])]);
     this.status = el("p", { "class": "explorer__status", role: "status", "aria-live": "polite" });
     var note = kit.checkNote(root, t.note({ tolerance: TOLERANCE, scale: m.logit_scale.toFixed(4) }));
-    [title, formula, maps, dl, this.status, controls, note].forEach(function (nd) { root.appendChild(nd); });
+    [title, formula, axes, maps, dl, this.status, controls, note].forEach(function (nd) { root.appendChild(nd); });
   };
 
   // ------------------------------------------------------------------ controls
@@ -386,7 +391,9 @@
     }
     this.prob.caption.textContent = t.probTitle(tau);
     var learnt = st.tau === st.learntTau ? t.learnt : "";
-    this.slider.set(this.tauIndex, t.tauText(tau, (1 / st.tau).toFixed(2)) + learnt);
+    this.slider.set(this.tauIndex, tau);   // the output shows τ; the screen reader hears t as well
+    this.slider.input.setAttribute("aria-valuetext", t.tauText(tau, (1 / st.tau).toFixed(2)) + learnt);
+    this.out.scale.textContent = (1 / st.tau).toFixed(2) + learnt;
     this.out.infoNce.textContent = st.infoNce.toFixed(4);
     this.out.inOrder.textContent = st.infoNceInOrder.toFixed(4);
     this.out.clip.textContent = st.clipLoss.toFixed(4);

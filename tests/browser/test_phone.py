@@ -17,11 +17,11 @@ from .conftest import NET_MS
 PHONE = {"width": 390, "height": 844}
 #: every control of the explorers that a finger may need to hit
 CONTROLS = ("button", "input[type=range]", "input[type=radio]", "select")
-WIDGETS = ".lr-explorer, .forward-explorer, .reverse-explorer, .guidance-explorer"
+WIDGETS = ".lr-explorer, .forward-explorer, .reverse-explorer, .guidance-explorer, .similarity-explorer"
 
 
 @pytest.fixture(scope="module", params=["lessons/gradient-descent/", "lessons/diffusion/",
-                                        "lessons/stable-diffusion/"])
+                                        "lessons/stable-diffusion/", "lessons/self-supervised/"])
 def phone(request, shared_context, base_url) -> Iterator[Any]:
     """A lesson page in a phone-sized tab, its explorers started."""
     tab = shared_context[0].new_page()
@@ -81,7 +81,7 @@ def test_picture_and_slider_are_on_screen_together(phone):
     """With an explorer's picture at the top of the screen (below Material's header), its slider
     is on screen too: the controls stay at the bottom of the screen while the widget is in view."""
     pictures = {"forward-explorer": ".forward-explorer__image", "reverse-explorer": ".reverse-explorer__grid",
-                "guidance-explorer": ".guidance-explorer__sample"}
+                "guidance-explorer": ".guidance-explorer__sample", "similarity-explorer": ".similarity-explorer__cosine"}
     seen = 0
     for widget, picture in pictures.items():
         if phone.locator(f".{widget}").count() == 0:
