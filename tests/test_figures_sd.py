@@ -13,9 +13,9 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 
-from medai_lessons.figures import stable_diffusion as sd_figures  # noqa: E402
 from medai_lessons.stable_diffusion import cross_attention_maps, decode_latents, sample_digits  # noqa: E402
 from medai_lessons.stable_diffusion.guidance import GUIDANCE_SCALES  # noqa: E402
+from site_tools.lesson_figures import stable_diffusion as sd_figures  # noqa: E402
 
 
 @pytest.fixture(scope="module")
