@@ -56,13 +56,12 @@ from tqdm.auto import tqdm
 
 from medai_lessons import interrupts, limits
 from medai_lessons._checks import check_int, check_real, parse_json
+from medai_lessons._files import default_mode, write_atomically
 from medai_lessons.diffusion.checkpoint import (
     CheckpointNotFoundError,
-    default_mode,
     load_checkpoint,
     normalize_train_config,
     save_checkpoint,
-    write_atomically,
 )
 from medai_lessons.diffusion.forward import check_images, ddpm_loss
 from medai_lessons.diffusion.schedule import NoiseSchedule
