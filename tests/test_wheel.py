@@ -71,6 +71,19 @@ ALLOWED = {
     "medai_lessons/stable_diffusion/stages.py",
     "medai_lessons/stable_diffusion/tokenizer.py",
     "medai_lessons/stable_diffusion/train_digits.py",
+    "medai_lessons/self_supervised/__init__.py",
+    "medai_lessons/self_supervised/cli.py",
+    "medai_lessons/self_supervised/clip_model.py",
+    "medai_lessons/self_supervised/contrastive.py",
+    "medai_lessons/self_supervised/data.py",
+    "medai_lessons/self_supervised/data/digit-clip/config.json",
+    "medai_lessons/self_supervised/data/digit-clip/model.safetensors",
+    "medai_lessons/self_supervised/data/digit-clip/processor_config.json",
+    "medai_lessons/self_supervised/data/digit-clip/tokenizer.json",
+    "medai_lessons/self_supervised/data/digit-clip/tokenizer_config.json",
+    "medai_lessons/self_supervised/data/digit-clip/training.json",
+    "medai_lessons/self_supervised/simclr.py",
+    "medai_lessons/self_supervised/train_clip.py",
     "medai_lessons/stable_diffusion/data/clip-bpe/LICENSE.txt",
     "medai_lessons/stable_diffusion/data/clip-bpe/bpe_simple_vocab_16e6.txt.gz",
     "medai_lessons/stable_diffusion/data/digit-pipeline/model_index.json",
@@ -160,7 +173,7 @@ def test_no_module_in_the_wheel_locates_files_through_its_own_path(wheel):
 
 def test_every_public_module_imports_and_its_data_loads_from_the_installed_wheel(wheel, installed, tmp_path):
     """Each public module imports in the fresh venv from the wheel's copy, not the repository's, and
-    the shipped data (DDPM weights, miniature pipeline, CLIP merges) is found inside that copy."""
+    the shipped data (DDPM weights, miniature pipeline, CLIP merges, miniature CLIP) is found inside that copy."""
     modules = _public_modules(set(zipfile.ZipFile(wheel).namelist()))
     assert len(modules) >= 30 and "medai_lessons.stable_diffusion.pipeline" in modules
     script = (
@@ -169,8 +182,10 @@ def test_every_public_module_imports_and_its_data_loads_from_the_installed_wheel
         "files = {m: importlib.import_module(m).__file__ for m in mods}\n"
         "from medai_lessons.diffusion import load_pretrained_digits\n"
         "from medai_lessons.stable_diffusion import digit_pipeline_path, tokenizer\n"
+        "from medai_lessons.self_supervised import digit_clip_path\n"
         "T = load_pretrained_digits()[1].num_train_timesteps\n"
-        "data = {'T': T, 'pipeline': str(digit_pipeline_path()), 'merges': len(tokenizer._clip_merges())}\n"
+        "data = {'T': T, 'pipeline': str(digit_pipeline_path()), 'merges': len(tokenizer._clip_merges()),\n"
+        "        'clip': str(digit_clip_path())}\n"
         "print(json.dumps({'files': files, 'prefix': sys.prefix, 'data': data}))\n"
     )
     done = subprocess.run([str(installed), "-I", "-c", script], cwd=tmp_path, capture_output=True, text=True)
@@ -180,6 +195,7 @@ def test_every_public_module_imports_and_its_data_loads_from_the_installed_wheel
     assert prefix == installed.parent.parent.resolve()
     places = {m: Path(f).resolve() for m, f in report["files"].items()}
     places["digit-pipeline"] = Path(report["data"]["pipeline"]).resolve()
+    places["digit-clip"] = Path(report["data"]["clip"]).resolve()
     outside = {m: str(f) for m, f in places.items() if not f.is_relative_to(prefix)}
     assert outside == {}, "imported or read from outside the fresh venv"
     # the same numbers as the repository's copy gives in this process

@@ -100,7 +100,7 @@ def clinical_views(lang: str) -> Any:
     """One CT slice as a radiologist sees it, flipped, cropped, and in another window."""
     plt = _plt(lang)
     lab = _TEXT[lang]
-    from medai_lessons.diffusion.data import load_ct_slice
+    from medai_lessons.data import load_ct_slice
 
     soft = load_ct_slice()[0, 0].numpy()
     lung = load_ct_slice(center=-600, width=1500)[0, 0].numpy()
