@@ -32,7 +32,7 @@ CACHE = ROOT / ".cache" / "figures"
 PACKAGE = ROOT / "src" / "medai_lessons"
 FIGURE_MODULES = ROOT / "site_tools" / "lesson_figures"
 #: Files outside the package that a figure reads (``lesson_figures.stable_diffusion._results``).
-FIGURE_INPUTS = (ROOT / "benchmarks" / "results" / "minisd.json",)
+FIGURE_INPUTS = (ROOT / "benchmarks" / "results" / "minisd.json", ROOT / "benchmarks" / "results" / "ssl.json")
 
 
 def _matplotlib_bytes(fig: Any, fmt: str) -> bytes:

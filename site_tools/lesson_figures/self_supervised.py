@@ -117,9 +117,10 @@ def clinical_views(lang: str) -> Any:
 
 def _ssl_rows() -> dict[str, float]:
     import json
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parents[3] / "benchmarks" / "results" / "ssl.json"
+    from site_tools.env import ROOT
+
+    path = ROOT / "benchmarks" / "results" / "ssl.json"
     return {r["name"]: r["value"] for r in json.loads(path.read_text(encoding="utf-8"))["rows"]}
 
 
