@@ -1,4 +1,4 @@
-"""MkDocs hook: every figure of ``medai_lessons.figures`` in every language, under ``assets/figures``.
+"""MkDocs hook: every figure of ``site_tools.lesson_figures`` in every language, under ``assets/figures``.
 
 Rendered by :mod:`site_tools.figures` and cached on disk by a hash of the package's sources,
 so a page edit renders nothing and ``mkdocs serve`` stays quick. Files on disk, not

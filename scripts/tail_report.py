@@ -205,8 +205,8 @@ def metadata_shapes(tmp: Path) -> None:
 # -- resource bounds ------------------------------------------------------------------------------
 def resource_bounds() -> None:
     from medai_lessons import calculus
+    from medai_lessons.data import load_ct_slice
     from medai_lessons.diffusion import NoiseSchedule, UNet, ddim_timesteps
-    from medai_lessons.diffusion.data import load_ct_slice
     from medai_lessons.diffusion.quality import quality_report
     from medai_lessons.diffusion.unet import timestep_embedding
     from medai_lessons.gradient_descent import fit_line

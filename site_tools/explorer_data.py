@@ -262,16 +262,16 @@ def guidance_numbers(path: Path = MINISD_RESULTS) -> dict[str, Any]:
 def guidance_data() -> dict[str, bytes]:
     """``{"meta.json": ..., "frames.png": ...}`` of the Stable Diffusion page's guidance explorer.
 
-    The frames are the guidance-grid figure's own draw (``medai_lessons.figures.stable_diffusion.
+    The frames are the guidance-grid figure's own draw (``site_tools.lesson_figures.stable_diffusion.
     guidance_samples``: digits 0-9 x seeds 0, 1 at every scale of ``GUIDANCE_SCALES``), so a build
     samples them once for both; channel 0, as the figure shows it, in 8-bit grey.
     """
     import numpy as np
     from PIL import Image
 
-    from medai_lessons.figures.stable_diffusion import GUIDANCE_SAMPLE_SEEDS, guidance_samples
     from medai_lessons.stable_diffusion.digits import DIGIT_WORDS
     from medai_lessons.stable_diffusion.guidance import GUIDANCE_SCALES
+    from site_tools.lesson_figures.stable_diffusion import GUIDANCE_SAMPLE_SEEDS, guidance_samples
 
     samples = guidance_samples()  # (scales, digits, seeds, 3, H, W) in [-1, 1]
     num_scales, num_digits, num_seeds, _, tile, _ = samples.shape

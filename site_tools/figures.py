@@ -1,7 +1,7 @@
-"""Render the package's figure functions to files, and cache them on disk.
+"""Render the lessons' figure functions to files, and cache them on disk.
 
-The figures themselves are functions in ``medai_lessons.figures.<module>.FIGURES`` (a reader
-may call them); this module only turns ``make(lang)`` into the bytes the site serves at
+The figures themselves are functions in ``site_tools.lesson_figures.<module>.FIGURES``; this
+module only turns ``make(lang)`` into the bytes the site serves at
 ``assets/figures/<module>/<name>-<lang>.<ext>``, and its twin for Material's dark (slate)
 scheme, ``<name>-<lang>-dark.<ext>`` (:func:`render_both`). Output is deterministic (no dates, a
 fixed hash salt), so two renders of one figure are byte-identical.
@@ -10,8 +10,9 @@ Dark twins cost no second drawing: an SVG is recoloured as text (:func:`dark_svg
 matplotlib PNG is saved a second time after its text, axes and background are restyled
 (:func:`restyle_dark`); the model-driven pictures inside it are not drawn again.
 
-Cache: ``.cache/figures/<digest>/...`` where the digest hashes the package's sources, so an
-edit to any figure or lesson module renders again, and an edit to a page renders nothing.
+Cache: ``.cache/figures/<digest>/...`` where the digest hashes the package's sources, the figure
+modules and the benchmark results a figure reads, so an edit to any figure or lesson module
+renders again, and an edit to a page renders nothing.
 """
 
 from __future__ import annotations
@@ -24,12 +25,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from medai_lessons.figures import FigureSpec, discover
-
 from .env import LANGUAGES, ROOT, check_language
+from .lesson_figures import FigureSpec, discover
 
 CACHE = ROOT / ".cache" / "figures"
 PACKAGE = ROOT / "src" / "medai_lessons"
+FIGURE_MODULES = ROOT / "site_tools" / "lesson_figures"
+#: Files outside the package that a figure reads (``lesson_figures.stable_diffusion._results``).
+FIGURE_INPUTS = (ROOT / "benchmarks" / "results" / "minisd.json", ROOT / "benchmarks" / "results" / "ssl.json")
 
 
 def _matplotlib_bytes(fig: Any, fmt: str) -> bytes:
@@ -226,11 +229,16 @@ def write_all(root: Path, *, only: str | None = None) -> list[Path]:
 
 
 def source_digest(package: Path = PACKAGE) -> str:
-    """A hash of every source and data file of the package (the cache key)."""
+    """A hash of every source and data file of the package, the figure modules and the files
+    the figures read (the cache key)."""
     h = hashlib.sha256()
-    for path in sorted(package.rglob("*")):
-        if path.is_file() and path.suffix in {".py", ".json", ".safetensors", ".svg"}:
-            h.update(path.relative_to(package).as_posix().encode())
+    for folder in (package, FIGURE_MODULES):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and path.suffix in {".py", ".json", ".safetensors", ".svg"}:
+                h.update(path.relative_to(folder.parent).as_posix().encode())
+                h.update(path.read_bytes())
+    for path in FIGURE_INPUTS:
+        if path.is_file():
             h.update(path.read_bytes())
     return h.hexdigest()[:16]
 

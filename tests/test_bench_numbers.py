@@ -101,6 +101,10 @@ COINCIDENCES = {
     ("lessons/diffusion", "0.641", "0.641"): "x0_ct.std(), the CT slice's standard deviation, printed on the page",
     ("lessons/diffusion", "10 %", "10 %"): "where the old cosine learning-rate decay stopped, a training setting",
     ("lessons/stable-diffusion", "29", "29"): "4,192,900 / 142,401 = 29.4, printed by the parameter-count example",
+    ("lessons/stable-diffusion", "2.6 %", "2.6 % から 3.5 %"): "the 8x8 layers' smallest token share, printed by "
+    "the cross-attention check (cross_attention_over_steps), not lesson 4's probe spread",
+    ("lessons/stable-diffusion", "2.6 %", "between 2.6 % and 3.5 %"): "the 8x8 layers' smallest token share, printed "
+    "by the cross-attention check (cross_attention_over_steps), not lesson 4's probe spread",
 }
 
 

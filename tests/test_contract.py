@@ -54,7 +54,8 @@ EXAMPLES = int(os.environ.get("MEDAI_CONTRACT_EXAMPLES", "4"))
 REPORT = os.environ.get("MEDAI_CONTRACT_REPORT")
 CALL_TIMEOUT_S = float(os.environ.get("MEDAI_CONTRACT_TIMEOUT", "60"))
 ROOT_MODULES = ("medai_lessons", "medai_lessons.calculus", "medai_lessons.backprop",
-                "medai_lessons.gradient_descent", "medai_lessons.diffusion", "medai_lessons.stable_diffusion")
+                "medai_lessons.gradient_descent", "medai_lessons.diffusion", "medai_lessons.stable_diffusion",
+                "medai_lessons.data")
 
 
 # --------------------------------------------------------------------------------------
@@ -350,6 +351,8 @@ def _cases() -> dict[str, Case]:
         "load_digits_images": Case(dd.load_digits_images, lambda: {"return_labels": False}, examples=cheap),
         "load_ct_slice": Case(dd.load_ct_slice, lambda: {"center": 40.0, "width": 400.0}),
         "load_mr_slice": Case(dd.load_mr_slice, dict, examples=1),
+        "read_medmnist_npz": Case(_m("medai_lessons.data.read_medmnist_npz"),
+                                  lambda: {"path": medmnist_npz(), "flag": "pneumoniamnist", "split": "train"}),
         "digit_classifier": Case(_m("medai_lessons.diffusion.quality.digit_classifier"), lambda: {"seed": 0},
                                  examples=cheap),
         "quality_report": Case(dd.quality_report, lambda: {"images": fx().x, "threshold": 0.9, "seed": 0},

@@ -103,8 +103,8 @@ def test_quality_validation(call, error, match):
 @pytest.mark.parametrize("name", ["forward-strip", "alpha-bar", "loss-curve", "reverse-strip", "samples-grid"])
 def test_figures_render_in_both_languages(name):
     """Every lesson-2 figure renders to PNG or SVG bytes in ja and en."""
-    from medai_lessons.figures import discover
     from site_tools.figures import render
+    from site_tools.lesson_figures import discover
 
     spec = next(s for s in discover() if s.module == "diffusion" and s.name == name)
     for lang in ("ja", "en"):

@@ -15,7 +15,6 @@ from medai_lessons.diffusion import (
     ddim_step,
     ddim_timesteps,
     ddpm_sample,
-    ema_update,
     load_checkpoint,
     load_pretrained_digits,
     load_pretrained_history,
@@ -278,16 +277,6 @@ def test_pretrained_digits_loads_with_history():
     history = load_pretrained_history()
     assert schedule.num_train_timesteps == 1000 and model.config["channels"] == [32, 32]
     assert len(history["losses"]) == history["config"]["train_steps"]
-
-
-def test_ema_update_moves_toward_weights():
-    """EMA with decay d becomes d·θ̄ + (1−d)·θ."""
-    a, b = torch.nn.Linear(1, 1, bias=False), torch.nn.Linear(1, 1, bias=False)
-    with torch.no_grad():
-        a.weight.fill_(0.0)
-        b.weight.fill_(1.0)
-    ema_update(a, b, 0.9)
-    assert a.weight.item() == pytest.approx(0.1)
 
 
 def test_training_few_steps_lowers_loss_and_writes_files(tmp_path):

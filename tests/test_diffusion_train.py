@@ -23,14 +23,14 @@ TINY = {"batch_size": 32, "channels": (8, 8), "time_dim": 8, "warmup_steps": 2, 
 # -- names ---------------------------------------------------------------------------------
 def test_train_config_old_names_warn_and_map():
     """`steps=` and `num_train_steps=` still work, warn, and set `train_steps` / `num_train_timesteps`."""
-    with pytest.warns(FutureWarning, match="`steps` is deprecated; use `train_steps`"):
+    with pytest.warns(FutureWarning, match="`steps` is deprecated .* use `train_steps` instead"):
         cfg = TrainConfig(steps=7)
-    with pytest.warns(FutureWarning, match="`num_train_steps` is deprecated; use `num_train_timesteps`"):
+    with pytest.warns(FutureWarning, match="`num_train_steps` is deprecated .* use `num_train_timesteps` instead"):
         cfg2 = TrainConfig(num_train_steps=50)
     assert cfg.train_steps == 7 and cfg2.num_train_timesteps == 50
-    with pytest.warns(FutureWarning, match="use `train_steps`"):
+    with pytest.warns(FutureWarning, match=r"`TrainConfig\.steps` is deprecated .* use `TrainConfig\.train_steps`"):
         assert cfg.steps == 7
-    with pytest.raises(TypeError, match="`steps` is the old name of `train_steps`"):
+    with pytest.raises(TypeError, match="pass `train_steps` only, not also its deprecated alias `steps`"):
         TrainConfig(steps=3, train_steps=4)
 
 
@@ -235,14 +235,32 @@ def test_two_processes_match_one_process_at_the_same_global_batch(tmp_path):
     if accelerate is None:
         pytest.skip("the accelerate launcher is not installed")
     out = tmp_path / "run"
+    # each worker writes the world size it saw, after the command ran (accelerate's shared state)
+    seen = tmp_path / "seen"
+    seen.mkdir()
+    worker = tmp_path / "worker.py"
+    worker.write_text(
+        "import json, sys\n"
+        "from accelerate import PartialState\n"
+        "from medai_lessons.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "state = PartialState()\n"
+        f"path = {str(seen)!r} + f'/rank-{{state.process_index}}.json'\n"
+        "with open(path, 'w') as fh:\n"
+        "    json.dump({'num_processes': state.num_processes, 'distributed': state.use_distributed}, fh)\n"
+        "sys.exit(code)\n"
+    )
     args = ["--train-steps", "30", "--batch-size", "64", "--channels", "8,8", "--time-dim", "8",
             "--warmup-steps", "3", "--num-train-timesteps", "50", "--checkpoint-every", "10", "--cpu", "--no-progress"]
     cmd = [accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
            "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
-           "-m", "medai_lessons.cli", "ddpm", "train", *args, "--out", str(out)]
+           str(worker), "ddpm", "train", *args, "--out", str(out)]
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    # two workers ran, and each saw a world of two
+    worlds = {p.name: json.loads(p.read_text()) for p in sorted(seen.iterdir())}
+    assert worlds == {f"rank-{r}.json": {"num_processes": 2, "distributed": True} for r in (0, 1)}
     # only the main process wrote: each file once, no leftovers of a second writer
     assert proc.stdout.count("wrote ema:") == 1
     assert sorted(p.name for p in out.iterdir()) == [

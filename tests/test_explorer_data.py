@@ -325,7 +325,7 @@ def test_guidance_frames_equal_sample_digits(guidance):
 
 def test_guidance_grid_figure_draws_the_shared_samples(monkeypatch):
     """The guidance-grid figure draws seed 0 of guidance_samples(), the draw the explorer ships."""
-    from medai_lessons.figures import stable_diffusion as sd_figures
+    from site_tools.lesson_figures import stable_diffusion as sd_figures
 
     fake = torch.linspace(-1, 1, 6 * 10 * 2 * 3 * 32 * 32).reshape(6, 10, 2, 3, 32, 32)
     calls = []

@@ -1,4 +1,4 @@
-"""The figure registry (in the package) and its rendering and cache (site_tools/figures.py)."""
+"""The figure registry (site_tools/lesson_figures) and its rendering and cache (site_tools/figures.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import io
 import numpy as np
 import pytest
 
-from medai_lessons import figures
 from site_tools import figures as rendering
+from site_tools import lesson_figures as figures
 from site_tools.env import LANGUAGES
 
 PIL = pytest.importorskip("PIL.Image")
@@ -52,18 +52,9 @@ def test_unknown_language_is_refused():
         rendering.render(spec, "fr")
 
 
-def test_the_package_and_the_site_have_the_same_languages():
+def test_the_figures_and_the_site_have_the_same_languages():
     """Figure functions draw exactly the languages the site is built in."""
     assert figures.LANGUAGES == LANGUAGES
-
-
-def test_the_wheel_carries_no_site_machinery():
-    """Rendering, caching, notebooks and the glossary data live beside the site, not in the package."""
-    assert not hasattr(figures, "render") and not hasattr(figures, "write_all")
-    import importlib.util
-
-    assert importlib.util.find_spec("medai_lessons.notebooks") is None
-    assert importlib.util.find_spec("medai_lessons.glossary") is None
 
 
 def test_cache_renders_once_and_reuses_the_file(tmp_path, monkeypatch):

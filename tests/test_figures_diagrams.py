@@ -1,4 +1,4 @@
-"""The hand-written SVG diagrams of lesson 2 (``medai_lessons.figures.diagrams``)."""
+"""The hand-written SVG diagrams of lesson 2 (``site_tools.lesson_figures.diagrams``)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 
-from medai_lessons import figures
-from medai_lessons.figures import diagrams
+from site_tools import lesson_figures as figures
 from site_tools.figures import render
+from site_tools.lesson_figures import diagrams
 
 SVG = "{http://www.w3.org/2000/svg}"
 NAMES = ("forward-reverse", "ddpm-training-step", "unet")

@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from medai_lessons.figures import LANGUAGES, FigureSpec, discover
-from medai_lessons.figures.lesson1 import FIGURES
 from site_tools.figures import render
+from site_tools.lesson_figures import LANGUAGES, FigureSpec, discover
+from site_tools.lesson_figures.lesson1 import FIGURES
 
 SPECS = [spec for spec in discover() if spec.module == "lesson1"]
 IDS = [spec.name for spec in SPECS]

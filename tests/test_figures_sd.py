@@ -13,7 +13,6 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 
-from medai_lessons.figures import stable_diffusion as sd_figures  # noqa: E402
 from medai_lessons.stable_diffusion import (  # noqa: E402
     cross_attention_maps,
     cross_attention_over_steps,
@@ -21,6 +20,7 @@ from medai_lessons.stable_diffusion import (  # noqa: E402
     sample_digits,
 )
 from medai_lessons.stable_diffusion.guidance import GUIDANCE_SCALES  # noqa: E402
+from site_tools.lesson_figures import stable_diffusion as sd_figures  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -162,7 +162,7 @@ def test_sd_generate_refuses_a_pickle_only_model_in_one_line(digit_dir, tmp_path
 # -- silent NaN / inf ---------------------------------------------------------------------------------
 def test_ct_window_is_bounded_so_it_never_returns_nan():
     """A window beyond 16-bit CT numbers is refused by name; the widest allowed one is finite."""
-    from medai_lessons.diffusion.data import load_ct_slice
+    from medai_lessons.data import load_ct_slice
 
     with pytest.raises(ValueError, match=r"`center` must be <= 65536, got 1e\+308"):
         load_ct_slice(center=1e308, width=1e308)

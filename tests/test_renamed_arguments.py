@@ -85,3 +85,19 @@ def test_stable_diffusion_steps_is_an_alias():
     with _warns("steps", "num_inference_steps"):
         old = sd.denoise(pipe, z, cond, uncond, steps=2, progress=False)
     assert torch.equal(old, sd.denoise(pipe, z, cond, uncond, num_inference_steps=2, progress=False))
+
+
+def test_moved_functions_keep_their_old_import_paths():
+    """``medai_lessons.diffusion.data`` and ``checkpoint.write_atomically`` still import, warn and give
+    the moved object; an unknown name is still an ``AttributeError``."""
+    import medai_lessons._files
+    import medai_lessons.data
+    from medai_lessons.diffusion import checkpoint
+
+    with _warns(r"medai_lessons\.diffusion\.data\.load_ct_slice", r"medai_lessons\.data\.load_ct_slice"):
+        from medai_lessons.diffusion.data import load_ct_slice
+    assert load_ct_slice is medai_lessons.data.load_ct_slice
+    with _warns(r"medai_lessons\.diffusion\.checkpoint\.write_atomically", r"medai_lessons\._files\.write_atomically"):
+        assert checkpoint.write_atomically is medai_lessons._files.write_atomically
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        checkpoint.nothing  # noqa: B018

@@ -469,13 +469,22 @@ def test_activation_memory_ratio_approaches_f_squared():
     assert cost.pixel.peak_bytes is None  # CPU: no CUDA peak reading
 
 
-def test_activation_bytes_is_deterministic_and_counts_leaf_outputs():
-    """A single Linear(4, 3) on a (2, 4) input outputs 6 float32 values = 24 bytes."""
-    layer = torch.nn.Linear(4, 3)
-    assert activation_bytes(layer, torch.zeros(2, 4)) == 24
-    net = build_cost_unet(4, block_out_channels=(8, 16))
+def test_activation_bytes_counts_leaf_outputs_by_shape_only():
+    """Linear(4, 3) → ReLU → Linear(3, 5) on a (2, 4) input: leaves output 6 + 6 + 10 float32
+    values = 88 bytes (the Sequential itself is not a leaf); a U-Net's count depends on the shapes,
+    not on the weights or the values, and doubles with the batch."""
+    assert activation_bytes(torch.nn.Linear(4, 3), torch.zeros(2, 4)) == 6 * 4
+    chain = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 5))
+    assert activation_bytes(chain, torch.zeros(2, 4)) == (6 + 6 + 10) * 4
+    torch.manual_seed(0)
+    net_a = build_cost_unet(4, block_out_channels=(8, 16))
+    torch.manual_seed(1)
+    net_b = build_cost_unet(4, block_out_channels=(8, 16))
     x, t = torch.zeros(1, 4, 16, 16), torch.tensor([10])
-    assert activation_bytes(net, x, t) == activation_bytes(net, x, t)
+    one = activation_bytes(net_a, x, t)
+    assert one > 0
+    assert activation_bytes(net_b, torch.randn(1, 4, 16, 16, generator=torch.Generator().manual_seed(0)), t) == one
+    assert activation_bytes(net_a, torch.zeros(2, 4, 16, 16), torch.tensor([10, 10])) == 2 * one
 
 
 def test_cost_functions_reject_bad_sizes():
@@ -493,12 +502,87 @@ def test_cost_functions_reject_bad_sizes():
 # --------------------------------------------------------------------------------------
 
 
+# -- SD 1.5's parameter counts, counted by hand from its architecture --------------------------
+# The sizes are SD 1.5's published configuration (Rombach et al. 2022, appendix; the
+# runwayml/stable-diffusion-v1-5 config files): U-Net widths (320, 640, 1280, 1280), two layers per
+# block, cross-attention from 768-wide CLIP text states; autoencoder widths (128, 256, 512, 512) and
+# 4 latent channels; CLIP ViT-L/14's text tower, 12 layers of width 768, 49,408 tokens, 77 positions.
+# Each layer is counted with the plain formulas below, not with torch.
+
+
+def _conv(cin, cout, k=3, bias=True):
+    return k * k * cin * cout + (cout if bias else 0)
+
+
+def _linear(cin, cout, bias=True):
+    return cin * cout + (cout if bias else 0)
+
+
+def _norm(c):
+    return 2 * c  # GroupNorm / LayerNorm: a scale and a shift per channel
+
+
+def _resnet(cin, cout, temb=0):
+    n = _norm(cin) + _conv(cin, cout) + _norm(cout) + _conv(cout, cout)
+    n += _linear(temb, cout) if temb else 0
+    return n + (_conv(cin, cout, k=1) if cin != cout else 0)
+
+
+def _transformer(c, context=768):
+    attn1 = 3 * _linear(c, c, bias=False) + _linear(c, c)
+    attn2 = _linear(c, c, bias=False) + 2 * _linear(context, c, bias=False) + _linear(c, c)
+    ff = _linear(c, 8 * c) + _linear(4 * c, c)  # GEGLU: the first projection makes value and gate
+    return _norm(c) + _conv(c, c, k=1) + 3 * _norm(c) + attn1 + attn2 + ff + _conv(c, c, k=1)
+
+
+def _unet_count(ch=(320, 640, 1280, 1280), temb=1280):
+    n = _conv(4, ch[0]) + _linear(ch[0], temb) + _linear(temb, temb)
+    cin, skips = ch[0], [ch[0]]
+    for i, c in enumerate(ch):  # down: 2 resnets (+ attention in the first three), then a strided conv
+        for _ in range(2):
+            n += _resnet(cin, c, temb) + (_transformer(c) if i < 3 else 0)
+            cin = c
+            skips.append(c)
+        if i < 3:
+            n += _conv(c, c)
+            skips.append(c)
+    n += 2 * _resnet(ch[-1], ch[-1], temb) + _transformer(ch[-1])  # middle
+    prev = ch[-1]
+    for i, c in enumerate(reversed(ch)):  # up: 3 resnets on [x, skip], attention in the last three
+        for _ in range(3):
+            n += _resnet(prev + skips.pop(), c, temb) + (_transformer(c) if i > 0 else 0)
+            prev = c
+        if i < 3:
+            n += _conv(c, c)
+    return n + _norm(ch[0]) + _conv(ch[0], 4)
+
+
+def _vae_count(ch=(128, 256, 512, 512), latent=4):
+    mid = 2 * _resnet(ch[-1], ch[-1]) + _norm(ch[-1]) + 4 * _linear(ch[-1], ch[-1])  # + one attention
+    n, cin = _conv(3, ch[0]), ch[0]
+    for i, c in enumerate(ch):  # encoder
+        n += _resnet(cin, c) + _resnet(c, c) + (_conv(c, c) if i < 3 else 0)
+        cin = c
+    n += mid + _norm(ch[-1]) + _conv(ch[-1], 2 * latent) + _conv(2 * latent, 2 * latent, k=1)
+    n += _conv(latent, latent, k=1) + _conv(latent, ch[-1]) + mid  # decoder
+    prev = ch[-1]
+    for i, c in enumerate(reversed(ch)):
+        n += _resnet(prev, c) + 2 * _resnet(c, c) + (_conv(c, c) if i < 3 else 0)
+        prev = c
+    return n + _norm(ch[0]) + _conv(ch[0], 3)
+
+
+def _clip_text_count(vocab=49408, positions=77, width=768, layers=12):
+    layer = 2 * _norm(width) + 4 * _linear(width, width) + _linear(width, 4 * width) + _linear(4 * width, width)
+    return vocab * width + positions * width + layers * layer + _norm(width)
+
+
 def test_sd15_architecture_has_the_published_parameter_counts():
-    """Built on the meta device (no memory), the parts have SD 1.5's parameter counts."""
+    """Built on the meta device (no memory), the parts have SD 1.5's parameter counts, as counted by hand."""
     parts = build_sd15_architecture(device="meta", parts_only=True)
     counts = {name: sum(p.numel() for p in m.parameters()) for name, m in parts.items()}
-    # Parameter counts of the public Stable Diffusion v1.5 weights (unet, vae, text_encoder).
-    assert counts == {"unet": 859_520_964, "vae": 83_653_863, "text_encoder": 123_060_480}
+    by_hand = {"unet": _unet_count(), "vae": _vae_count(), "text_encoder": _clip_text_count()}
+    assert counts == by_hand == {"unet": 859_520_964, "vae": 83_653_863, "text_encoder": 123_060_480}
     assert parts["unet"].config.cross_attention_dim == parts["text_encoder"].config.hidden_size
 
 

@@ -1,16 +1,22 @@
-"""Old keyword names that keep working, with a ``FutureWarning`` naming the new one.
+"""Old names that keep working, with a ``FutureWarning`` naming the new one: the package's one
+deprecation mechanism.
 
 One name means one quantity (diffusers' vocabulary: ``num_train_timesteps`` for $T$,
 ``num_inference_steps`` for the sampler's $S$). Names an earlier release used stay
-accepted for a while: :func:`renamed_kwargs` maps them onto the new keyword.
+accepted for a while:
+
+* :func:`renamed_kwargs` maps an old keyword onto the new one;
+* :func:`warn_renamed` is the warning itself (an old attribute or property calls it);
+* :func:`moved_names` keeps an old import path working after a function moved module.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import warnings
-from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, ParamSpec, TypeVar
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -46,3 +52,18 @@ def renamed_kwargs(**renames: str) -> Callable[[Callable[P, R]], Callable[P, R]]
 
     return decorate
 
+
+
+def moved_names(module: str, moves: Mapping[str, str]) -> Callable[[str], Any]:
+    """A module-level ``__getattr__`` for names that moved: ``moves`` maps a name to its new module.
+
+    ``from <module> import name`` still works and warns, naming the new import path.
+    """
+
+    def module_getattr(name: str) -> Any:
+        if name not in moves:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        warn_renamed(f"{module}.{name}", f"{moves[name]}.{name}")
+        return getattr(importlib.import_module(moves[name]), name)
+
+    return module_getattr

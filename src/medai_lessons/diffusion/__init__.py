@@ -2,18 +2,18 @@ r"""Lesson 2: diffusion models and DDPM from scratch.
 
 The modules follow the lesson: :mod:`.schedule` (how much noise per step),
 :mod:`.forward` (destroying images, and the loss), :mod:`.unet` (the noise predictor),
-:mod:`.train` (Algorithm 1), :mod:`.samplers` (Algorithm 2 and DDIM), :mod:`.data`
-(real images shipped in wheels), :mod:`.quality` (scoring samples with a classifier)
-and :mod:`.checkpoint` (safetensors files). Timesteps are counted from 0 as in diffusers.
+:mod:`.train` (Algorithm 1), :mod:`.samplers` (Algorithm 2 and DDIM), :mod:`.quality`
+(scoring samples with a classifier) and :mod:`.checkpoint` (safetensors files). The images
+come from :mod:`medai_lessons.data` (re-exported here). Timesteps are counted from 0 as in diffusers.
 """
 
+from medai_lessons.data import load_ct_slice, load_digits_images, load_mr_slice
 from medai_lessons.diffusion.checkpoint import (
     load_checkpoint,
     load_pretrained_digits,
     load_pretrained_history,
     save_checkpoint,
 )
-from medai_lessons.diffusion.data import load_ct_slice, load_digits_images, load_mr_slice
 from medai_lessons.diffusion.forward import (
     ddpm_loss,
     posterior_mean_variance,

@@ -21,20 +21,17 @@ a reader never sees half a checkpoint.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-import os
-import tempfile
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from medai_lessons import limits
+from medai_lessons import _files, limits
 from medai_lessons._checks import check_int, check_output_path, check_path, parse_json
+from medai_lessons._deprecation import moved_names
 from medai_lessons.diffusion._validate import check_device
 from medai_lessons.diffusion.schedule import NoiseSchedule
 from medai_lessons.diffusion.unet import UNet
@@ -69,37 +66,6 @@ class CheckpointNotFoundError(FileNotFoundError, ValueError):
 
 #: Old ``train_config`` keys (before the diffusers vocabulary) -> current keys.
 OLD_TRAIN_KEYS = {"steps": "train_steps", "num_train_steps": "num_train_timesteps"}
-
-
-# -- atomic writes ---------------------------------------------------------------------
-def default_mode(*, folder: bool = False) -> int:
-    """The permissions a plain ``open``/``mkdir`` would give under the current umask.
-
-    ``tempfile`` makes private files (0600) and folders (0700); a published file should not be.
-    """
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return (0o777 if folder else 0o666) & ~mask
-
-
-@contextlib.contextmanager
-def write_atomically(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; rename it onto ``path`` when the block succeeds.
-
-    The temporary file lies in the same folder, so the final ``os.replace`` is atomic:
-    a reader sees the old file or the new one, never a half-written one.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, default_mode())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
 
 
 def normalize_train_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -145,7 +111,7 @@ def save_checkpoint(
     }
     if sample_size is not None:
         metadata["sample_size"] = str(sample_size)
-    with write_atomically(path) as tmp:
+    with _files.write_atomically(path) as tmp:
         save_file(state, str(tmp), metadata=metadata)
     return path
 
@@ -249,18 +215,10 @@ def read_checkpoint_header(path: str | Path) -> tuple[dict[str, Any], NoiseSched
         ValueError: not a safetensors file, not a DDPM checkpoint, metadata missing, malformed,
             beyond the size limits, or not matching the stored weights.
     """
-    from safetensors import safe_open
-
     path = check_path("path", path, must_exist=False)
     if not path.is_file():
         raise CheckpointNotFoundError(f"`path`: checkpoint file not found: {path}")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            metadata = f.metadata() or {}
-            shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118
-            dtypes = {k: f.get_slice(k).get_dtype() for k in f.keys()}  # noqa: SIM118
-    except Exception as exc:  # safetensors raises its own error types
-        raise ValueError(f"`path` is not a safetensors file: {path} ({exc})") from exc
+    metadata, shapes, dtypes = _files.read_safetensors_header(path)
     if metadata.get("format") != FORMAT:
         raise ValueError(f"`path` is not a medai-lessons DDPM checkpoint (format {metadata.get('format')!r}): {path}")
     model_config = check_model_config(_json_field(metadata, "model_config", path), path)
@@ -355,3 +313,7 @@ def load_pretrained_history() -> dict[str, Any]:
     history = json.loads(_data_file(PRETRAINED_HISTORY).read_text(encoding="utf-8"))
     history["config"] = normalize_train_config(history.get("config", {}))
     return history
+
+
+#: Old import paths: the atomic writes moved to :mod:`medai_lessons._files`.
+__getattr__ = moved_names(__name__, dict.fromkeys(("default_mode", "write_atomically"), "medai_lessons._files"))

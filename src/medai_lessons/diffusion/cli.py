@@ -101,21 +101,23 @@ def _train_config(args: argparse.Namespace) -> tuple[Any, Any]:
 
 def _training_images(name: str, root: Path | None) -> torch.Tensor:
     """``(N, 1, H, W)`` images in [-1, 1]: the 8x8 digits, or a MedMNIST set at 32x32 (downloaded once)."""
-    if name == "digits":
-        from medai_lessons.diffusion.data import load_digits_images
+    from medai_lessons import data
 
-        return load_digits_images()
+    if name == "digits":
+        return data.load_digits_images()
     if not name.startswith("medmnist:"):
         raise CommandError(
             f"`--data` must be 'digits' or 'medmnist:<set>' (e.g. medmnist:pneumoniamnist), got {name!r}."
         )
-    from medai_lessons.stable_diffusion.digits import load_dataset
-
+    flag = name.split(":", 1)[1]
     try:
-        images = load_dataset(name, root=root).images  # grey copied into 3 channels for SD's autoencoder
+        if flag not in data.MEDMNIST_CLASSES:
+            raise ValueError(f"`data`: unknown MedMNIST set {flag!r}; known: {sorted(data.MEDMNIST_CLASSES)}.")
+        x0, _ = data.load_medmnist(flag, root=root)
     except (ValueError, TypeError) as exc:
         raise CommandError(f"`--data` {name}: {exc}") from None
-    return images[:, :1].contiguous()
+    # 28x28 -> 32x32 (bilinear), the size lesson 3 trains on too
+    return torch.nn.functional.interpolate(x0, size=(32, 32), mode="bilinear", align_corners=False).clamp(-1.0, 1.0)
 
 
 def _discard_empty(stage: Path, main: bool) -> None:

@@ -51,7 +51,7 @@ def save_grid(images: torch.Tensor, path: str | Path, *, nrow: int | None = None
     """Write :func:`image_grid` as a grey-scale PNG (upscaled so tiny digits are viewable, written atomically)."""
     from matplotlib import image as mpimg
 
-    from medai_lessons.diffusion.checkpoint import write_atomically
+    from medai_lessons._files import write_atomically
 
     path = check_output_path("path", path, kind="file")
     grid = image_grid(images, nrow)

@@ -46,7 +46,6 @@ import os
 import shutil
 import tempfile
 import time
-import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -56,13 +55,13 @@ from tqdm.auto import tqdm
 
 from medai_lessons import interrupts, limits
 from medai_lessons._checks import check_int, check_real, parse_json
+from medai_lessons._deprecation import renamed_kwargs, warn_renamed
+from medai_lessons._files import default_mode, write_atomically
 from medai_lessons.diffusion.checkpoint import (
     CheckpointNotFoundError,
-    default_mode,
     load_checkpoint,
     normalize_train_config,
     save_checkpoint,
-    write_atomically,
 )
 from medai_lessons.diffusion.forward import check_images, ddpm_loss
 from medai_lessons.diffusion.schedule import NoiseSchedule
@@ -110,9 +109,10 @@ class TrainConfig:
     schedule: str = "linear"
     num_train_timesteps: int = 1000
 
+    @renamed_kwargs(steps="train_steps", num_train_steps="num_train_timesteps")
     def __init__(
         self,
-        train_steps: int | None = None,
+        train_steps: int = 2000,
         batch_size: int = 128,
         lr: float = 2e-3,
         warmup_steps: int = 100,
@@ -121,14 +121,8 @@ class TrainConfig:
         channels: tuple[int, ...] | list[int] = (32, 32),
         time_dim: int = 32,
         schedule: str = "linear",
-        num_train_timesteps: int | None = None,
-        *,
-        steps: int | None = None,
-        num_train_steps: int | None = None,
+        num_train_timesteps: int = 1000,
     ) -> None:
-        train_steps = _renamed("steps", steps, "train_steps", train_steps, 2000)
-        num_train_timesteps = _renamed("num_train_steps", num_train_steps, "num_train_timesteps",
-                                       num_train_timesteps, 1000)
         values: dict[str, Any] = {
             "train_steps": _bounded_int("train_steps", train_steps, 1, MAX_TRAIN_STEPS),
             "batch_size": _bounded_int("batch_size", batch_size, 1, MAX_BATCH_SIZE),
@@ -167,15 +161,13 @@ class TrainConfig:
     @property
     def steps(self) -> int:
         """Deprecated name of :attr:`train_steps`."""
-        warnings.warn("`TrainConfig.steps` is deprecated; use `train_steps`.", FutureWarning, stacklevel=2)
+        warn_renamed("TrainConfig.steps", "TrainConfig.train_steps")
         return self.train_steps
 
     @property
     def num_train_steps(self) -> int:
         """Deprecated name of :attr:`num_train_timesteps`."""
-        warnings.warn(
-            "`TrainConfig.num_train_steps` is deprecated; use `num_train_timesteps`.", FutureWarning, stacklevel=2
-        )
+        warn_renamed("TrainConfig.num_train_steps", "TrainConfig.num_train_timesteps")
         return self.num_train_timesteps
 
     def make_schedule(self) -> NoiseSchedule:
@@ -187,15 +179,6 @@ class TrainConfig:
     def make_model(self, in_channels: int = 1) -> UNet:
         """A freshly initialised U-Net of this config's size."""
         return UNet(in_channels=in_channels, channels=self.channels, time_dim=self.time_dim)
-
-
-def _renamed(old: str, old_value: Any, new: str, new_value: Any, default: Any) -> Any:
-    if old_value is None:
-        return default if new_value is None else new_value
-    if new_value is not None:
-        raise TypeError(f"`{old}` is the old name of `{new}`; pass only `{new}`.")
-    warnings.warn(f"`{old}` is deprecated; use `{new}`.", FutureWarning, stacklevel=4)
-    return old_value
 
 
 def _check_channels(channels: Any) -> tuple[int, ...]:

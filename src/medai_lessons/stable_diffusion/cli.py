@@ -151,7 +151,7 @@ def run_generate(args: argparse.Namespace) -> int:
     # 3. Write atomically: a temporary file beside --out, then a rename
     from PIL import Image
 
-    from medai_lessons.diffusion.checkpoint import write_atomically
+    from medai_lessons._files import write_atomically
 
     image = Image.fromarray((np.clip(array, 0.0, 1.0) * 255).round().astype("uint8"))
     with write_atomically(out) as tmp:

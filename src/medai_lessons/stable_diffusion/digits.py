@@ -26,18 +26,16 @@ Notation (code name ↔ symbol):
 
 from __future__ import annotations
 
-import math
 import os
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from .._checks import check_int, check_path, check_real
+from .._checks import check_int, check_real
+from ..data import load_digits_images, load_medmnist, read_medmnist_npz
 
 __all__ = [
     "DIGIT_WORDS",
@@ -162,61 +160,15 @@ def drop_prompts(prompts: list[str], p_uncond: float, generator: torch.Generator
 
 
 def _digits() -> Dataset:
-    from medai_lessons.diffusion.data import load_digits_images
-
     x0, labels = load_digits_images(return_labels=True)
     prompts = tuple(digit_prompts(d) for d in range(10))
     return Dataset("digits", upsample(x0), labels, prompts)
 
 
 def load_medmnist_npz(path: str | os.PathLike[str], *, flag: str, split: str = "train") -> Dataset:
-    """Read a MedMNIST ``.npz`` (keys ``{split}_images`` uint8 ``(N, 28, 28)``, ``{split}_labels`` ``(N, 1)``).
-
-    The images are scaled to $[-1, 1]$ and resized to 32×32.
-    """
-    path = check_path("path", path, kind="file")
-    if not isinstance(flag, str) or flag not in MEDMNIST_PROMPTS:
-        raise ValueError(f"`flag` must be one of {sorted(MEDMNIST_PROMPTS)}, got {flag!r}.")
-    if not isinstance(split, str) or split not in ("train", "val", "test"):
-        raise ValueError(f"`split` must be 'train', 'val' or 'test', got {split!r}.")
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in (f"{split}_images", f"{split}_labels") if k not in npz]
-            if missing:
-                raise ValueError(f"`path` {path} is not a MedMNIST file: missing {', '.join(missing)}.")
-            images = npz[f"{split}_images"]
-            labels = npz[f"{split}_labels"].reshape(-1)
-    except (OSError, EOFError, zipfile.BadZipFile, TypeError, AttributeError) as exc:
-        raise ValueError(f"`path` {path} is not a readable .npz file ({exc}).") from None
-    except ValueError as exc:
-        if str(exc).startswith("`path`"):
-            raise
-        raise ValueError(f"`path` {path} is not a MedMNIST .npz file ({exc}).") from None
-    if images.ndim != 3 or images.shape[0] != labels.shape[0]:
-        raise ValueError(
-            f"`path`: expected greyscale images (N, H, W) and N labels, got {images.shape}, {labels.shape}."
-        )
-    prompts = MEDMNIST_PROMPTS[flag]
-    if labels.min() < 0 or labels.max() >= len(prompts):
-        raise ValueError(f"`path`: labels must be in 0..{len(prompts) - 1}, got {labels.min()}..{labels.max()}.")
-    x = torch.as_tensor(images, dtype=torch.float32)[:, None] / 127.5 - 1.0
-    return Dataset(f"medmnist:{flag}", upsample(x), torch.as_tensor(labels, dtype=torch.int64), prompts)
-
-
-def _medmnist(flag: str, root: str | os.PathLike[str] | None) -> Dataset:
-    root = Path(root or Path.home() / ".medmnist")
-    if (root / f"{flag}.npz").is_file():  # downloaded before: read it, no package or network needed
-        return load_medmnist_npz(root / f"{flag}.npz", flag=flag)
-    try:
-        import medmnist
-    except ImportError as exc:
-        raise ValueError(
-            "`data` medmnist:... needs the medmnist package (pip install medmnist); it downloads the data."
-        ) from exc
-    root.mkdir(parents=True, exist_ok=True)
-    info = medmnist.INFO[flag]
-    getattr(medmnist, info["python_class"])(split="train", download=True, root=str(root), size=28)
-    return load_medmnist_npz(root / f"{flag}.npz", flag=flag)
+    """A MedMNIST ``.npz`` (:func:`medai_lessons.data.read_medmnist_npz`) resized to 32×32, with its prompts."""
+    x0, labels = read_medmnist_npz(path, flag=flag, split=split)
+    return Dataset(f"medmnist:{flag}", upsample(x0), labels, MEDMNIST_PROMPTS[flag])
 
 
 def load_dataset(data: str = "digits", *, root: str | os.PathLike[str] | None = None) -> Dataset:
@@ -237,20 +189,10 @@ def load_dataset(data: str = "digits", *, root: str | os.PathLike[str] | None = 
         flag = data.split(":", 1)[1]
         if flag not in MEDMNIST_PROMPTS:
             raise ValueError(f"`data`: unknown MedMNIST set {flag!r}; known: {sorted(MEDMNIST_PROMPTS)}.")
-        return _medmnist(flag, root)
+        x0, labels = load_medmnist(flag, root=root)
+        return Dataset(data, upsample(x0), labels, MEDMNIST_PROMPTS[flag])
     known = ["digits", *(f"medmnist:{f}" for f in MEDMNIST_PROMPTS)]
     raise ValueError(f"`data` must be one of {known}, got {data!r}.")
-
-
-def grid(images: torch.Tensor, nrow: int) -> torch.Tensor:
-    """Tile ``(N, C, H, W)`` into one ``(C, rows*H, nrow*W)`` image (for figures)."""
-    n, c, h, w = images.shape
-    rows = math.ceil(n / nrow)
-    out = torch.zeros(c, rows * h, nrow * w, dtype=images.dtype)
-    for i in range(n):
-        r, col = divmod(i, nrow)
-        out[:, r * h : (r + 1) * h, col * w : (col + 1) * w] = images[i]
-    return out
 
 
 def as_array(x: Any) -> np.ndarray:

@@ -355,9 +355,10 @@ def latent_channels(lang: str) -> Any:
 
 def _results() -> dict[str, float]:
     import json
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parents[3] / "benchmarks" / "results" / "minisd.json"
+    from site_tools.env import ROOT
+
+    path = ROOT / "benchmarks" / "results" / "minisd.json"
     rows = json.loads(path.read_text(encoding="utf-8"))["rows"]
     return {r["name"]: r["value"] for r in rows}
 

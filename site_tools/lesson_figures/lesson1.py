@@ -25,8 +25,8 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
-from ..calculus import dose_response, dose_response_slope, secant_slope
-from ..gradient_descent import (
+from medai_lessons.calculus import dose_response, dose_response_slope, secant_slope
+from medai_lessons.gradient_descent import (
     descend_quadratic,
     fit_line,
     least_squares_line,

@@ -100,7 +100,7 @@ def clinical_views(lang: str) -> Any:
     """One CT slice as a radiologist sees it, flipped, cropped, and in another window."""
     plt = _plt(lang)
     lab = _TEXT[lang]
-    from medai_lessons.diffusion.data import load_ct_slice
+    from medai_lessons.data import load_ct_slice
 
     soft = load_ct_slice()[0, 0].numpy()
     lung = load_ct_slice(center=-600, width=1500)[0, 0].numpy()
@@ -117,9 +117,10 @@ def clinical_views(lang: str) -> Any:
 
 def _ssl_rows() -> dict[str, float]:
     import json
-    from pathlib import Path
 
-    path = Path(__file__).resolve().parents[3] / "benchmarks" / "results" / "ssl.json"
+    from site_tools.env import ROOT
+
+    path = ROOT / "benchmarks" / "results" / "ssl.json"
     return {r["name"]: r["value"] for r in json.loads(path.read_text(encoding="utf-8"))["rows"]}
 
 

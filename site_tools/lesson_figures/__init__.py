@@ -1,15 +1,19 @@
 """Figures of the lessons, drawn by code so that every picture is reproducible.
 
+They live beside the site, not in the package: no page or notebook imports them, and some
+read files of the repository (``benchmarks/results``) that an installed wheel does not have.
+They import the package (``medai_lessons``); the package never imports them.
+
 Each module in this package (``lesson1``, ``diffusion``, ``stable_diffusion``, ...)
 defines ``FIGURES``, a mapping from a figure name to a function ``make(lang)`` that
 returns a matplotlib ``Figure`` or SVG text, with labels in ``lang`` (``"ja"`` or
-``"en"``). A reader can call them directly::
+``"en"``). From the repository's root::
 
-    from medai_lessons.figures import lesson1
+    from site_tools.lesson_figures import lesson1
     fig = lesson1.FIGURES["tangents"]("en")   # a matplotlib Figure
 
-The site's build (``site_tools/figures.py`` in the repository, not in the wheel) renders
-them into ``assets/figures/<module>/<name>-<lang>.<ext>``, so a figure can never go stale;
+The site's build (``site_tools/figures.py``) renders them into
+``assets/figures/<module>/<name>-<lang>.<ext>``, so a figure can never go stale;
 ``nox -s figures`` writes the same files to a folder for people who want them.
 """
 
