@@ -376,7 +376,8 @@ def similarity(built_site) -> dict:
     """The similarity explorer's meta.json as the strict build ships it."""
     if built_site.returncode != 0:
         pytest.fail("mkdocs build --strict failed:\n" + built_site.log[-3000:])
-    return json.loads((built_site.path / "assets" / "explorers" / "similarity" / "meta.json").read_text(encoding="utf-8"))
+    meta = built_site.path / "assets" / "explorers" / "similarity" / "meta.json"
+    return json.loads(meta.read_text(encoding="utf-8"))
 
 
 def test_similarity_data_is_the_package_example(similarity):

@@ -81,7 +81,8 @@ def test_picture_and_slider_are_on_screen_together(phone):
     """With an explorer's picture at the top of the screen (below Material's header), its slider
     is on screen too: the controls stay at the bottom of the screen while the widget is in view."""
     pictures = {"forward-explorer": ".forward-explorer__image", "reverse-explorer": ".reverse-explorer__grid",
-                "guidance-explorer": ".guidance-explorer__sample", "similarity-explorer": ".similarity-explorer__cosine"}
+                "guidance-explorer": ".guidance-explorer__sample",
+                "similarity-explorer": ".similarity-explorer__cosine"}
     seen = 0
     for widget, picture in pictures.items():
         if phone.locator(f".{widget}").count() == 0:

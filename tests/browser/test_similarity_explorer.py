@@ -212,7 +212,7 @@ def test_shuffle_raises_the_loss_and_restore_brings_it_back(smx):
     again = smx.evaluate(f"{SMX}.state().order")
     assert again != st["order"]
     seed = smx.evaluate(f"{SMX}.meta.shuffle_seed")
-    assert smx.evaluate(f"s => window.medaiSimilarityExplorer.derangement(8, s)", seed) == st["order"]
+    assert smx.evaluate("s => window.medaiSimilarityExplorer.derangement(8, s)", seed) == st["order"]
     smx.locator(".similarity-explorer__restore").click()
     back = smx.evaluate(f"{SMX}.state()")
     assert back["inOrder"] and back["order"] == list(range(8))
@@ -284,7 +284,8 @@ def test_labels_are_in_the_page_language(smx):
     summary = smx.locator(".similarity-explorer details summary").inner_text()
     status = smx.locator(".similarity-explorer [role=status]").inner_text()
     if smx.lang == "ja":
-        assert (label, shuffle, restore, summary) == ("温度 τ", "キャプションを並べ替える", "元の順に戻す", "どう確かめているか")
+        assert (label, shuffle, restore, summary) == ("温度 τ", "キャプションを並べ替える", "元の順に戻す",
+                                                      "どう確かめているか")
         assert "キャプションは正しい順" in status
     else:
         assert (label, shuffle, restore, summary) == ("Temperature τ", "Shuffle captions", "Restore order",
