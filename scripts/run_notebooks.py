@@ -34,6 +34,8 @@ def run_notebook(nb, *, timeout: int, cwd: Path) -> None:
         nb,
         timeout=timeout,
         kernel_name="python3",
+        # the kernel runs on local TCP sockets; its warning that they are unencrypted is noise here
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
         resources={"metadata": {"path": str(cwd)}},
     ).execute()
 
