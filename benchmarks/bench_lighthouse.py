@@ -27,7 +27,7 @@ from results_file import machine, row, write
 
 HERE = Path(__file__).resolve().parent
 TOOL = HERE / "lighthouse"
-PAGES = ["", "lessons/gradient-descent/", "lessons/diffusion/", "lessons/stable-diffusion/"]
+PAGES = ["", "lessons/gradient-descent/", "lessons/diffusion/", "lessons/stable-diffusion/", "lessons/self-supervised/"]
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 
 
