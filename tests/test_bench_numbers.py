@@ -15,7 +15,7 @@ more significant digits, equal to the count: ``4,192,900``), and so is a ratio o
 a page quotes (``DERIVED``: ``29 times`` matches 4,192,900 / 142,401). Ignored as well are
 Lighthouse's scores, layout shifts and element counts (units ``score``, ``CLS``, ``elements``).
 A lesson is not compared with the tooling's records (``TOOLING_TOPICS``: the test suite's CPU
-and Lighthouse), which only the performance page shows. A number that only happens to equal a
+and Lighthouse, the page weights), which only the performance page shows. A number that only happens to equal a
 measurement goes into ``COINCIDENCES`` with the computation it comes from.
 """
 
@@ -50,7 +50,7 @@ EXACT_UNITS |= {"score", "CLS", "elements"}
 #: Results about the project's own tooling, not about what a lesson teaches: the test suite's
 #: CPU and Lighthouse's page scores. They change with every re-recording, and only the performance
 #: page shows them, so a lesson's prose is not compared with them.
-TOOLING_TOPICS = {"suite", "lighthouse"}
+TOOLING_TOPICS = {"suite", "lighthouse", "pages"}
 #: units of rows that are shares of 1, which prose may print as a percentage
 FRACTION_UNITS = {"share", "fraction", "0..1", ""}
 PAGES = sorted(DOCS.rglob("*.md"))
