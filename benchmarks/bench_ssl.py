@@ -20,14 +20,11 @@ Writes ``benchmarks/results/ssl.json``. Rows:
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from results_file import machine, row, write
+from results_file import calibration, machine, row, write
 
 from medai_lessons.self_supervised import digit_clip_path, held_out_digits, load_digit_clip, training_digits
 from medai_lessons.self_supervised.clip_model import zero_shot_accuracy
@@ -54,22 +51,13 @@ TEMPLATES = {
 }
 
 
-def calibration() -> list[dict]:
+def calibration_rows() -> list[dict]:
     """How fast and how busy the machine was: the same two figures as ``bench_suite.py``, and the load."""
     load = os.getloadavg()[0]
-    start = time.perf_counter()
-    total = 0
-    for i in range(10_000_000):
-        total += i
-    additions = time.perf_counter() - start
-    code = (
-        "import time, torch; torch.set_num_threads(1); a = torch.randn(2048, 2048); a @ a; "
-        "t = time.perf_counter(); [a @ a for _ in range(5)]; print(5 * 2 * 2048**3 / (time.perf_counter() - t) / 1e9)"
-    )
-    gflops = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    speed = calibration()
     return [
-        row("calibration: 10 million Python additions", round(additions, 2), "s"),
-        row("calibration: 2048² float32 matrix product, one thread", round(gflops, 1), "GFLOP/s"),
+        row("calibration: 10 million Python additions", round(speed["additions_s"], 2), "s"),
+        row("calibration: 2048² float32 matrix product, one thread", round(speed["matmul_1"], 1), "GFLOP/s"),
         row("calibration: load average at the start", round(load, 2), "processes"),
     ]
 
@@ -135,7 +123,7 @@ def label_efficiency_rows() -> list[dict]:
 
 def main() -> None:
     torch.set_num_threads(1)
-    rows = calibration() + clip_rows() + label_efficiency_rows()
+    rows = calibration_rows() + clip_rows() + label_efficiency_rows()
     write("ssl", "Lesson 4: miniature CLIP and self-supervised pre-training (CPU)",
           machine("torch threads 1", f"torch {torch.__version__}"), rows)
 

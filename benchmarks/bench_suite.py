@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from results_file import machine, row, write
+from results_file import calibration, machine, row, write
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -44,26 +44,6 @@ TARGET_RATIO = 0.5
 DURATIONS = ROOT / "tests" / "durations.json"
 PYTEST = ["-m", "not gpu", "-q", "-p", "no:cacheprovider"]
 XDIST = ["-n", "2"]
-
-
-def calibration() -> dict[str, float]:
-    """How fast this machine is: the two figures the issue's slow machine was described by."""
-    start = time.perf_counter()
-    total = 0
-    for i in range(10_000_000):
-        total += i
-    additions = time.perf_counter() - start
-    code = (
-        "import time, torch; torch.set_num_threads({n}); a = torch.randn(2048, 2048); a @ a; "
-        "t = time.perf_counter(); [a @ a for _ in range(5)]; "
-        "print(5 * 2 * 2048**3 / (time.perf_counter() - t) / 1e9)"
-    )
-    gflops = {
-        n: float(subprocess.run([sys.executable, "-c", code.format(n=n)], capture_output=True, text=True,
-                                check=True).stdout)
-        for n in (1, 2)
-    }
-    return {"additions_s": additions, "matmul_1": gflops[1], "matmul_2": gflops[2]}
 
 
 def run_in_fresh_clone(commit: str, extra: list[str], env_extra: dict[str, str] | None = None
@@ -105,7 +85,7 @@ def main() -> None:
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                           check=True).stdout.strip()
 
-    calib = calibration()
+    calib = calibration(threads=(1, 2))
     print(f"calibration: {calib}")
     base_s, _, base_summary, base_busy = run_in_fresh_clone(args.baseline, XDIST)
     print(f"{args.baseline}: {base_summary}, {base_busy:.0f} CPU-s")

@@ -48,3 +48,29 @@ def merge(topic: str, title: str, machine_text: str, rows: list[dict]) -> Path:
     names = {r["name"] for r in rows}
     old = json.loads(out.read_text(encoding="utf-8")).get("rows", []) if out.exists() else []
     return write(topic, title, machine_text, [r for r in old if r["name"] not in names] + rows)
+
+
+def calibration(threads: tuple[int, ...] = (1,)) -> dict[str, float]:
+    """How fast this machine is, so that times measured on different machines can be compared:
+    seconds for 10 million Python additions, and GFLOP/s of a 2048² float32 matrix product on each
+    number of torch ``threads`` (in a fresh process, so the caller's thread setting does not count).
+    Keys: ``additions_s`` and ``matmul_<n>``."""
+    import subprocess
+    import sys
+    import time
+
+    start = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    out = {"additions_s": time.perf_counter() - start}
+    code = (
+        "import time, torch; torch.set_num_threads({n}); a = torch.randn(2048, 2048); a @ a; "
+        "t = time.perf_counter(); [a @ a for _ in range(5)]; "
+        "print(5 * 2 * 2048**3 / (time.perf_counter() - t) / 1e9)"
+    )
+    for n in threads:
+        done = subprocess.run([sys.executable, "-c", code.format(n=n)], capture_output=True, text=True, check=True)
+        out[f"matmul_{n}"] = float(done.stdout)
+    return out
+
