@@ -330,6 +330,22 @@ def page(reused_tab) -> Iterator[Any]:
     reused_tab.goto("about:blank")
 
 
+def refusal(tab: Any, api: str, call: str) -> str | None:
+    """The message of the error that ``<api>.<call>`` throws in ``tab`` (None when it throws none):
+    the explorers' test hooks name the argument they refuse, as the package does."""
+    return tab.evaluate(f"() => {{ try {{ {api}.{call}; }} catch (e) {{ return e.message; }} return null; }}")
+
+
+def widget_screenshot(tab: Any, selector: str, name: str, lang: str) -> Path:
+    """Save a screenshot of the widget ``selector``, scrolled to the middle of the screen, as
+    ``build/screenshots/<lang>/<name>.png`` for people to look at; return its path."""
+    out = SCREENSHOTS / lang / f"{name}.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tab.locator(selector).evaluate("e => e.scrollIntoView({block: 'center'})")
+    tab.locator(selector).screenshot(path=str(out))
+    return out
+
+
 def axe_widgets_js(*selectors: str) -> str:
     """JavaScript that runs axe-core inside ``selectors`` only and returns its violations."""
     include = ", ".join(f"['{s}']" for s in selectors)

@@ -26,6 +26,7 @@ from .conftest import (
     in_one_language,
     open_recorded,
     open_with_widgets,
+    refusal,
     widget_assets,
 )
 
@@ -229,10 +230,8 @@ def test_forward_labels_are_in_the_page_language(fwd):
 @in_one_language("lesson")
 def test_forward_rejects_bad_input(fwd):
     """The test hook names the argument when t or the schedule is out of range."""
-    msg = fwd.evaluate(f"() => {{ try {{ {FWD}.xt(1000, 'linear'); }} catch (e) {{ return e.message; }} }}")
-    assert msg.startswith("`t` must be an integer in [0, 999]")
-    msg = fwd.evaluate(f"() => {{ try {{ {FWD}.xt(3, 'sigmoid'); }} catch (e) {{ return e.message; }} }}")
-    assert msg.startswith("`schedule` must be one of linear, cosine")
+    assert refusal(fwd, FWD, "xt(1000, 'linear')").startswith("`t` must be an integer in [0, 999]")
+    assert refusal(fwd, FWD, "xt(3, 'sigmoid')").startswith("`schedule` must be one of linear, cosine")
 
 
 # ----------------------------------------------------------------------------- reverse

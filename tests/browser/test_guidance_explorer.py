@@ -27,7 +27,9 @@ from .conftest import (
     in_one_language,
     open_recorded,
     open_with_widgets,
+    refusal,
     widget_assets,
+    widget_screenshot,
 )
 
 PAGE = "lessons/stable-diffusion/"
@@ -196,8 +198,8 @@ def test_labels_are_in_the_page_language(gdx):
 @in_one_language("sd")
 def test_bad_input_is_refused_by_name(gdx):
     """The test hook names the argument when the digit, the scale or the seed is not one it holds."""
-    def message(call: str) -> str:
-        return gdx.evaluate(f"() => {{ try {{ {GDX}.{call}; }} catch (e) {{ return e.message; }} }}")
+    def message(call: str) -> str | None:
+        return refusal(gdx, GDX, call)
 
     assert message("set({scale: 7.5})").startswith("`scale` must be one of 1, 2, 3, 5, 8, 15")
     assert message("set({digit: 10})").startswith("`digit` must be an integer in [0, 9]")
@@ -206,10 +208,7 @@ def test_bad_input_is_refused_by_name(gdx):
 
 def test_screenshot(gdx):
     """A screenshot of the widget at the digit 7 and s = 3 is saved for people to look at."""
-    out = SCREENSHOTS / gdx.lang / "guidance-explorer.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    gdx.locator(".guidance-explorer").evaluate("e => e.scrollIntoView({block: 'center'})")
-    gdx.locator(".guidance-explorer").screenshot(path=str(out))
+    out = widget_screenshot(gdx, ".guidance-explorer", "guidance-explorer", gdx.lang)
     assert out.stat().st_size > 10_000
 
 

@@ -33,7 +33,9 @@ from .conftest import (
     in_one_language,
     open_recorded,
     open_with_widgets,
+    refusal,
     widget_assets,
+    widget_screenshot,
 )
 
 PAGE = "lessons/self-supervised/"
@@ -296,8 +298,8 @@ def test_labels_are_in_the_page_language(smx):
 @in_one_language("ssl")
 def test_bad_input_is_refused_by_name(smx):
     """The test hook names the argument when τ is not offered or the order is not a permutation."""
-    def message(call: str) -> str:
-        return smx.evaluate(f"() => {{ try {{ {SMX}.{call}; }} catch (e) {{ return e.message; }} }}")
+    def message(call: str) -> str | None:
+        return refusal(smx, SMX, call)
 
     assert message("set({tau: 0.04})").startswith("`tau` must be one of 0.01, 0.02")
     assert message("set({order: [0, 0, 1, 2, 3, 4, 5, 6]})").startswith("`order` must be a permutation of 0..7")
@@ -306,10 +308,7 @@ def test_bad_input_is_refused_by_name(smx):
 
 def test_screenshot(smx):
     """A screenshot of the widget at the learnt τ is saved for people to look at."""
-    out = SCREENSHOTS / smx.lang / "similarity-explorer.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    smx.locator(".similarity-explorer").evaluate("e => e.scrollIntoView({block: 'center'})")
-    smx.locator(".similarity-explorer").screenshot(path=str(out))
+    out = widget_screenshot(smx, ".similarity-explorer", "similarity-explorer", smx.lang)
     assert out.stat().st_size > 10_000
 
 
