@@ -140,9 +140,12 @@ def _arrow(ident: str, d: str, *, reverse: bool = False, dashed: bool = False) -
 
 
 def alpha_bar(num_steps: int = NUM_TRAIN_TIMESTEPS) -> np.ndarray:
-    r"""$\bar\alpha_t = \prod_{s=1}^{t} (1 - \beta_s)$ for $t = 0, \dots, T$ ($\bar\alpha_0 = 1$)."""
-    betas = np.linspace(BETA_START, BETA_END, num_steps)
-    return np.concatenate([[1.0], np.cumprod(1.0 - betas)])
+    r"""$\bar\alpha_t$ of the package's linear schedule for $t = 0, \dots, T$ ($\bar\alpha_0 = 1$):
+    the lesson's one ᾱ, :class:`~medai_lessons.diffusion.NoiseSchedule`, with the paper's $t = 0$ in front."""
+    from medai_lessons.diffusion import NoiseSchedule
+
+    schedule = NoiseSchedule.linear(num_steps, BETA_START, BETA_END)
+    return np.concatenate([[1.0], schedule.alphas_cumprod.numpy()])
 
 
 def _ring(size: int = 10) -> np.ndarray:

@@ -12,6 +12,8 @@ import torch
 
 from medai_lessons.diffusion.grid import image_grid
 
+from ._style import pyplot
+
 LABELS = {
     "ja": {
         "t": "時刻 t",
@@ -48,22 +50,14 @@ LABELS = {
 }
 
 
-def _plt(lang: str) -> Any:
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if lang == "ja":
-        import matplotlib_fontja  # noqa: F401  (registers a Japanese font)
-    return plt
 
 
 def forward_strip(lang: str) -> Any:
     """The CT slice at t = 0, 50, 100, 200, 400, 999 of the linear schedule."""
     from medai_lessons.diffusion import NoiseSchedule, load_ct_slice, q_sample
 
-    plt = _plt(lang)
+    plt = pyplot(lang)
     lab = LABELS[lang]
     schedule = NoiseSchedule.linear()
     x0 = load_ct_slice()
@@ -85,7 +79,7 @@ def alpha_bar(lang: str) -> Any:
     """ᾱ_t against t for the linear and the cosine schedule."""
     from medai_lessons.diffusion import NoiseSchedule
 
-    plt = _plt(lang)
+    plt = pyplot(lang)
     lab = LABELS[lang]
     fig, ax = plt.subplots(figsize=(4.8, 3.4))  # one text column: 10 pt labels read on a phone too
     for kind, style in (("linear", "-"), ("cosine", "--")):
@@ -104,7 +98,7 @@ def loss_curve(lang: str) -> Any:
     """The training loss of the committed checkpoint, per step and smoothed."""
     from medai_lessons.diffusion import load_pretrained_history
 
-    plt = _plt(lang)
+    plt = pyplot(lang)
     lab = LABELS[lang]
     losses = torch.tensor(load_pretrained_history()["losses"])
     smooth = torch.nn.functional.avg_pool1d(losses[None, None], 50, stride=1)[0, 0]
@@ -137,7 +131,7 @@ def _ddim(n: int, *, intermediates: bool = False) -> Any:
 
 def reverse_strip(lang: str) -> Any:
     """Six samples through the 20 DDIM steps, from pure noise to digits (one image, tiled)."""
-    plt = _plt(lang)
+    plt = pyplot(lang)
     lab = LABELS[lang]
     _, trail = _ddim(6, intermediates=True)
     picks = [0, 5, 10, 14, 17, 19, 20]  # indices into the 21 snapshots (t = 950 ... -1)
@@ -158,7 +152,7 @@ def samples_grid(lang: str) -> Any:
     """64 real digits next to 64 digits generated with DDIM-20."""
     from medai_lessons.diffusion import load_digits_images
 
-    plt = _plt(lang)
+    plt = pyplot(lang)
     lab = LABELS[lang]
     real = load_digits_images()[:64]
     fake = _ddim(64)

@@ -34,6 +34,8 @@ from medai_lessons.gradient_descent import (
     mse,
 )
 
+from ._style import pyplot
+
 __all__ = ["FIGURES"]
 
 #: The dose/response data of the lesson's line fit, and its starting point.
@@ -61,16 +63,7 @@ def _text(lang: str, ja: str, en: str) -> str:
     return ja if lang == "ja" else en
 
 
-def _pyplot(lang: str) -> Any:
-    """Matplotlib's pyplot, with a Japanese font loaded when ``lang`` is "ja"."""
-    import matplotlib
 
-    matplotlib.use("Agg")
-    if lang == "ja":
-        import matplotlib_fontja  # noqa: F401  (registers a Japanese font)
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _legend_below(ax: Any, **kwargs: Any) -> Any:
@@ -336,7 +329,7 @@ def backprop(lang: str) -> str:
 
 def dose_response_figure(lang: str) -> Any:
     """The Emax curve, the secant from A (1 mg) to B (2 mg) and the tangent at A."""
-    plt = _pyplot(lang)
+    plt = pyplot(lang)
     doses = np.linspace(0.0, 5.0, 201)
     effects = np.array([dose_response(d) for d in doses])
     a_dose, b_dose = 1.0, 2.0
@@ -391,7 +384,7 @@ def dose_response_figure(lang: str) -> Any:
 
 def tangents(lang: str) -> Any:
     """The parabola $x^2$ with its tangent lines at $x = 1, 3, -2, 0$."""
-    plt = _pyplot(lang)
+    plt = pyplot(lang)
     xs = np.linspace(-4.0, 4.0, 201)
     fig, ax = plt.subplots(figsize=(COLUMN_IN, 4.0))
     ax.plot(xs, xs**2, color="#263238", lw=2.5, label="$f(x) = x^2$")
@@ -444,7 +437,7 @@ def gradient_arrows(lang: str) -> Any:
     The arrows are not normalised: each one is as long as $|\nabla L|$ at its foot (all
     scaled by the same factor), so the longest arrows sit where the slope is steepest.
     """
-    plt = _pyplot(lang)
+    plt = pyplot(lang)
     g1, g2 = np.meshgrid(np.linspace(-3.0, 5.0, 161), np.linspace(-5.0, 1.0, 121))
     fig, ax = plt.subplots(figsize=(COLUMN_IN, 5.4))
     shade = ax.contourf(g1, g2, _desk_loss(g1, g2), levels=np.linspace(0.0, 60.0, 13), cmap="Greys", alpha=0.55)
@@ -587,7 +580,7 @@ def chain_rule(lang: str) -> str:
 
 def learning_rates(lang: str) -> Any:
     """Slow, good, oscillating and diverging gradient descent, two by two."""
-    plt = _pyplot(lang)
+    plt = pyplot(lang)
     names = {
         0.01: _text(lang, "小さすぎる(遅い)", "too small (slow)"),
         0.5: _text(lang, "ちょうどよい", "about right"),
@@ -636,7 +629,7 @@ def learning_rates(lang: str) -> Any:
 
 def line_fit(lang: str) -> Any:
     """Loss curve of 1000 epochs at η = 0.01, and the line it ends with."""
-    plt = _pyplot(lang)
+    plt = pyplot(lang)
     fit = fit_line(DOSES, EFFECTS, learning_rate=0.01, epochs=1000, init=INIT)
     w_star, b_star = least_squares_line(DOSES, EFFECTS)
     best = mse(DOSES, EFFECTS, w_star, b_star)
@@ -710,7 +703,7 @@ def line_fit(lang: str) -> Any:
 
 def loss_surface(lang: str) -> Any:
     """Contours of $L(w, b)$, the downhill direction $-\\nabla L$ and the descent path."""
-    plt = _pyplot(lang)
+    plt = pyplot(lang)
     ws = np.linspace(0.6, 2.6, 161)
     bs = np.linspace(-1.0, 2.0, 161)
     W, B = np.meshgrid(ws, bs)

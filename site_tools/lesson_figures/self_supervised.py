@@ -9,9 +9,9 @@ r"""Figures of lesson 4 (self-supervised learning and CLIP).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
+
+from ._style import one_thread, pyplot
 
 __all__ = ["FIGURES", "FORMATS"]
 
@@ -40,38 +40,18 @@ _TEXT: dict[str, dict[str, Any]] = {
 }
 
 
-def _plt(lang: str) -> Any:
-    if lang not in _TEXT:
-        raise ValueError(f"`lang` must be 'ja' or 'en', got {lang!r}.")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if lang == "ja":
-        import matplotlib_fontja  # noqa: F401  (registers a Japanese font)
-    return plt
 
 
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    import torch
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def similarity(lang: str) -> Any:
     """The cosine matrix of 8 held-out digits (rows, drawn at the left) and 8 captions (columns)."""
-    plt = _plt(lang)
+    plt = pyplot(lang)
     lab = _TEXT[lang]
     from medai_lessons.self_supervised import similarity_example
 
-    with _one_thread():
+    with one_thread():
         ex = similarity_example()
     cos = ex["cosine"].numpy()
     n = len(ex["prompts"])
@@ -98,7 +78,7 @@ def similarity(lang: str) -> Any:
 
 def clinical_views(lang: str) -> Any:
     """One CT slice as a radiologist sees it, flipped, cropped, and in another window."""
-    plt = _plt(lang)
+    plt = pyplot(lang)
     lab = _TEXT[lang]
     from medai_lessons.data import load_ct_slice
 
@@ -126,7 +106,7 @@ def _ssl_rows() -> dict[str, float]:
 
 def label_efficiency(lang: str) -> Any:
     """Mean ± sd accuracy over 5 seeds at 1 %, 10 % and 100 % of the labels, for the three methods."""
-    plt = _plt(lang)
+    plt = pyplot(lang)
     lab = _TEXT[lang]
     rows = _ssl_rows()
     methods = ["linear probe on SimCLR features", "same classifier on raw pixels", "small network from scratch"]

@@ -20,11 +20,11 @@ explorer shows too, so a build samples the model once for both.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 from xml.sax.saxutils import escape
+
+from ._style import one_thread, pyplot
 
 __all__ = ["FIGURES", "GUIDANCE_SAMPLE_SEEDS", "guidance_samples"]
 
@@ -286,33 +286,9 @@ _MINI = {
 }
 
 
-def _plt(lang: str) -> Any:
-    _check_lang(lang)
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    if lang == "ja":
-        import matplotlib_fontja  # noqa: F401  (registers a Japanese font)
-    return plt
 
 
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run torch on one thread inside the block (as the benchmark does).
 
-    The model is tiny: on a busy 2-core machine two threads spent most of their time waiting for
-    each other (a 25-step run took 10-25 s instead of under 1 s).
-    """
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @lru_cache(maxsize=1)
@@ -328,12 +304,12 @@ def latent_channels(lang: str) -> Any:
 
     from medai_lessons.stable_diffusion.digits import load_dataset
 
-    plt = _plt(lang)
+    plt = pyplot(lang)
     lab = _MINI[lang]
     pipe = _pipe()
     data = load_dataset("digits")
     x = data.images[[0, 7, 3]]  # a 0, a 7 and a 3
-    with torch.no_grad(), _one_thread():
+    with torch.no_grad(), one_thread():
         z = pipe.vae.encode(x).latent_dist.mean
         x_hat = pipe.vae.decode(z).sample.clamp(-1, 1)
     fig, axes = plt.subplots(3, 6, figsize=(9, 4.8))
@@ -365,7 +341,7 @@ def _results() -> dict[str, float]:
 
 def guidance_curve(lang: str) -> Any:
     """Faithfulness and variety against s (from ``benchmarks/results/minisd.json``)."""
-    plt = _plt(lang)
+    plt = pyplot(lang)
     lab = _MINI[lang]
     res = _results()
     scales = [1, 2, 3, 5, 8, 15]
@@ -409,7 +385,7 @@ def guidance_samples() -> Any:
 
     pipe = _pipe()
     seeds = list(GUIDANCE_SAMPLE_SEEDS)
-    with _one_thread():
+    with one_thread():
         per_scale = [sample_digits(pipe, list(range(10)), seeds, guidance_scale=s) for s in GUIDANCE_SCALES]
     return torch.stack([x.reshape(10, len(seeds), *x.shape[1:]) for x in per_scale])
 
@@ -422,7 +398,7 @@ def guidance_grid(lang: str) -> Any:
     """
     from medai_lessons.stable_diffusion.guidance import GUIDANCE_SCALES
 
-    plt = _plt(lang)
+    plt = pyplot(lang)
     columns = guidance_samples()[:, :, GUIDANCE_SAMPLE_SEEDS.index(0), 0]  # (scales, digits, 32, 32)
     fig, axes = plt.subplots(10, len(GUIDANCE_SCALES), figsize=(0.75 * len(GUIDANCE_SCALES) + 0.6, 7.8))
     for c, scale in enumerate(GUIDANCE_SCALES):
@@ -475,13 +451,13 @@ def _seven_run() -> dict[str, Any]:
         return tensors
 
     pipe.set_progress_bar_config(disable=True)
-    with _one_thread(), _recording_cross_attention(pipe) as store:
+    with one_thread(), _recording_cross_attention(pipe) as store:
         image = pipe(_SEVEN, num_inference_steps=25, guidance_scale=3.0, generator=make_generator(0),
                      height=32, width=32, output_type="np", callback_on_step_end=keep).images[0]
     tokens, maps = _attention_maps_from_record(pipe, _SEVEN, store)
     by_step = {g: _attention_by_step_from_record(pipe, _SEVEN, store, g)[1] for g in ATTENTION_GRIDS}
     z = torch.cat([latents[i] for i in DENOISE_STEPS])
-    with torch.no_grad(), _one_thread():
+    with torch.no_grad(), one_thread():
         decoded = pipe.vae.decode(z / pipe.vae.config.scaling_factor).sample.clamp(-1, 1)
     slots = int(next(iter(store.values()))[0].shape[-1])
     return {"tokens": tokens, "maps": maps, "slots": slots, "by_step": by_step, "image": image, "latents": z,
@@ -499,7 +475,7 @@ def cross_attention(lang: str) -> Any:
     """
     import numpy as np
 
-    plt = _plt(lang)
+    plt = pyplot(lang)
     lab = _MINI[lang]
     run = _seven_run()
     words = [tok.replace("</w>", "") for tok in run["tokens"]]
@@ -555,7 +531,7 @@ def denoising(lang: str) -> Any:
     """The latent z_t (its 4 channels as a 2×2 mosaic) and its direct decoding after 0, 5, …, 25 steps."""
     import torch
 
-    plt = _plt(lang)
+    plt = pyplot(lang)
     lab = _MINI[lang]
     run = _seven_run()
     z, decoded = run["latents"], run["decoded"]
