@@ -393,3 +393,43 @@ def test_training_json_records_the_recipe():
     bench = {r["name"]: r["value"] for r in json.loads((ROOT / "benchmarks/results/minisd.json").read_text())["rows"]}
     assert info["config"]["unet_steps"] == defaults.unet_steps == bench["train_unet_steps"]
     assert info["config"]["vae_steps"] == defaults.vae_steps == bench["train_vae_steps"]
+
+
+def test_sd_trainer_ema_is_diffusers_emamodel_with_its_first_decay_kept():
+    """The SD trainer's EMA (kept because the shipped miniature was trained with it) follows diffusers'
+    ``EMAModel.step`` update by update, once ``EMAModel``'s decay at the first update is 1/10 instead of 0;
+    from the second update on the two warm-ups give the same decay, min(d, (1+k)/(10+k))."""
+    import copy
+
+    from diffusers.training_utils import EMAModel
+
+    from medai_lessons.stable_diffusion.train_digits import _ema_step, _warmup_decay
+
+    class FirstDecayKept(EMAModel):
+        def get_decay(self, optimization_step: int) -> float:
+            stock = super().get_decay(optimization_step)
+            return 0.1 if optimization_step == 1 else stock
+
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 3)
+    ours = copy.deepcopy(model).requires_grad_(False)
+    reference = FirstDecayKept(model.parameters(), decay=0.75)
+    stock = EMAModel(model.parameters(), decay=0.75)
+    decays = []
+    for k in range(40):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(torch.randn_like(p))
+        decays.append(_warmup_decay(k, 0.75))
+        _ema_step(ours, model, decays[-1])
+        reference.step(model.parameters())
+        stock.step(model.parameters())
+        assert reference.cur_decay_value == decays[-1]
+        if k == 0:  # the stock EMAModel copies at the first update, so its average differs from the trainer's
+            assert stock.cur_decay_value == 0.0
+            assert not torch.allclose(ours.weight, stock.shadow_params[0], atol=1e-3)
+        else:
+            assert stock.cur_decay_value == decays[-1]
+        for mine, theirs in zip(ours.parameters(), reference.shadow_params, strict=True):
+            torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-6)
+    assert decays[:2] == [0.1, 2 / 11] and decays[-1] == 0.75  # warm-up, then the configured d

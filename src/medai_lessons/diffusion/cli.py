@@ -25,6 +25,7 @@ import json
 import math
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -232,19 +233,52 @@ def _train_and_publish(args: argparse.Namespace, config: Any, resume: Path | Non
 
 # -- ddpm sample ---------------------------------------------------------------------------
 def _sample(args: argparse.Namespace) -> int:
-    from safetensors.torch import save_file
+    """``ddpm sample``: draw images from a checkpoint with DDPM or DDIM, write a grid and the tensors."""
+    # 1. Check every flag, the checkpoint's metadata and the output place before any work
+    plan = _check_sample_inputs(args)
 
+    # 2. Sample
+    samples = _draw_samples(plan, args.seed, progress=not args.no_progress)
+
+    # 3. Both files appear together
+    _write_samples(plan, samples, args)
+    print(f"wrote grid: {plan.targets[0]}")
+    print(f"wrote samples: {plan.targets[1]}")
+
+    # 4. Report the quality of 8x8 digits (the quality classifier reads those only)
+    if plan.channels == 1 and plan.sample_size == 8:
+        from medai_lessons.diffusion.quality import quality_report
+
+        print("quality:", json.dumps(quality_report(samples).as_dict()))
+    return 0
+
+
+@dataclass(frozen=True)
+class _SamplePlan:
+    """What ``ddpm sample`` will do, once every flag has been checked."""
+
+    path: Path
+    sampler: str
+    label: str  # ``ddpm<T>`` or ``ddim<S>``: names the files
+    num_images: int
+    num_inference_steps: int | None  # S, for DDIM only
+    eta: float
+    channels: int
+    sample_size: int  # 8 for the digits; recorded in the checkpoint by `ddpm train`
+    out: Path
+    targets: tuple[Path, Path]  # the PNG grid and the safetensors file
+
+
+def _check_sample_inputs(args: argparse.Namespace) -> _SamplePlan:
+    """``ddpm sample``'s ``check_inputs``: the flags, the checkpoint's header and the output folder."""
     from medai_lessons._checks import check_int
     from medai_lessons.diffusion.checkpoint import (
         PRETRAINED_DIGITS,
         _data_file,
-        load_checkpoint,
         read_checkpoint_header,
         read_sample_size,
     )
-    from medai_lessons.diffusion.samplers import ddim_sample, ddpm_sample
 
-    # 1. Check every flag, the checkpoint's metadata and the output place before any work
     num_images = check_int("num_images", args.num_images, minimum=1)
     if num_images > MAX_IMAGES:
         raise CommandError(f"`--num-images` must be <= {MAX_IMAGES}, got {num_images}.")
@@ -257,6 +291,7 @@ def _sample(args: argparse.Namespace) -> int:
     model_config, schedule, _, _ = read_checkpoint_header(path)
     sample_size = read_sample_size(path)
     T = len(schedule)
+    steps = None
     if args.sampler == "ddpm":
         label = f"ddpm{T}"
     else:
@@ -267,44 +302,47 @@ def _sample(args: argparse.Namespace) -> int:
             )
         label = f"ddim{steps}"
     out = check_output_dir("--out", args.out, overwrite=True)
-    targets = [out / f"samples-{label}.png", out / f"samples-{label}.safetensors"]
+    targets = (out / f"samples-{label}.png", out / f"samples-{label}.safetensors")
     clash = [p for p in targets if p.exists()]
     if clash and not args.overwrite:
         raise CommandError(f"`--out` {out} already holds {clash[0].name}; choose a new folder or pass --overwrite.")
-
-    # 2. Sample
-    model, schedule, _ = load_checkpoint(path)
     channels = model_config.get("in_channels", 1)
-    size = sample_size  # 8 for the digits; recorded in the checkpoint by `ddpm train`
-    gen = torch.Generator().manual_seed(args.seed)
-    shape = (num_images, channels, size, size)
+    return _SamplePlan(path, args.sampler, label, num_images, steps, eta, channels, sample_size, out, targets)
+
+
+def _draw_samples(plan: _SamplePlan, seed: int, *, progress: bool) -> torch.Tensor:
+    """Load the checkpoint and run its sampler from a seeded generator; a non-finite result is refused."""
+    from medai_lessons.diffusion.checkpoint import load_checkpoint
+    from medai_lessons.diffusion.samplers import ddim_sample, ddpm_sample
+
+    model, schedule, _ = load_checkpoint(plan.path)
+    gen = torch.Generator().manual_seed(seed)
+    shape = (plan.num_images, plan.channels, plan.sample_size, plan.sample_size)
     try:
-        if args.sampler == "ddpm":
-            samples = ddpm_sample(model, schedule, shape, generator=gen, progress=not args.no_progress)
+        if plan.num_inference_steps is None:
+            samples = ddpm_sample(model, schedule, shape, generator=gen, progress=progress)
         else:
-            samples = ddim_sample(model, schedule, shape, num_inference_steps=steps, eta=eta, generator=gen,
-                                  progress=not args.no_progress)
+            samples = ddim_sample(model, schedule, shape, num_inference_steps=plan.num_inference_steps, eta=plan.eta,
+                                  generator=gen, progress=progress)
     except KeyboardInterrupt:
         raise KeyboardInterrupt("interrupted while sampling; nothing was written") from None
     if not torch.isfinite(samples).all():
-        raise CommandError(f"`--checkpoint` {path}: the samples contain NaN or infinity; nothing was written.")
+        raise CommandError(f"`--checkpoint` {plan.path}: the samples contain NaN or infinity; nothing was written.")
+    return samples
 
-    # 3. Both files appear together
-    with staging_dir(out / f"samples-{label}") as stage:
-        save_grid(samples, stage / targets[0].name)
+
+def _write_samples(plan: _SamplePlan, samples: torch.Tensor, args: argparse.Namespace) -> None:
+    """The PNG grid and the safetensors file, staged together and published together."""
+    from safetensors.torch import save_file
+
+    with staging_dir(plan.out / f"samples-{plan.label}") as stage:
+        save_grid(samples, stage / plan.targets[0].name)
         save_file(
             {"samples": samples.contiguous()},
-            str(stage / targets[1].name),
-            metadata={"sampler": label, "seed": str(args.seed), "checkpoint": str(args.checkpoint)},
+            str(stage / plan.targets[1].name),
+            metadata={"sampler": plan.label, "seed": str(args.seed), "checkpoint": str(args.checkpoint)},
         )
-        publish_files(stage, out)
-    print(f"wrote grid: {targets[0]}")
-    print(f"wrote samples: {targets[1]}")
-    if channels == 1 and size == 8:  # the quality classifier reads 8x8 digits only
-        from medai_lessons.diffusion.quality import quality_report
-
-        print("quality:", json.dumps(quality_report(samples).as_dict()))
-    return 0
+        publish_files(stage, plan.out)
 
 
 def _positive_float(text: str) -> float:

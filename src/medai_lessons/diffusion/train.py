@@ -390,11 +390,33 @@ def train_ddpm(
             message suggests a smaller ``lr``).
         TrainingInterrupted: Ctrl-C; it carries the step and the last checkpoint folder.
     """
-    from accelerate import Accelerator
-    from diffusers.optimization import get_cosine_schedule_with_warmup
-    from diffusers.training_utils import EMAModel
+    # 0. Check the inputs at the door, before any work
+    config, checkpoint_every, checkpoint_dir, resume = _check_train_inputs(
+        data, config, progress, cpu, checkpoint_every, out_dir, checkpoint_dir, resume_from
+    )
 
-    # 0. Check everything before any work
+    # 1. Seed everything and build the pieces: accelerator, U-Net, AdamW, learning-rate schedule, EMA
+    run = _prepare_run(data, config, cpu, resume_from, resume)
+    run.checkpoint_every, run.checkpoint_dir = checkpoint_every, checkpoint_dir
+
+    # 2. Algorithm 1, repeated until `train_steps`
+    seconds = _repeat_algorithm_1(run, progress)
+
+    # 3. Hand back CPU copies and write the files
+    return _finish_run(run, seconds, out_dir)
+
+
+def _check_train_inputs(
+    data: Any,
+    config: Any,
+    progress: Any,
+    cpu: Any,
+    checkpoint_every: Any,
+    out_dir: Any,
+    checkpoint_dir: Any,
+    resume_from: Any,
+) -> tuple[TrainConfig, int, str | Path | None, tuple[dict[str, Any], dict[str, torch.Tensor]] | None]:
+    """:func:`train_ddpm`'s ``check_inputs``: the config, the checkpoint settings and the state to resume."""
     check_images("data", data)
     if data.ndim != 4:
         raise ValueError(f"`data` must be shaped (n, channels, height, width), got {tuple(data.shape)}.")
@@ -423,31 +445,142 @@ def train_ddpm(
         if out_dir is None:
             raise ValueError("`checkpoint_every` needs `checkpoint_dir` or `out_dir` to write to.")
         checkpoint_dir = Path(out_dir) / "checkpoints"
-    resume: tuple[dict[str, Any], dict[str, torch.Tensor]] | None = None
-    if resume_from is not None:
-        resume = read_train_state(resume_from)
-        saved = TrainConfig.from_dict(json.loads(resume[0]["train_config"]))
-        diff = [f.name for f in fields(TrainConfig)
-                if f.name != "train_steps" and getattr(saved, f.name) != getattr(config, f.name)]
-        if diff:
-            name = diff[0]
-            raise ValueError(
-                f"`{name}` differs from the run being resumed: {getattr(config, name)!r} here, "
-                f"{getattr(saved, name)!r} in `resume_from` {resume_from}."
-            )
-        if int(resume[0]["step"]) > config.train_steps:
-            raise ValueError(
-                f"`train_steps` ({config.train_steps}) is smaller than the step already reached "
-                f"in `resume_from` ({resume[0]['step']})."
-            )
+    resume = None if resume_from is None else _check_resume(resume_from, config)
+    return config, checkpoint_every, checkpoint_dir, resume
 
-    # 1. Seed everything and build the pieces
+
+def _check_resume(resume_from: Any, config: TrainConfig) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """The training state in ``resume_from``, refused unless it continues a run with this ``config``."""
+    resume = read_train_state(resume_from)
+    saved = TrainConfig.from_dict(json.loads(resume[0]["train_config"]))
+    diff = [f.name for f in fields(TrainConfig)
+            if f.name != "train_steps" and getattr(saved, f.name) != getattr(config, f.name)]
+    if diff:
+        name = diff[0]
+        raise ValueError(
+            f"`{name}` differs from the run being resumed: {getattr(config, name)!r} here, "
+            f"{getattr(saved, name)!r} in `resume_from` {resume_from}."
+        )
+    if int(resume[0]["step"]) > config.train_steps:
+        raise ValueError(
+            f"`train_steps` ({config.train_steps}) is smaller than the step already reached "
+            f"in `resume_from` ({resume[0]['step']})."
+        )
+    return resume
+
+
+@dataclass
+class _TrainingRun:
+    """Everything one :func:`train_ddpm` run carries from step to step (built by :func:`_prepare_run`)."""
+
+    accelerator: Any
+    config: TrainConfig
+    data: torch.Tensor
+    schedule: NoiseSchedule
+    model: Any
+    optimizer: Any
+    lr_scheduler: Any
+    ema: Any
+    sampler: dict[str, Any]
+    batch: int
+    local: int
+    losses: list[float]
+    step: int
+    last_checkpoint: Path | None
+    checkpoint_every: int = 0
+    checkpoint_dir: str | Path | None = None
+
+    def next_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The global batch (same on every process): indices without replacement per epoch, t and noise."""
+        sampler, batch, data = self.sampler, self.batch, self.data
+        if sampler["pos"] + batch > sampler["perm"].numel():
+            sampler["perm"] = torch.randperm(data.shape[0], generator=sampler["data_rng"])
+            sampler["pos"] = 0
+        idx = sampler["perm"][sampler["pos"] : sampler["pos"] + batch]
+        sampler["pos"] += batch
+        t = torch.randint(0, len(self.schedule), (batch,), generator=sampler["noise_rng"])
+        noise = torch.randn((batch, *data.shape[1:]), generator=sampler["noise_rng"])
+        return idx, t, noise
+
+    def loss_on_next_batch(self, first_step: int) -> tuple[torch.Tensor, float]:
+        r"""$L_\text{simple}$ on this process's share of the next batch, and its mean over all processes."""
+        idx, t, noise = self.next_batch()
+        device = self.accelerator.device
+        rank = self.accelerator.process_index
+        part = slice(rank * self.local, (rank + 1) * self.local)  # this process's share of the global batch
+        x0 = self.data[idx[part]].to(device)
+        try:
+            loss = ddpm_loss(self.model, self.schedule, x0, t=t[part].to(device), noise=noise[part].to(device))
+            value = self.accelerator.gather(loss.detach()[None]).mean().item()
+            finite = math.isfinite(value)
+        except ValueError:
+            # the inputs have the same kind and shape at every step, so a refusal after the
+            # first step of this session comes from the values: the weights have blown up
+            if self.step == first_step:
+                raise
+            finite = False
+        if not finite:
+            where = f" The last complete checkpoint is {self.last_checkpoint}." if self.last_checkpoint else ""
+            raise ValueError(
+                f"the loss became NaN or infinite at step {self.step + 1}, so training stopped; "
+                f"try a smaller `lr` (got {self.config.lr:g}).{where}"
+            ) from None
+        return loss, value
+
+    def take_step(self, loss: torch.Tensor, value: float) -> None:
+        """One optimizer step, one learning-rate step and one EMA step."""
+        self.optimizer.zero_grad(set_to_none=True)
+        self.accelerator.backward(loss)
+        self.optimizer.step()
+        self.lr_scheduler.step()
+        self.ema.step(self.accelerator.unwrap_model(self.model).parameters())
+        self.losses.append(value)
+        self.step += 1
+
+    def cpu_copies(self) -> tuple[UNet, UNet]:
+        """The raw and EMA weights, as CPU models in eval mode."""
+        raw = copy.deepcopy(self.accelerator.unwrap_model(self.model)).to("cpu").eval()
+        ema_model = copy.deepcopy(raw)
+        self.ema.copy_to(ema_model.parameters())
+        return raw, ema_model
+
+    def checkpoint_if_due(self) -> None:
+        """Every ``checkpoint_every`` steps the main process writes a resumable checkpoint folder."""
+        if not (self.checkpoint_every and self.checkpoint_dir is not None
+                and self.step % self.checkpoint_every == 0 and self.accelerator.is_main_process):
+            return
+        raw, ema_model = self.cpu_copies()
+        optimizer = self.optimizer.optimizer if hasattr(self.optimizer, "optimizer") else self.optimizer
+        self.last_checkpoint = _save_train_state(
+            Path(self.checkpoint_dir), self.step, raw, ema_model, self.schedule, self.config,
+            optimizer, self.lr_scheduler, self.ema, self.sampler, self.losses, self.data.shape[-1],
+        )
+
+    def interrupted(self) -> TrainingInterrupted:
+        """The exception for a Ctrl-C now, naming the newest complete checkpoint."""
+        if self.checkpoint_dir is not None and self.accelerator.is_main_process:
+            # Ctrl-C may land between a checkpoint's rename and the lines after it
+            self.last_checkpoint = _settle_checkpoints(Path(self.checkpoint_dir)) or self.last_checkpoint
+        return TrainingInterrupted(self.step, self.last_checkpoint)
+
+
+def _prepare_run(
+    data: torch.Tensor,
+    config: TrainConfig,
+    cpu: bool,
+    resume_from: str | Path | None,
+    resume: tuple[dict[str, Any], dict[str, torch.Tensor]] | None,
+) -> _TrainingRun:
+    """Seed, build the model, optimizer, schedules and sampler, restore a resumed run, then ``prepare``."""
+    from accelerate import Accelerator
+    from diffusers.optimization import get_cosine_schedule_with_warmup
+    from diffusers.training_utils import EMAModel
+
     accelerator = Accelerator(cpu=cpu)
-    world, rank = accelerator.num_processes, accelerator.process_index
+    world = accelerator.num_processes
     batch = min(config.batch_size, data.shape[0])
     if batch % world:
         raise ValueError(f"`batch_size` ({batch}) must be divisible by the number of processes ({world}).")
-    local = batch // world
     torch.manual_seed(config.seed)
     schedule = config.make_schedule()
     model = config.make_model(in_channels=data.shape[1])
@@ -463,23 +596,7 @@ def train_ddpm(
     step = 0
     ema_weights: UNet | None = None
     if resume is not None and resume_from is not None:
-        meta, tensors = resume
-        raw_model, _, _ = load_checkpoint(Path(resume_from) / RAW_FILE)
-        ema_weights, _, _ = load_checkpoint(Path(resume_from) / EMA_FILE)
-        model.load_state_dict(raw_model.state_dict())
-        opt_state: dict[int, dict[str, torch.Tensor]] = {}
-        for key, tensor in tensors.items():
-            if key.startswith("optimizer."):
-                _, index, name = key.split(".", 2)
-                opt_state.setdefault(int(index), {})[name] = tensor
-        optimizer.load_state_dict({"state": opt_state, "param_groups": json.loads(meta["optimizer_param_groups"])})
-        lr_scheduler.load_state_dict(json.loads(meta["lr_scheduler"]))
-        sampler["data_rng"].set_state(tensors["sampler.data_rng"])
-        sampler["noise_rng"].set_state(tensors["sampler.noise_rng"])
-        sampler["perm"] = tensors["sampler.perm"]
-        sampler["pos"] = int(meta["sampler_pos"])
-        losses = tensors["losses"].tolist()
-        step = int(meta["step"])
+        ema_weights, losses, step = _restore(Path(resume_from), resume, model, optimizer, lr_scheduler, sampler)
     model, optimizer = accelerator.prepare(model, optimizer)
     ema = EMAModel(
         (ema_weights if ema_weights is not None else accelerator.unwrap_model(model)).parameters(),
@@ -488,105 +605,84 @@ def train_ddpm(
     ema.to(accelerator.device)
     if resume is not None:
         ema.optimization_step = int(resume[0]["ema_optimization_step"])
-    data = data.float()
+    last_checkpoint = Path(resume_from) if resume_from is not None else None
+    return _TrainingRun(
+        accelerator, config, data.float(), schedule, model, optimizer, lr_scheduler, ema, sampler,
+        batch, batch // world, losses, step, last_checkpoint,
+    )
 
-    def next_batch() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The global batch (same on every process): indices without replacement per epoch, t and noise."""
-        if sampler["pos"] + batch > sampler["perm"].numel():
-            sampler["perm"] = torch.randperm(data.shape[0], generator=sampler["data_rng"])
-            sampler["pos"] = 0
-        idx = sampler["perm"][sampler["pos"] : sampler["pos"] + batch]
-        sampler["pos"] += batch
-        t = torch.randint(0, len(schedule), (batch,), generator=sampler["noise_rng"])
-        noise = torch.randn((batch, *data.shape[1:]), generator=sampler["noise_rng"])
-        return idx, t, noise
 
-    def cpu_copies() -> tuple[UNet, UNet]:
-        raw = copy.deepcopy(accelerator.unwrap_model(model)).to("cpu").eval()
-        ema_model = copy.deepcopy(raw)
-        ema.copy_to(ema_model.parameters())
-        return raw, ema_model
+def _restore(
+    folder: Path,
+    resume: tuple[dict[str, Any], dict[str, torch.Tensor]],
+    model: UNet,
+    optimizer: torch.optim.Optimizer,
+    lr_scheduler: Any,
+    sampler: dict[str, Any],
+) -> tuple[UNet, list[float], int]:
+    """Load a checkpoint folder's weights, optimizer, schedule and sampler state; the EMA weights, losses, step."""
+    meta, tensors = resume
+    raw_model, _, _ = load_checkpoint(folder / RAW_FILE)
+    ema_weights, _, _ = load_checkpoint(folder / EMA_FILE)
+    model.load_state_dict(raw_model.state_dict())
+    opt_state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, tensor in tensors.items():
+        if key.startswith("optimizer."):
+            _, index, name = key.split(".", 2)
+            opt_state.setdefault(int(index), {})[name] = tensor
+    optimizer.load_state_dict({"state": opt_state, "param_groups": json.loads(meta["optimizer_param_groups"])})
+    lr_scheduler.load_state_dict(json.loads(meta["lr_scheduler"]))
+    sampler["data_rng"].set_state(tensors["sampler.data_rng"])
+    sampler["noise_rng"].set_state(tensors["sampler.noise_rng"])
+    sampler["perm"] = tensors["sampler.perm"]
+    sampler["pos"] = int(meta["sampler_pos"])
+    return ema_weights, tensors["losses"].tolist(), int(meta["step"])
 
-    # 2. Algorithm 1, repeated
-    last_checkpoint: Path | None = Path(resume_from) if resume_from is not None else None
+
+def _repeat_algorithm_1(run: _TrainingRun, progress: bool) -> float:
+    """Algorithm 1 until ``train_steps``, with a tqdm bar and checkpoints; the seconds it took."""
     start = time.perf_counter()
     bar = tqdm(
-        total=config.train_steps,
-        initial=step,
+        total=run.config.train_steps,
+        initial=run.step,
         desc="DDPM train",
-        disable=not progress or not accelerator.is_local_main_process,
+        disable=not progress or not run.accelerator.is_local_main_process,
     )
-    model.train()
-    first_step = step
+    run.model.train()
+    first_step = run.step
     try:
         with interrupts.stop_at_step_boundaries():
-            while step < config.train_steps:
+            while run.step < run.config.train_steps:
                 interrupts.check()  # Ctrl-C or SIGTERM stops here, between two steps
-                idx, t, noise = next_batch()
-                part = slice(rank * local, (rank + 1) * local)  # this process's share of the global batch
-                x0 = data[idx[part]].to(accelerator.device)
-                try:
-                    loss = ddpm_loss(
-                        model, schedule, x0, t=t[part].to(accelerator.device), noise=noise[part].to(accelerator.device)
-                    )
-                    value = accelerator.gather(loss.detach()[None]).mean().item()
-                    finite = math.isfinite(value)
-                except ValueError:
-                    # the inputs have the same kind and shape at every step, so a refusal after the
-                    # first step of this session comes from the values: the weights have blown up
-                    if step == first_step:
-                        raise
-                    finite = False
-                if not finite:
-                    where = f" The last complete checkpoint is {last_checkpoint}." if last_checkpoint else ""
-                    raise ValueError(
-                        f"the loss became NaN or infinite at step {step + 1}, so training stopped; "
-                        f"try a smaller `lr` (got {config.lr:g}).{where}"
-                    ) from None
-                optimizer.zero_grad(set_to_none=True)
-                accelerator.backward(loss)
-                optimizer.step()
-                lr_scheduler.step()
-                ema.step(accelerator.unwrap_model(model).parameters())
-                losses.append(value)
-                step += 1
+                loss, value = run.loss_on_next_batch(first_step)
+                run.take_step(loss, value)
                 bar.update(1)
-                if step % 50 == 0:
-                    bar.set_postfix(loss=f"{sum(losses[-50:]) / 50:.4f}")
-                if (checkpoint_every and checkpoint_dir is not None and step % checkpoint_every == 0
-                        and accelerator.is_main_process):
-                    raw, ema_model = cpu_copies()
-                    last_checkpoint = _save_train_state(
-                        Path(checkpoint_dir), step, raw, ema_model, schedule, config,
-                        optimizer.optimizer if hasattr(optimizer, "optimizer") else optimizer,
-                        lr_scheduler, ema, sampler, losses, data.shape[-1],
-                    )
+                if run.step % 50 == 0:
+                    bar.set_postfix(loss=f"{sum(run.losses[-50:]) / 50:.4f}")
+                run.checkpoint_if_due()
     except KeyboardInterrupt:
         bar.close()
-        if checkpoint_dir is not None and accelerator.is_main_process:
-            # Ctrl-C may land between a checkpoint's rename and the lines after it
-            last_checkpoint = _settle_checkpoints(Path(checkpoint_dir)) or last_checkpoint
-        raise TrainingInterrupted(step, last_checkpoint) from None
+        raise run.interrupted() from None
     bar.close()
-    seconds = time.perf_counter() - start
+    return time.perf_counter() - start
 
-    # 3. Hand back CPU copies and write the files
-    accelerator.wait_for_everyone()
-    raw, ema_model = cpu_copies()
-    result = TrainResult(raw, ema_model, schedule, losses, config, seconds)
-    if out_dir is not None and accelerator.is_main_process:
+
+def _finish_run(run: _TrainingRun, seconds: float, out_dir: str | Path | None) -> TrainResult:
+    """CPU copies of both models in a :class:`TrainResult`; the main process writes them to ``out_dir``."""
+    run.accelerator.wait_for_everyone()
+    raw, ema_model = run.cpu_copies()
+    result = TrainResult(raw, ema_model, run.schedule, run.losses, run.config, seconds)
+    is_main = run.accelerator.is_main_process
+    if out_dir is not None and is_main:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        meta_config = asdict(config)
-        size = data.shape[-1]
-        result.paths["ema"] = save_checkpoint(
-            out / EMA_FILE, result.ema_model, schedule, train_config=meta_config, sample_size=size
-        )
-        result.paths["raw"] = save_checkpoint(out / RAW_FILE, raw, schedule, train_config=meta_config, sample_size=size)
+        meta, size = asdict(run.config), run.data.shape[-1]
+        for key, file, model in (("ema", EMA_FILE, ema_model), ("raw", RAW_FILE, raw)):
+            result.paths[key] = save_checkpoint(out / file, model, run.schedule, train_config=meta, sample_size=size)
         hist = out / HISTORY_FILE
         with write_atomically(hist) as tmp:
             tmp.write_text(json.dumps(result.history(), indent=1, allow_nan=False) + "\n", encoding="utf-8")
         result.paths["history"] = hist
-    if last_checkpoint is not None and accelerator.is_main_process:
-        result.paths["checkpoint"] = last_checkpoint
+    if run.last_checkpoint is not None and is_main:
+        result.paths["checkpoint"] = run.last_checkpoint
     return result

@@ -144,49 +144,19 @@ def build_tiny_pipeline(seed: int = 0) -> Any:
     Returns:
         A ``diffusers.StableDiffusionPipeline`` on the CPU in float32.
     """
-    from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel
+    from diffusers import DDIMScheduler, StableDiffusionPipeline
 
+    # 0. Check the input at the door
     seed = check_int("seed", seed, minimum=0)
+
+    # 1. Build the three networks from one seed, always in the same order
     tokenizer = byte_level_tokenizer()
-    text_hidden_size = 32
     with _seeded(seed):
-        unet = UNet2DConditionModel(
-            sample_size=8,
-            in_channels=4,
-            out_channels=4,
-            block_out_channels=(32, 64),
-            layers_per_block=1,
-            down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-            up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-            cross_attention_dim=text_hidden_size,
-            attention_head_dim=8,
-            norm_num_groups=16,
-        )
-        vae = AutoencoderKL(
-            in_channels=3,
-            out_channels=3,
-            down_block_types=("DownEncoderBlock2D",) * 4,
-            up_block_types=("UpDecoderBlock2D",) * 4,
-            block_out_channels=(16, 16, 32, 32),
-            layers_per_block=1,
-            latent_channels=4,
-            norm_num_groups=8,
-            sample_size=64,
-        )
-        text_encoder = CLIPTextModel(
-            CLIPTextConfig(
-                vocab_size=len(tokenizer),
-                hidden_size=text_hidden_size,
-                intermediate_size=64,
-                num_hidden_layers=2,
-                num_attention_heads=4,
-                max_position_embeddings=MAX_TOKENS,
-                bos_token_id=tokenizer.bos_token_id,
-                eos_token_id=tokenizer.eos_token_id,
-                pad_token_id=tokenizer.pad_token_id,
-            )
-        )
+        unet = _tiny_unet()
+        vae = _tiny_vae()
+        text_encoder = _tiny_text_encoder(tokenizer)
+
+    # 2. Add the DDIM scheduler and wire the pipeline, without a safety checker
     scheduler = DDIMScheduler(**_SD_BETAS, clip_sample=False, set_alpha_to_one=False)
     pipeline = StableDiffusionPipeline(
         vae=vae,
@@ -200,6 +170,64 @@ def build_tiny_pipeline(seed: int = 0) -> Any:
     )
     pipeline.set_progress_bar_config(disable=True)
     return pipeline
+
+
+#: $d_\text{text}$ of the miniature: the text encoder's width, which the U-Net's cross-attention must match.
+_TEXT_HIDDEN_SIZE = 32
+
+
+def _tiny_unet() -> Any:
+    """The miniature's U-Net: two levels (32, 64 channels), cross-attention on the deeper one, 8×8×4 latents."""
+    from diffusers import UNet2DConditionModel
+
+    return UNet2DConditionModel(
+        sample_size=8,
+        in_channels=4,
+        out_channels=4,
+        block_out_channels=(32, 64),
+        layers_per_block=1,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=_TEXT_HIDDEN_SIZE,
+        attention_head_dim=8,
+        norm_num_groups=16,
+    )
+
+
+def _tiny_vae() -> Any:
+    """The miniature's VAE: four levels, so 64×64×3 images become 8×8×4 latents (f = 8)."""
+    from diffusers import AutoencoderKL
+
+    return AutoencoderKL(
+        in_channels=3,
+        out_channels=3,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        block_out_channels=(16, 16, 32, 32),
+        layers_per_block=1,
+        latent_channels=4,
+        norm_num_groups=8,
+        sample_size=64,
+    )
+
+
+def _tiny_text_encoder(tokenizer: Any) -> Any:
+    """The miniature's CLIP text encoder: 2 layers of width 32 over 77 positions of the byte-level tokenizer."""
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    return CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=_TEXT_HIDDEN_SIZE,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            max_position_embeddings=MAX_TOKENS,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+    )
 
 
 def save_tiny_pipeline(model_dir: str | Path, seed: int = 0) -> Path:

@@ -18,7 +18,9 @@ A new sub-command registers itself with :func:`medai_lessons.cli.add_command` in
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from medai_lessons.cli import (
     CommandError,
@@ -92,11 +94,42 @@ def _scheduler_horizon(model_dir: Path) -> int | None:
 
 def run_generate(args: argparse.Namespace) -> int:
     """Check the arguments and the output path, load the checkpoint offline, generate, save a PNG."""
-    import numpy as np
+    # 1. Every flag, the checkpoint folder and the output place, before anything is loaded
+    plan = _check_generate_inputs(args)
 
+    # 2. Load (local files only) and generate
+    pipeline = _load_local_pipeline(plan)
+    array = _generate_array(pipeline, plan, args)
+
+    # 3. Write atomically: a temporary file beside --out, then a rename
+    import numpy as np
+    from PIL import Image
+
+    from medai_lessons._files import write_atomically
+
+    image = Image.fromarray((np.clip(array, 0.0, 1.0) * 255).round().astype("uint8"))
+    with write_atomically(plan.out) as tmp:
+        image.save(tmp, format="PNG")
+    print(f"wrote {plan.out} ({image.width}x{image.height}, seed {args.seed})")
+    return 0
+
+
+@dataclass(frozen=True)
+class _GeneratePlan:
+    """What ``sd generate`` will do, once every flag has been checked."""
+
+    num_inference_steps: int
+    guidance_scale: float
+    out: Path
+    device: Any
+    dtype: Any
+    model_dir: Path
+
+
+def _check_generate_inputs(args: argparse.Namespace) -> _GeneratePlan:
+    """``sd generate``'s ``check_inputs``: the flags, the output file, the device and the checkpoint folder."""
     from .loading import check_model_dir, resolve_device_dtype
 
-    # 1. Every flag, the checkpoint folder and the output place, before anything is loaded
     check_prompt("prompt", args.prompt)
     check_prompt("negative_prompt", args.negative_prompt, allow_none=True)
     steps = check_steps(args.num_inference_steps, "num_inference_steps")
@@ -115,49 +148,49 @@ def run_generate(args: argparse.Namespace) -> int:
         raise CommandError(
             f"`--num-inference-steps` must be <= {horizon} (the scheduler's num_train_timesteps), got {steps}."
         )
+    return _GeneratePlan(steps, guidance, out, device, dtype, model_dir)
 
-    # 2. Load (local files only) and generate
+
+def _load_local_pipeline(plan: _GeneratePlan) -> Any:
+    """The pipeline in ``--model``, from local files only; any failure becomes one CLI line."""
     from .loading import load_pipeline
-    from .pipeline import generate
 
     try:
-        pipeline = load_pipeline(model_dir, device=device, dtype=dtype)
+        return load_pipeline(plan.model_dir, device=plan.device, dtype=plan.dtype)
     except (ValueError, TypeError) as exc:
         raise CommandError(str(exc)) from exc
     except Exception as exc:  # diffusers/safetensors report a broken file as OSError, RuntimeError, ...
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CommandError(f"`--model` {model_dir}: the checkpoint cannot be loaded ({first}).") from exc
+        raise CommandError(f"`--model` {plan.model_dir}: the checkpoint cannot be loaded ({first}).") from exc
+
+
+def _generate_array(pipeline: Any, plan: _GeneratePlan, args: argparse.Namespace) -> Any:
+    """One image as a float array in [0, 1] from ``--seed``; a non-finite image is refused before writing."""
+    import numpy as np
+
+    from .pipeline import generate
+
     try:
         (array,) = generate(
             pipeline,
             args.prompt,
             negative_prompt=args.negative_prompt,
-            guidance_scale=guidance,
+            guidance_scale=plan.guidance_scale,
             seed=args.seed,
             height=args.height,
             width=args.width,
             output_type="np",
-            num_inference_steps=steps,
+            num_inference_steps=plan.num_inference_steps,
             progress=not args.no_progress,
         )
     except KeyboardInterrupt:
-        raise KeyboardInterrupt(f"interrupted while generating; nothing was written to {out}") from None
+        raise KeyboardInterrupt(f"interrupted while generating; nothing was written to {plan.out}") from None
     if not np.isfinite(array).all():
         raise CommandError(
-            f"the image contains NaN or infinity, so {out} was not written; "
-            f"try a smaller `--guidance-scale` (got {guidance:g}) or --dtype float32."
+            f"the image contains NaN or infinity, so {plan.out} was not written; "
+            f"try a smaller `--guidance-scale` (got {plan.guidance_scale:g}) or --dtype float32."
         )
-
-    # 3. Write atomically: a temporary file beside --out, then a rename
-    from PIL import Image
-
-    from medai_lessons._files import write_atomically
-
-    image = Image.fromarray((np.clip(array, 0.0, 1.0) * 255).round().astype("uint8"))
-    with write_atomically(out) as tmp:
-        image.save(tmp, format="PNG")
-    print(f"wrote {out} ({image.width}x{image.height}, seed {args.seed})")
-    return 0
+    return array
 
 
 def run_make_tiny(args: argparse.Namespace) -> int:

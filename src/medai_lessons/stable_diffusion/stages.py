@@ -246,6 +246,47 @@ def denoise(
     Returns:
         The clean latent $z_0$, same shape as ``latents``.
     """
+    # 0. Check the inputs at the door
+    num_inference_steps, guidance_scale, progress = _check_denoise_inputs(
+        pipeline, latents, prompt_embeds, negative_prompt_embeds, num_inference_steps, guidance_scale, generator,
+        progress,
+    )
+    unet, scheduler = pipeline.unet, pipeline.scheduler
+    guided = uses_guidance(guidance_scale)
+
+    # 1. Prepare the timesteps, the scheduler's extra arguments and the text conditioning (unconditional first)
+    scheduler.set_timesteps(num_inference_steps, device=latents.device)
+    step_kwargs = _step_kwargs(scheduler, generator)
+    text = (
+        torch.cat([negative_prompt_embeds, prompt_embeds])
+        if guided and negative_prompt_embeds is not None
+        else prompt_embeds
+    )
+
+    # 2. The denoising loop: predict the noise, guide it, let the scheduler step back
+    for t in tqdm(scheduler.timesteps, desc="denoising", disable=not progress):
+        eps = _predict_noise(unet, scheduler, latents, t, text, guidance_scale if guided else None)
+        latents = scheduler.step(eps, t, latents, **step_kwargs, return_dict=False)[0]
+
+    # 3. Refuse a latent that is no longer finite
+    if not guided:
+        if not bool(torch.isfinite(latents).all()):
+            raise ValueError("the denoised latent is not finite: the values of `latents` are too large.")
+        return latents
+    return _check_guided(latents, guidance_scale, "the denoised latent")
+
+
+def _check_denoise_inputs(
+    pipeline: Any,
+    latents: Any,
+    prompt_embeds: Any,
+    negative_prompt_embeds: Any,
+    num_inference_steps: Any,
+    guidance_scale: Any,
+    generator: Any,
+    progress: Any,
+) -> tuple[int, float, bool]:
+    """:func:`denoise`'s ``check_inputs``: S, the guidance scale and ``progress``, checked and normalised."""
     check_pipeline(pipeline)
     unet, scheduler = pipeline.unet, pipeline.scheduler
     num_inference_steps = check_steps(num_inference_steps, scheduler=scheduler)
@@ -279,27 +320,22 @@ def denoise(
     progress = check_bool("progress", progress)
     if unet.config.time_cond_proj_dim is not None:
         raise ValueError("`pipeline` has a guidance-embedding U-Net (LCM); not covered here.")
-    scheduler.set_timesteps(num_inference_steps, device=latents.device)
-    step_kwargs = _step_kwargs(scheduler, generator)
-    text = (
-        torch.cat([negative_prompt_embeds, prompt_embeds])
-        if guided and negative_prompt_embeds is not None
-        else prompt_embeds
-    )
-    for t in tqdm(scheduler.timesteps, desc="denoising", disable=not progress):
-        model_input = torch.cat([latents] * 2) if guided else latents
-        model_input = scheduler.scale_model_input(model_input, t)
-        with torch.no_grad():
-            eps = unet(model_input, t, encoder_hidden_states=text, return_dict=False)[0]
-        if guided:
-            eps_uncond, eps_cond = eps.chunk(2)
-            eps = _guide(eps_uncond, eps_cond, guidance_scale)
-        latents = scheduler.step(eps, t, latents, **step_kwargs, return_dict=False)[0]
-    if not guided:
-        if not bool(torch.isfinite(latents).all()):
-            raise ValueError("the denoised latent is not finite: the values of `latents` are too large.")
-        return latents
-    return _check_guided(latents, guidance_scale, "the denoised latent")
+    return num_inference_steps, guidance_scale, progress
+
+
+def _predict_noise(
+    unet: Any, scheduler: Any, latents: torch.Tensor, t: torch.Tensor, text: torch.Tensor, guidance_scale: float | None
+) -> torch.Tensor:
+    r"""$\hat\epsilon$ at timestep ``t``: one U-Net call on a batch of two when guiding (``guidance_scale`` set)."""
+    guided = guidance_scale is not None
+    model_input = torch.cat([latents] * 2) if guided else latents
+    model_input = scheduler.scale_model_input(model_input, t)
+    with torch.no_grad():
+        eps = unet(model_input, t, encoder_hidden_states=text, return_dict=False)[0]
+    if guidance_scale is not None:
+        eps_uncond, eps_cond = eps.chunk(2)
+        eps = _guide(eps_uncond, eps_cond, guidance_scale)
+    return eps
 
 
 def decode_latents(pipeline: Any, latents: torch.Tensor, *, output_type: str = "pil") -> list[Any] | np.ndarray:

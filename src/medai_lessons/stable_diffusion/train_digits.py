@@ -18,7 +18,8 @@ $$\mathcal{L} = \mathbb{E}\,\bigl\lVert \epsilon - \epsilon_\theta\bigl(\sqrt{\b
 y' = \varnothing \text{ with probability } p_\text{uncond}.$$
 
 The latents are multiplied by $\gamma = 1/\mathrm{std}(z)$ (diffusers' ``scaling_factor``), as
-SD 1.x does with 0.18215. The U-Net weights saved are an exponential moving average.
+SD 1.x does with 0.18215. The U-Net weights saved are an exponential moving average with
+diffusers' ``EMAModel`` update and warm-up, written out in :func:`_ema_step` (see there why).
 
 Notation (code name ↔ symbol ↔ diffusers name):
 
@@ -217,6 +218,27 @@ def _latents(vae: Any, images: torch.Tensor, device: torch.device) -> torch.Tens
     return torch.cat(out).cpu()
 
 
+def _warmup_decay(step: int, decay: float) -> float:
+    r"""The EMA decay used after 0-based update ``step`` $k$: $d_k = \min\bigl(d, \frac{1+k}{10+k}\bigr)$.
+
+    diffusers' ``EMAModel`` uses the same $d_k$ from the second update on; at the first it copies
+    the weights (decay 0) where this keeps a tenth of the initial ones (``tests/test_minisd.py``).
+    """
+    return min(decay, (1 + step) / (10 + step))
+
+
+@torch.no_grad()
+def _ema_step(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    r"""$\bar\theta \leftarrow d\,\bar\theta + (1-d)\,\theta$ in place: ``EMAModel.step`` at decay ``d``.
+
+    The shipped miniature was trained with this update, so it stays: diffusers' ``EMAModel`` would
+    copy the weights at the first update instead of keeping a tenth of the initial ones, and
+    change the shipped weights that ``sd train-digits`` reproduces.
+    """
+    for p_ema, p in zip(ema.parameters(), model.parameters(), strict=True):
+        p_ema.lerp_(p.detach().to(p_ema.device), 1 - decay)
+
+
 def _train_unet(
     components: dict[str, Any],
     z0_all: torch.Tensor,
@@ -262,10 +284,7 @@ def _train_unet(
         optimizer.zero_grad(set_to_none=True)
         accelerator.backward(loss)
         optimizer.step()
-        decay = min(config.ema_decay, (1 + step) / (10 + step))
-        with torch.no_grad():
-            for p_ema, p in zip(ema.parameters(), accelerator.unwrap_model(unet).parameters(), strict=True):
-                p_ema.lerp_(p.detach().to(p_ema.device), 1 - decay)
+        _ema_step(ema, accelerator.unwrap_model(unet), _warmup_decay(step, config.ema_decay))
         if step % 50 == 0 or step == config.unet_steps - 1:
             history.append({"step": step, "loss": round(loss.item(), 6)})
     return ema, history
