@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -10,6 +11,28 @@ from types import ModuleType
 import pytest
 
 from site_tools.env import DOCS, ROOT, offline_env  # noqa: F401  (DOCS and ROOT: for the test modules)
+
+#: The libraries whose log handler is made once, on first import, around whatever ``sys.stderr``
+#: is at that moment.
+_LIBRARY_LOGGERS = ("diffusers", "transformers")
+
+
+@pytest.fixture(autouse=True)
+def _library_log_handlers_outlive_capture():
+    """diffusers and transformers make their stderr handler once, on first import, around the
+    ``sys.stderr`` of that moment (and its ``flush``). When that first import happens inside a
+    test that captures stderr (``capsys``), the handler keeps the capture's stream, which pytest
+    closes after the test; every later library warning in that process then printed "--- Logging
+    error --- Traceback" instead, and a test that checks stderr has no traceback failed, or not,
+    depending on which test imported the library first. After each test, a handler left with a
+    closed stream is given the current ``sys.stderr`` back."""
+    yield
+    for name in _LIBRARY_LOGGERS:
+        for handler in logging.getLogger(name).handlers:
+            stream = getattr(handler, "stream", None)
+            if isinstance(handler, logging.StreamHandler) and getattr(stream, "closed", False):
+                handler.__dict__.pop("flush", None)  # the library bound flush to the old stream
+                handler.stream = sys.stderr
 
 
 @pytest.fixture(scope="session")
