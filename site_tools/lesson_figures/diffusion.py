@@ -50,9 +50,6 @@ LABELS = {
 }
 
 
-
-
-
 def forward_strip(lang: str) -> Any:
     """The CT slice at t = 0, 50, 100, 200, 400, 999 of the linear schedule."""
     from medai_lessons.diffusion import NoiseSchedule, load_ct_slice, q_sample

@@ -63,9 +63,6 @@ def _text(lang: str, ja: str, en: str) -> str:
     return ja if lang == "ja" else en
 
 
-
-
-
 def _legend_below(ax: Any, **kwargs: Any) -> Any:
     """The legend under the plot, where long labels cover no data."""
     return ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=LABEL_PT, frameon=False, **kwargs)

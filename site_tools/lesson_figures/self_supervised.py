@@ -40,11 +40,6 @@ _TEXT: dict[str, dict[str, Any]] = {
 }
 
 
-
-
-
-
-
 def similarity(lang: str) -> Any:
     """The cosine matrix of 8 held-out digits (rows, drawn at the left) and 8 captions (columns)."""
     plt = pyplot(lang)

@@ -286,11 +286,6 @@ _MINI = {
 }
 
 
-
-
-
-
-
 @lru_cache(maxsize=1)
 def _pipe() -> Any:
     from medai_lessons.stable_diffusion import load_digit_pipeline
