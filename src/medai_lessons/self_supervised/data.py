@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data import load_digits_images
 from ..stable_diffusion.digits import MEDMNIST_PROMPTS, digit_prompts
 
 __all__ = [
@@ -54,12 +55,11 @@ class CaptionedImages:
 
 @lru_cache(maxsize=1)
 def _digits() -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    pixels = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)
+    images, targets = load_digits_images(return_labels=True)  # grey levels v/8 - 1, v in 0..16
+    levels = (images[:, 0].double().numpy() + 1.0) * 8.0
+    pixels = np.rint(levels * (255.0 / 16.0)).astype(np.uint8)
     pixels.setflags(write=False)
-    labels = bunch.target.astype(np.int64)
+    labels = targets.numpy().astype(np.int64)
     labels.setflags(write=False)
     return pixels, labels
 
