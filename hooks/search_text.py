@@ -23,7 +23,6 @@ few edits. :func:`on_pre_build` empties the list at the start of each outer buil
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -36,12 +35,10 @@ from site_tools.env import LANGUAGES
 from site_tools.glossary import glossary
 from site_tools.search_index import (
     fix_query_segmentation,
-    keep_terms_whole,
     language_base,
     plain_search_index,
     split_by_language,
     without_duplicates,
-    write_index,
 )
 
 #: the search locations of the languages other than the default one ("en/")
@@ -75,10 +72,9 @@ def on_post_build(config: MkDocsConfig) -> None:
         plain_search_index(path, ())  # exact repeats only: each language keeps its own API reference
     top = Path(_SITE_DIRS[-1]) / "search" / "search_index.json" if _SITE_DIRS else None
     if top is not None and top.is_file():
-        split_by_language(top, _PREFIXES)  # each language searches its own pages
-        # Japanese glossary terms stay whole words (site_tools.search_index.keep_terms_whole)
+        # each language searches its own pages; Japanese glossary terms stay whole words
         terms = [form for term in glossary().terms for form in term.forms("ja")]
-        write_index(top, keep_terms_whole(json.loads(top.read_text(encoding="utf-8")), terms))
+        split_by_language(top, _PREFIXES, whole_terms=terms)
     workers = sorted(Path(_SITE_DIRS[-1]).glob("assets/javascripts/workers/search.*.min.js")) if _SITE_DIRS else []
     for worker in workers:  # the query's last kanji word is searched whole (site_tools.search_index)
         if not fix_query_segmentation(worker):

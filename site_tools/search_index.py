@@ -6,6 +6,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from .tex_text import plain_math
@@ -97,7 +98,7 @@ def plain_search_index(path: Path, prefixes: tuple[str, ...] = ()) -> None:
     write_index(path, data)
 
 
-def split_by_language(path: Path, prefixes: tuple[str, ...]) -> dict[str, Path]:
+def split_by_language(path: Path, prefixes: tuple[str, ...], whole_terms: Sequence[str] = ()) -> dict[str, Path]:
     """Give each language a search index of its own pages only.
 
     mkdocs-static-i18n writes one index for the whole site, so the English site found Japanese
@@ -105,6 +106,7 @@ def split_by_language(path: Path, prefixes: tuple[str, ...]) -> dict[str, Path]:
     ``("en/",)``) move to ``<prefix>search/search_index.json`` with their locations relative to
     that language's root; what stays in ``path`` is the default language's. The pages of a
     language read their own index because :func:`language_base` points them at their root.
+    ``whole_terms`` are kept whole in the default language's index (:func:`keep_terms_whole`).
     Returns the prefix -> index path of each language ("" for the default one).
     """
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -120,7 +122,7 @@ def split_by_language(path: Path, prefixes: tuple[str, ...]) -> dict[str, Path]:
         write_index(target, dict(data, docs=mine))
         written[prefix] = target
     default = [d for d in docs if not str(d.get("location", "")).startswith(prefixes)]
-    write_index(path, dict(data, docs=default))
+    write_index(path, keep_terms_whole(dict(data, docs=default), list(whole_terms)))
     written[""] = path
     return written
 
