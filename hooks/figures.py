@@ -15,16 +15,14 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from site_tools.figures import cached_figures, size_images, source_digest
+from site_tools.figures import current_figures, size_images
 
-_LAST: tuple[str, dict[str, Path]] | None = None  # (digest, files) of the previous build
+_LAST: tuple[str, dict[str, Path]] | None = None  # (digest, files) of this build
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     global _LAST
-    digest = source_digest()
-    if _LAST is None or _LAST[0] != digest or not all(p.is_file() for p in _LAST[1].values()):
-        _LAST = (digest, cached_figures())
+    _LAST = current_figures()
     for rel, path in _LAST[1].items():
         files.append(File.generated(config, rel, abs_src_path=str(path)))
     return files

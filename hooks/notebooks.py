@@ -26,7 +26,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
 from site_tools.env import ROOT, build_language, page_language
-from site_tools.figures import cached_figures, source_digest
+from site_tools.figures import latest_figures
 from site_tools.icons import material_icon
 from site_tools.notebooks import convert_page, install_command, notebook_filename, write_notebook
 
@@ -50,15 +50,12 @@ def _site_path(slug: str, lang: str) -> str:
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     lang = build_language(config)
     docs = Path(config.docs_dir)
-    digest = source_digest()  # the figures' cache key: a notebook carries its figures
-    figures: dict[str, Path] | None = None
+    digest, figures = latest_figures()  # this build's figures (hooks/figures.py ran first): a notebook carries them
     for page in sorted((docs / "lessons").glob(f"*.{lang}.md")):
         slug = page.name[: -len(f".{lang}.md")]
         out = CACHE / lang / notebook_filename(slug, lang)
         key = hashlib.sha256(page.read_bytes() + str(config.site_url).encode() + digest.encode()).hexdigest()
         if _CONVERTED.get(out) != key or not out.is_file():
-            if figures is None:
-                figures = cached_figures()
             write_notebook(convert_page(page, docs_dir=docs, site_url=config.site_url, figures=figures), out)
             _CONVERTED[out] = key
         files.append(File.generated(config, _site_path(slug, lang), abs_src_path=str(out)))

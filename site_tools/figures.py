@@ -243,10 +243,10 @@ def source_digest(package: Path = PACKAGE) -> str:
     return h.hexdigest()[:16]
 
 
-def cached_figures(cache_root: Path = CACHE) -> dict[str, Path]:
+def cached_figures(cache_root: Path = CACHE, digest: str | None = None) -> dict[str, Path]:
     """Site path -> rendered file of every figure in every language and both colour schemes,
-    rendering only what is not cached."""
-    digest = source_digest()
+    rendering only what is not cached (``digest``: :func:`source_digest`, when the caller has it)."""
+    digest = digest or source_digest()
     cache = cache_root / digest
     out: dict[str, Path] = {}
     for spec in discover():
@@ -266,6 +266,27 @@ def cached_figures(cache_root: Path = CACHE) -> dict[str, Path]:
             if old.name != digest:
                 shutil.rmtree(old, ignore_errors=True)
     return out
+
+
+#: (digest, files) of the latest :func:`current_figures`, shared by the hooks of one process
+_CURRENT: tuple[str, dict[str, Path]] | None = None
+
+
+def current_figures() -> tuple[str, dict[str, Path]]:
+    """(:func:`source_digest`, :func:`cached_figures`) for the sources as they are now; the figures
+    are looked up again only when the digest changed or a file went missing. The figure hook calls
+    it at the start of every build (``mkdocs serve`` rebuilds included)."""
+    global _CURRENT
+    digest = source_digest()
+    if _CURRENT is None or _CURRENT[0] != digest or not all(p.is_file() for p in _CURRENT[1].values()):
+        _CURRENT = (digest, cached_figures(digest=digest))
+    return _CURRENT
+
+
+def latest_figures() -> tuple[str, dict[str, Path]]:
+    """What :func:`current_figures` found last in this process (this build's, once the figure hook
+    has run), without hashing the sources again."""
+    return _CURRENT if _CURRENT is not None else current_figures()
 
 
 # ----------------------------------------------------------------- <img> sizes for the pages
