@@ -8,22 +8,18 @@ every language (priority -200, as ``hooks/search_text.py``).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import _root  # noqa: F401  (site_tools on sys.path)
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.plugins import event_priority
 from mkdocs.structure.pages import Page
 
+from site_tools.config import remember_site_top, site_top
 from site_tools.env import LANGUAGES
 from site_tools.languages import drop_head_alternates, link_site_twins
 
-_TOP: list[str] = []  # the top of the site (the i18n plugin moves site_dir per language)
-
 
 def on_config(config: MkDocsConfig) -> None:
-    if not _TOP:
-        _TOP.append(config.site_dir)
+    remember_site_top(config.site_dir)
 
 
 def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
@@ -32,7 +28,7 @@ def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
 
 @event_priority(-200)
 def on_post_build(config: MkDocsConfig) -> None:
-    top = Path(_TOP[0]) if _TOP else Path(config.site_dir)
+    top = site_top(config.site_dir)
     for code in LANGUAGES[1:]:
         link_site_twins(top, f"{code}/")
 

@@ -31,6 +31,7 @@ from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.plugins import event_priority
 from mkdocs.structure.pages import Page
 
+from site_tools.config import remember_site_top, site_top
 from site_tools.env import LANGUAGES
 from site_tools.glossary import glossary
 from site_tools.search_index import (
@@ -44,11 +45,10 @@ from site_tools.search_index import (
 #: the search locations of the languages other than the default one ("en/")
 _PREFIXES = tuple(f"{code}/" for code in LANGUAGES[1:])
 log = logging.getLogger("mkdocs.hooks.search_text")
-_SITE_DIRS: list[str] = []  # the top of the site (the i18n plugin moves site_dir per language)
 
 
 def on_config(config: MkDocsConfig) -> None:
-    _SITE_DIRS.append(config.site_dir)
+    remember_site_top(config.site_dir)
 
 
 @event_priority(100)
@@ -67,15 +67,16 @@ def on_post_build(config: MkDocsConfig) -> None:
         # the outer build's index in memory (both languages): under `serve --dirty` it is the
         # next rebuild's starting point, so its repeats go now (the file is cleaned below)
         index.entries[:] = without_duplicates(index.entries, ())
-    roots = {Path(d) for d in (*_SITE_DIRS[-1:], config.site_dir)}
+    top_dir = site_top(config.site_dir)
+    roots = {top_dir, Path(config.site_dir)}
     for path in sorted({p for root in roots for p in root.rglob("search/search_index.json")}):
         plain_search_index(path, ())  # exact repeats only: each language keeps its own API reference
-    top = Path(_SITE_DIRS[-1]) / "search" / "search_index.json" if _SITE_DIRS else None
-    if top is not None and top.is_file():
+    top = top_dir / "search" / "search_index.json"
+    if top.is_file():
         # each language searches its own pages; Japanese glossary terms stay whole words
         terms = [form for term in glossary().terms for form in term.forms("ja")]
         split_by_language(top, _PREFIXES, whole_terms=terms)
-    workers = sorted(Path(_SITE_DIRS[-1]).glob("assets/javascripts/workers/search.*.min.js")) if _SITE_DIRS else []
+    workers = sorted(top_dir.glob("assets/javascripts/workers/search.*.min.js"))
     for worker in workers:  # the query's last kanji word is searched whole (site_tools.search_index)
         if not fix_query_segmentation(worker):
             log.warning("search_text: Material's search worker changed; %s was not patched", worker)

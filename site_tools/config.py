@@ -28,3 +28,19 @@ def i18n_languages(path: Path = MKDOCS_YML) -> tuple[str, ...]:
     langs = [lang.locale for lang in plugin.config.languages]
     default = [lang.locale for lang in plugin.config.languages if lang.default]
     return tuple(default + [lang for lang in langs if lang not in default]) or LANGUAGES
+
+
+#: The folder of the site being built, as the MkDocs config named it before mkdocs-static-i18n
+#: builds the other languages below it (``<top>/en``); set by the hooks' ``on_config``.
+_SITE_TOP: list[str] = []
+
+
+def remember_site_top(site_dir: str) -> None:
+    """Note the top folder of the build that is starting (a hook's ``on_config``)."""
+    _SITE_TOP[:] = [site_dir]
+
+
+def site_top(default: str) -> Path:
+    """The top folder of the current build (``default`` when no hook has noted one)."""
+    return Path(_SITE_TOP[0] if _SITE_TOP else default)
+
