@@ -30,6 +30,7 @@ import argparse
 import functools
 import gzip
 import http.server
+import io
 import os
 import posixpath
 import re
@@ -97,12 +98,33 @@ def pages_of(site: Path) -> list[str]:
     return sorted(rels, key=lambda r: (r.startswith("en/"), r.removeprefix("en/")))
 
 
-def serve(site: Path, prefix: str) -> tuple[http.server.ThreadingHTTPServer, str]:
+#: what GitHub Pages sends gzip-compressed (text types); fonts and images go as they are
+COMPRESSED = (".html", ".css", ".js", ".json", ".svg", ".xml", ".txt", ".ipynb")
+
+
+def serve(site: Path, prefix: str, *, compress: bool = False) -> tuple[http.server.ThreadingHTTPServer, str]:
+    """Serve ``site`` below ``prefix``; with ``compress``, text goes gzip-encoded, as the host sends it."""
+
     class Handler(http.server.SimpleHTTPRequestHandler):
         def translate_path(self, path: str) -> str:
             if not (posixpath.normpath(urlsplit(path).path) + "/").startswith(prefix):
                 return str(site / "__outside__")
             return super().translate_path("/" + path[len(prefix):])
+
+        def send_head(self):  # type: ignore[no-untyped-def]
+            path = Path(self.translate_path(self.path))
+            if path.is_dir() and self.path.endswith("/"):
+                path = path / "index.html"
+            gzip_ok = "gzip" in self.headers.get("Accept-Encoding", "")
+            if not (compress and gzip_ok and path.suffix in COMPRESSED and path.is_file()):
+                return super().send_head()
+            body = gzip.compress(path.read_bytes(), compresslevel=6)
+            self.send_response(200)
+            self.send_header("Content-Type", self.guess_type(str(path)))
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            return io.BytesIO(body)
 
         def log_message(self, *args) -> None:
             pass
