@@ -344,3 +344,17 @@ def test_materials_query_segmentation_is_patched(built_site, tmp_path):
     other = tmp_path / "search.min.js"
     other.write_text("function fe(t,e){}", encoding="utf-8")
     assert fix_query_segmentation(other) is False
+
+
+def test_materials_palette_start_up_is_patched_and_pages_start_settled(built_site):
+    """The built bundle holds every palette patch and none of the originals (site_tools/theme_startup.py);
+    each lesson page starts with the classes, the color-scheme meta and the palette's media in place."""
+    from site_tools.theme_startup import BUNDLE_PATCHES, EARLY_CLASSES
+
+    (bundle,) = built_site.path.glob("assets/javascripts/bundle.*.min.js")
+    text = bundle.read_text(encoding="utf-8")
+    assert all(new in text and old not in text for old, new in BUNDLE_PATCHES)
+    for page in sorted(built_site.path.glob("**/lessons/*/index.html")):
+        html = page.read_text(encoding="utf-8")
+        assert html.count(EARLY_CLASSES) == 1 and html.count('<meta name="color-scheme" content="light">') == 1
+        assert '<body data-md-color-media="(prefers-color-scheme: light)" ' in html

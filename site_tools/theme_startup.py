@@ -1,0 +1,113 @@
+"""Material's start-up without restyling the whole page again and again.
+
+On every page load Material's bundle changes three things that each make the browser recompute the
+style of *every* element on the page (Chromium's invalidation records, lesson 1 with 14,000
+elements: 84,000 element styles per load, most of the work of its blocking time):
+
+1. it swaps ``no-js`` for ``js`` on ``<html>`` and adds ``js-focus-visible`` (its CSS has rules for
+   both);
+2. its palette toggle appends ``<meta name="color-scheme">`` and then sets its content (Chromium
+   restyles everything on each), and sets then removes ``data-md-color-switching`` on ``<body>``
+   (its CSS: ``[data-md-color-switching] *``), even when the reader's palette is already in place;
+3. it sets each ``data-md-color-*`` attribute of ``<body>`` again to the value it already has.
+
+What this module does, so that a page starts as it will stay:
+
+* :func:`start_settled` gives each page, when it is built, the state the bundle would set: a
+  one-line script at the top of ``<head>`` that swaps the classes before ``<body>`` exists (a page
+  read without JavaScript keeps ``no-js``), the first palette's ``data-md-color-media`` on
+  ``<body>`` and its ``<meta name="color-scheme">``;
+* :func:`patch_bundle` makes the palette's start-up change an attribute, raise the "switching"
+  flag and write the meta only when a value really changes (a reader who picks the dark palette
+  still gets all three).
+
+Both are checked against the exact code of the installed Material; if it changes, the build warns
+(``--strict``: fails), as :func:`site_tools.search_index.fix_query_segmentation` does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+#: the palette's start-up in Material's bundle (9.x, minified), and the same code acting only on a change
+BUNDLE_PATCHES: tuple[tuple[str, str], ...] = (
+    (  # the "switching" flag is no longer raised before looking ...
+        'if(document.body.setAttribute("data-md-color-switching",""),s.color.media==="(prefers-color-scheme)")',
+        'if(s.color.media==="(prefers-color-scheme)")',
+    ),
+    (  # ... but just before an attribute that really changes
+        "for(let[a,c]of Object.entries(s.color))document.body.setAttribute(`data-md-color-${a}`,c);",
+        "for(let[a,c]of Object.entries(s.color))document.body.getAttribute(`data-md-color-${a}`)!==c&&"
+        '(document.body.setAttribute("data-md-color-switching",""),document.body.setAttribute(`data-md-color-${a}`,c));',
+    ),
+    (  # the page's own color-scheme meta is used, not a second one appended
+        'let o=x("meta",{name:"color-scheme"});document.head.appendChild(o);',
+        'let o=document.querySelector("meta[name=color-scheme]")'
+        '||document.head.appendChild(x("meta",{name:"color-scheme"}));',
+    ),
+    (  # and written only when the scheme changes
+        "return o.content=a.colorScheme,",
+        "return o.content!==a.colorScheme&&(o.content=a.colorScheme),",
+    ),
+)
+
+#: runs before ``<body>`` exists, so no element is restyled; the bundle's own swap then changes nothing
+EARLY_CLASSES = (
+    '<script>document.documentElement.classList.replace("no-js","js");'
+    'document.documentElement.classList.add("js-focus-visible")</script>'
+)
+
+#: Material's two schemes and the CSS ``color-scheme`` each sets (``[data-md-color-scheme=...]``)
+COLOR_SCHEMES = {"default": "light", "slate": "dark"}
+
+
+def patch_bundle(bundle: Path) -> bool:
+    """Apply :data:`BUNDLE_PATCHES` to Material's ``bundle`` in place; True when it holds all of them.
+
+    Idempotent. False, with the file unchanged, when any original is not found exactly once (and
+    not already patched): Material's code changed, look again.
+    """
+    text = bundle.read_text(encoding="utf-8")
+    patched = text
+    for old, new in BUNDLE_PATCHES:
+        if new in patched and old not in patched:
+            continue
+        if patched.count(old) != 1:
+            return False
+        patched = patched.replace(old, new)
+    if patched != text:
+        bundle.write_text(patched, encoding="utf-8")
+    return True
+
+
+def first_palette(palette: Any) -> Mapping[str, Any] | None:
+    """The palette a first visit starts with (``theme.palette``: a mapping, or a list whose first entry)."""
+    if isinstance(palette, Mapping):
+        return palette
+    if isinstance(palette, Sequence) and not isinstance(palette, str) and palette:
+        first = palette[0]
+        return first if isinstance(first, Mapping) else None
+    return None
+
+
+def start_settled(page_html: str, palette: Mapping[str, Any] | None) -> str:
+    """``page_html`` as Material's start-up would leave it (see the module docstring); unchanged when
+    it is not a Material page (no ``<html class="no-js">``) or was already done."""
+    if EARLY_CLASSES in page_html or not re.search(r'<html[^>]*class="no-js"', page_html):
+        return page_html
+    early = EARLY_CLASSES
+    if palette is not None and 'name="color-scheme"' not in page_html:
+        scheme = COLOR_SCHEMES.get(str(palette.get("scheme", "default")), "light")
+        early = f'<meta name="color-scheme" content="{scheme}">' + early
+    charset = re.search(r"<meta charset=[^>]*>", page_html)  # the charset stays the head's first element
+    at = charset.end() if charset else page_html.index("<head>") + len("<head>")
+    html = page_html[:at] + early + page_html[at:]
+    if palette is None:
+        return html
+    media = palette.get("media")
+    if media and "data-md-color-media=" not in (re.search(r"<body[^>]*>", html) or [""])[0]:
+        html = html.replace("<body ", f'<body data-md-color-media="{media}" ', 1)
+    return html
