@@ -1,8 +1,8 @@
 """MkDocs hook: pages start as Material's start-up would leave them (:mod:`site_tools.theme_startup`).
 
 ``on_post_page`` (and ``on_post_template`` for ``404.html``) writes the classes, the palette's
-media and the color-scheme meta into each page; ``on_post_build`` patches the palette's start-up in
-Material's bundle so that it changes nothing that is already in place.
+media and the color-scheme meta into each page and wraps its tables as Material would;
+``on_post_build`` patches Material's bundle so that its start-up changes nothing already in place.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.pages import Page
 
 from site_tools.config import site_top
-from site_tools.theme_startup import first_palette, patch_bundle, start_settled
+from site_tools.theme_startup import first_palette, patch_bundle, start_settled, wrap_tables
 
 log = logging.getLogger("mkdocs.hooks.theme_startup")
 
 
 def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
-    return start_settled(output, first_palette(config.theme.get("palette")))
+    return wrap_tables(start_settled(output, first_palette(config.theme.get("palette"))))
 
 
 def on_post_template(output_content: str, template_name: str, config: MkDocsConfig) -> str:

@@ -11,6 +11,7 @@ from site_tools.theme_startup import (
     first_palette,
     patch_bundle,
     start_settled,
+    wrap_tables,
 )
 
 PAGE = ('<!doctype html>\n<html lang="ja" class="no-js">\n  <head>\n    <meta charset="utf-8">\n'
@@ -79,3 +80,13 @@ def test_an_unknown_bundle_is_refused_and_left_unchanged(tmp_path: Path) -> None
         bundle = _bundle(tmp_path, text)
         assert patch_bundle(bundle) is False
         assert bundle.read_text(encoding="utf-8") == text
+
+
+def test_plain_tables_are_wrapped_once_as_material_wraps_them() -> None:
+    """A Markdown table goes into Material's two scroll ``<div>``; a wrapped one, a table with a class
+    and a table written as code stay as they are."""
+    page = "<p>a</p><table>\n<tr><td>1</td></tr>\n</table><table class=\"x\"></table><code>&lt;table&gt;</code>"
+    once = wrap_tables(page)
+    assert once == ('<p>a</p><div class="md-typeset__scrollwrap"><div class="md-typeset__table"><table>\n'
+                    '<tr><td>1</td></tr>\n</table></div></div><table class="x"></table><code>&lt;table&gt;</code>')
+    assert wrap_tables(once) == once
