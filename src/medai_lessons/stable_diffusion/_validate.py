@@ -29,8 +29,8 @@ def check_prompt(name: str, value: Any, *, allow_none: bool = False) -> str | No
     return value
 
 
-def check_steps(value: Any, name: str = "num_inference_steps", *, scheduler: Any = None) -> int:
-    """Return the number of denoising steps, an integer >= 1 (and <= the scheduler's training timesteps)."""
+def check_num_inference_steps(value: Any, name: str = "num_inference_steps", *, scheduler: Any = None) -> int:
+    """Return $S$, the number of denoising steps: an integer >= 1 (and <= the scheduler's training timesteps)."""
     out = check_int(name, value, minimum=1)
     T = getattr(getattr(scheduler, "config", None), "num_train_timesteps", None)
     if isinstance(T, int) and out > T:

@@ -52,7 +52,7 @@ from tqdm.auto import tqdm
 from medai_lessons import interrupts
 
 from .._checks import check_int, check_output_path, check_path, check_real
-from .digits import Dataset, drop_prompts, load_dataset, training_words
+from .captioned_images import CaptionedImages, drop_prompts, load_captioned_images, training_words
 
 __all__ = ["DigitSDConfig", "build_digit_components", "check_out", "train_digit_pipeline"]
 
@@ -190,7 +190,7 @@ def _batches(n: int, batch_size: int, generator: torch.Generator):
             yield perm[i : i + batch_size]
 
 
-def _train_vae(vae: Any, data: Dataset, config: DigitSDConfig, accelerator: Any, generator: torch.Generator) -> list:
+def _train_vae(vae: Any, data: CaptionedImages, config: DigitSDConfig, accelerator: Any, generator: torch.Generator) -> list:
     optimizer = torch.optim.AdamW(vae.parameters(), lr=config.vae_learning_rate, weight_decay=0.0)
     vae, optimizer = accelerator.prepare(vae, optimizer)
     history = []
@@ -242,7 +242,7 @@ def _ema_step(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> Non
 def _train_unet(
     components: dict[str, Any],
     z0_all: torch.Tensor,
-    data: Dataset,
+    data: CaptionedImages,
     config: DigitSDConfig,
     accelerator: Any,
     generator: torch.Generator,
@@ -305,7 +305,7 @@ def train_digit_pipeline(
     config: DigitSDConfig | None = None,
     *,
     device: str = "cpu",
-    data: Dataset | None = None,
+    data: CaptionedImages | None = None,
 ) -> dict[str, Any]:
     """Train the miniature SD and save it with ``StableDiffusionPipeline.save_pretrained`` to ``out``.
 
@@ -316,7 +316,7 @@ def train_digit_pipeline(
         out: a new (or empty) directory.
         config: hyper-parameters; the default is the shipped model's recipe.
         device: ``"cpu"`` or ``"cuda"``.
-        data: an already loaded :class:`~.digits.Dataset` (default: ``load_dataset(config.data)``).
+        data: an already loaded :class:`~.captioned_images.CaptionedImages` (default: ``load_captioned_images(config.data)``).
 
     Returns:
         A summary: seconds and steps of each phase, steps/s, the scaling factor, the losses.
@@ -329,7 +329,7 @@ def train_digit_pipeline(
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("`device` is 'cuda' but no CUDA device is available.")
     out = check_out(out)
-    data = load_dataset(config.data) if data is None else data
+    data = load_captioned_images(config.data) if data is None else data
 
     from accelerate import Accelerator
 
@@ -357,7 +357,7 @@ def _load_text_encoder_in_float32(config_file: Path) -> None:
     config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def _train(out: Path, config: DigitSDConfig, data: Dataset, accelerator: Any, device: str) -> dict[str, Any]:
+def _train(out: Path, config: DigitSDConfig, data: CaptionedImages, accelerator: Any, device: str) -> dict[str, Any]:
     from diffusers import StableDiffusionPipeline
 
     from .tokenizer import word_tokenizer
