@@ -217,6 +217,7 @@ RENAMED = {
     "num_train_timesteps": ("num_train_steps", "num_steps"),
     "num_inference_steps": ("num_steps", "steps"),
     "train_steps": ("steps",),
+    "learning_rate": ("lr",),
 }
 
 
@@ -327,8 +328,8 @@ def _cases() -> dict[str, Case]:
         ),
         "TrainConfig": Case(
             dd.TrainConfig,
-            lambda: {"train_steps": 2, "batch_size": 4, "lr": 1e-3, "warmup_steps": 1, "ema_decay": 0.9, "seed": 0,
-                     "channels": (8, 8), "time_dim": 8, "schedule": "linear", "num_train_timesteps": 10},
+            lambda: {"train_steps": 2, "batch_size": 4, "learning_rate": 1e-3, "warmup_steps": 1, "ema_decay": 0.9,
+                     "seed": 0, "channels": (8, 8), "time_dim": 8, "schedule": "linear", "num_train_timesteps": 10},
         ),
         "train_ddpm": Case(
             dd.train_ddpm,
