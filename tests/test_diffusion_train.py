@@ -168,7 +168,8 @@ def test_learning_rate_follows_diffusers_cosine_with_warmup(monkeypatch):
         return real_step(self, *args, **kwargs)
 
     monkeypatch.setattr(torch.optim.AdamW, "step", spy)
-    train_ddpm(load_digits_images()[:64], TrainConfig(train_steps=6, learning_rate=1e-3, **TINY), progress=False, cpu=True)
+    config = TrainConfig(train_steps=6, learning_rate=1e-3, **TINY)
+    train_ddpm(load_digits_images()[:64], config, progress=False, cpu=True)
     # diffusers: k / W during warm-up, then 0.5 (1 + cos(pi (k - W) / (N - W)))
     expected = [1e-3 * (k / 2 if k < 2 else 0.5 * (1 + math.cos(math.pi * (k - 2) / 4))) for k in range(6)]
     assert seen == pytest.approx(expected, rel=1e-12)
@@ -221,8 +222,8 @@ def test_interrupt_keeps_the_last_complete_checkpoint_and_resume_is_bit_identica
 
 def test_resume_from_a_checkpoint_written_with_lr(tmp_path):
     """A training state whose stored config still says `lr` (written before the rename) resumes, quietly."""
-    from safetensors.torch import load_file, save_file
     from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
 
     data = load_digits_images()[:64]
     cfg = TrainConfig(train_steps=2, seed=1, **TINY)

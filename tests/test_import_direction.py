@@ -53,7 +53,7 @@ def _offenders(sources: list[Path], forbidden: tuple[str, ...]) -> dict[str, lis
 
 
 def test_the_import_reader_resolves_relative_imports():
-    """``from ..data import x`` inside ``medai_lessons/stable_diffusion/captioned_images.py`` is ``medai_lessons.data``."""
+    """``from ..data import x`` inside ``stable_diffusion/captioned_images.py`` is ``medai_lessons.data``."""
     found = imports_of(PACKAGE / "stable_diffusion" / "captioned_images.py")
     assert "medai_lessons.data" in found and "medai_lessons._checks" in found
 

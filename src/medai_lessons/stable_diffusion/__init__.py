@@ -33,14 +33,15 @@ Notation (code name ↔ symbol ↔ diffusers name):
 | ``factor``         | $f = 8$                     | ``vae_scale_factor``         |
 """
 
-from . import _quiet_notices  # noqa: F401  (first: the modules below import diffusers and transformers)
 from .._deprecation import moved_names
+from . import _quiet_notices  # noqa: F401  (first: the modules below import diffusers and transformers)
 from .architecture import (
     build_sd15_architecture,
     build_tiny_pipeline,
     byte_level_tokenizer,
     save_tiny_pipeline,
 )
+from .captioned_images import digit_prompts, load_captioned_images
 from .cost import (
     activation_bytes,
     build_cost_unet,
@@ -49,7 +50,7 @@ from .cost import (
     measure_step,
     value_ratio,
 )
-from .captioned_images import digit_prompts, load_captioned_images
+from .digit_pipeline import digit_pipeline_path, load_digit_pipeline
 from .guidance import (
     GUIDANCE_SCALES,
     cross_attention_maps,
@@ -60,7 +61,6 @@ from .guidance import (
     variety,
 )
 from .loading import check_model_dir, load_pipeline, resolve_device_dtype
-from .digit_pipeline import digit_pipeline_path, load_digit_pipeline
 from .pipeline import generate, generate_stepwise, make_generator
 from .stages import (
     classifier_free_guidance,

@@ -33,7 +33,7 @@ from medai_lessons.cli import (
     staging_dir,
 )
 
-from ._validate import check_guidance, check_prompt, check_size, check_num_inference_steps
+from ._validate import check_guidance, check_num_inference_steps, check_prompt, check_size
 
 __all__ = ["add_parser", "run_generate", "run_make_tiny"]
 

@@ -25,12 +25,12 @@ from .._checks import check_bool
 from .._deprecation import renamed_kwargs
 from ._validate import (
     check_guidance,
+    check_num_inference_steps,
     check_output_type,
     check_pipeline,
     check_prompt,
     check_seed,
     check_size,
-    check_num_inference_steps,
 )
 from .stages import decode_latents, denoise, encode_prompt, prepare_latents
 

@@ -51,11 +51,11 @@ from ._validate import (
     check_dtype,
     check_generator,
     check_guidance,
+    check_num_inference_steps,
     check_output_type,
     check_pipeline,
     check_prompt,
     check_size,
-    check_num_inference_steps,
 )
 
 __all__ = [

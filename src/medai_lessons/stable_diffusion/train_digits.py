@@ -190,7 +190,9 @@ def _batches(n: int, batch_size: int, generator: torch.Generator):
             yield perm[i : i + batch_size]
 
 
-def _train_vae(vae: Any, data: CaptionedImages, config: DigitSDConfig, accelerator: Any, generator: torch.Generator) -> list:
+def _train_vae(
+    vae: Any, data: CaptionedImages, config: DigitSDConfig, accelerator: Any, generator: torch.Generator
+) -> list:
     optimizer = torch.optim.AdamW(vae.parameters(), lr=config.vae_learning_rate, weight_decay=0.0)
     vae, optimizer = accelerator.prepare(vae, optimizer)
     history = []
@@ -337,7 +339,8 @@ def train_digit_pipeline(
         out: a new (or empty) directory.
         config: hyper-parameters; the default is the shipped model's recipe.
         device: ``"cpu"`` or ``"cuda"``.
-        data: an already loaded :class:`~.captioned_images.CaptionedImages` (default: ``load_captioned_images(config.data)``).
+        data: an already loaded :class:`~.captioned_images.CaptionedImages`
+            (default: ``load_captioned_images(config.data)``).
 
     Returns:
         A summary: seconds and steps of each phase, steps/s, the scaling factor, the losses.
