@@ -144,3 +144,16 @@ def test_steps_per_image_is_the_old_name_of_unet_calls_per_image():
         old = guidance.steps_per_image
     assert old is guidance.unet_calls_per_image
     assert [old(25, s) for s in (0.0, 1.0, 1.5, 7.5)] == [25, 25, 50, 50]  # two calls per step once s > 1
+
+
+def test_check_steps_is_the_old_name_of_check_num_inference_steps():
+    """The internal ``check_steps`` (it checks S) still answers, warning with its new name."""
+    pytest.importorskip("diffusers")
+    from medai_lessons.stable_diffusion import _validate
+
+    with _warns(r"medai_lessons\.stable_diffusion\._validate\.check_steps",
+                r"medai_lessons\.stable_diffusion\._validate\.check_num_inference_steps"):
+        old = _validate.check_steps
+    assert old is _validate.check_num_inference_steps and old(25) == 25
+    with pytest.raises(ValueError, match="`num_inference_steps` must be >= 1"):
+        old(0)

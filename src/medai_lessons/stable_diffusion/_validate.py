@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from .._checks import check_int, check_real
+from .._deprecation import moved_names
 from ..diffusion._validate import check_bounded_int
 
 #: Height and width must be multiples of the VAE's down-sampling factor f = 8.
@@ -102,3 +103,7 @@ def check_pipeline(value: Any, name: str = "pipeline") -> Any:
             f"{type(value).__name__} lacks {', '.join(missing)}."
         )
     return value
+
+
+#: Old names: ``check_steps`` (it checks $S$) is now ``check_num_inference_steps``.
+__getattr__ = moved_names(__name__, {"check_steps": f"{__name__}:check_num_inference_steps"})
