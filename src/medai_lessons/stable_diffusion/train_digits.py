@@ -345,6 +345,7 @@ def train_digit_pipeline(
     Returns:
         A summary: seconds and steps of each phase, steps/s, the scaling factor, the losses.
     """
+    # 1. Check the config, the device and the output folder, then load the captioned images
     config = DigitSDConfig() if config is None else config
     if not isinstance(config, DigitSDConfig):
         raise TypeError(f"`config` must be a DigitSDConfig, got {type(config).__name__}.")
@@ -355,6 +356,7 @@ def train_digit_pipeline(
     out = check_out(out)
     data = load_captioned_images(config.data) if data is None else data
 
+    # 2. One accelerator; on the CPU a fixed thread count
     from accelerate import Accelerator
 
     accelerator = Accelerator(cpu=device == "cpu")
@@ -363,6 +365,7 @@ def train_digit_pipeline(
         # A fixed thread count: the same sums in the same order on every run (bit-identical
         # re-runs for the same `cpu_threads`).
         torch.set_num_threads(config.cpu_threads)
+    # 3. Train both phases and save the pipeline (see _train's numbered steps)
     try:
         return _train(out, config, data, accelerator, device)
     finally:
