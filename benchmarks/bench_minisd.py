@@ -31,7 +31,7 @@ from results_file import RESULTS, machine, row, write
 from medai_lessons.diffusion import UNet, load_pretrained_digits, quality_report
 from medai_lessons.diffusion.samplers import ddim_sample
 from medai_lessons.stable_diffusion import digit_pipeline_path, load_digit_pipeline
-from medai_lessons.stable_diffusion.digits import load_dataset, to_classifier_pixels
+from medai_lessons.stable_diffusion.captioned_images import load_captioned_images, to_classifier_pixels
 from medai_lessons.stable_diffusion.guidance import (
     MEASURED_SCALES,
     faithfulness,
@@ -130,7 +130,7 @@ def main() -> None:
     ]
 
     # the autoencoder on real digits
-    data = load_dataset("digits")
+    data = load_captioned_images("digits")
     with torch.no_grad():
         z = torch.cat([pipe.vae.encode(data.images[i : i + 256]).latent_dist.mean for i in range(0, len(data), 256)])
         recon = torch.cat([pipe.vae.decode(z[i : i + 256]).sample for i in range(0, len(z), 256)])

@@ -304,7 +304,7 @@ def interrupt_timings(tmp: Path) -> None:
 
     import medai_lessons.diffusion.cli as ddpm_cli
     import medai_lessons.diffusion.train as train
-    import medai_lessons.stable_diffusion.digits as digits
+    import medai_lessons.stable_diffusion.captioned_images as captioned_images
     import medai_lessons.stable_diffusion.train_digits as train_digits
     from medai_lessons import cli
 
@@ -385,7 +385,7 @@ def interrupt_timings(tmp: Path) -> None:
            else "accepted", err[-300:])
 
     sd_points = [
-        ("sd train-digits: data loading", digits, "load_dataset", True),
+        ("sd train-digits: data loading", captioned_images, "load_captioned_images", True),
         ("sd train-digits: start-up", train_digits, "build_digit_components", False),
         ("sd train-digits: autoencoder phase", train_digits, "_latents", True),
         ("sd train-digits: U-Net phase", train_digits, "_train_unet", True),

@@ -269,7 +269,7 @@ def guidance_data() -> dict[str, bytes]:
     import numpy as np
     from PIL import Image
 
-    from medai_lessons.stable_diffusion.digits import DIGIT_WORDS
+    from medai_lessons.stable_diffusion.captioned_images import DIGIT_WORDS
     from medai_lessons.stable_diffusion.guidance import GUIDANCE_SCALES
     from site_tools.lesson_figures.stable_diffusion import GUIDANCE_SAMPLE_SEEDS, guidance_samples
 

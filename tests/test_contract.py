@@ -217,6 +217,7 @@ RENAMED = {
     "num_train_timesteps": ("num_train_steps", "num_steps"),
     "num_inference_steps": ("num_steps", "steps"),
     "train_steps": ("steps",),
+    "learning_rate": ("lr",),
 }
 
 
@@ -327,8 +328,8 @@ def _cases() -> dict[str, Case]:
         ),
         "TrainConfig": Case(
             dd.TrainConfig,
-            lambda: {"train_steps": 2, "batch_size": 4, "lr": 1e-3, "warmup_steps": 1, "ema_decay": 0.9, "seed": 0,
-                     "channels": (8, 8), "time_dim": 8, "schedule": "linear", "num_train_timesteps": 10},
+            lambda: {"train_steps": 2, "batch_size": 4, "learning_rate": 1e-3, "warmup_steps": 1, "ema_decay": 0.9,
+                     "seed": 0, "channels": (8, 8), "time_dim": 8, "schedule": "linear", "num_train_timesteps": 10},
         ),
         "train_ddpm": Case(
             dd.train_ddpm,
@@ -462,11 +463,11 @@ def _cases() -> dict[str, Case]:
 
 def _minisd_rows(cheap: int, few: int) -> dict[str, Case]:
     """Rows of the miniature SD modules (present once that branch is merged)."""
-    digits = "medai_lessons.stable_diffusion.digits."
+    captioned = "medai_lessons.stable_diffusion.captioned_images."
     guidance = "medai_lessons.stable_diffusion.guidance."
     tok = "medai_lessons.stable_diffusion.tokenizer."
     train = "medai_lessons.stable_diffusion.train_digits."
-    mini = "medai_lessons.stable_diffusion.miniature."
+    mini = "medai_lessons.stable_diffusion.digit_pipeline."
 
     def images(n: int) -> Any:
         return torch.rand(n, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
@@ -476,21 +477,23 @@ def _minisd_rows(cheap: int, few: int) -> dict[str, Case]:
                                            unet_channels=(32, 32), vae_channels=(8, 8, 8), save_fp16=False)
 
     def tiny_dataset() -> Any:
-        dataset = _m(digits + "load_dataset")("digits")
+        dataset = _m(captioned + "load_captioned_images")("digits")
         return type(dataset)(dataset.name, dataset.images[:8], dataset.labels[:8], dataset.prompts)
 
     return {
-        "digit_prompts": Case(_m(digits + "digit_prompts"), lambda: {"digit": 7}),
-        "training_words": Case(_m(digits + "training_words"), lambda: {"prompts": (("a one", "one"), ("a two",))}),
-        "upsample": Case(_m(digits + "upsample"), lambda: {"images": fx().x, "size": 16}),
-        "to_classifier_pixels": Case(_m(digits + "to_classifier_pixels"), lambda: {"images": images(2)}),
+        "digit_prompts": Case(_m(captioned + "digit_prompts"), lambda: {"digit": 7}),
+        "training_words": Case(_m(captioned + "training_words"), lambda: {"prompts": (("a one", "one"), ("a two",))}),
+        "upsample": Case(_m(captioned + "upsample"), lambda: {"images": fx().x, "size": 16}),
+        "to_classifier_pixels": Case(_m(captioned + "to_classifier_pixels"), lambda: {"images": images(2)}),
         "drop_prompts": Case(
-            _m(digits + "drop_prompts"),
+            _m(captioned + "drop_prompts"),
             lambda: {"prompts": ["a one", "a two"], "p_uncond": 0.5, "generator": torch.Generator().manual_seed(0)},
         ),
-        "load_dataset": Case(_m(digits + "load_dataset"), lambda: {"data": "digits", "root": None}, examples=cheap),
+        "load_captioned_images": Case(
+            _m(captioned + "load_captioned_images"), lambda: {"data": "digits", "root": None}, examples=cheap
+        ),
         "load_medmnist_npz": Case(
-            _m(digits + "load_medmnist_npz"),
+            _m(captioned + "load_medmnist_npz"),
             lambda: {"path": medmnist_npz(), "flag": "pneumoniamnist", "split": "train"},
         ),
         "sample_digits": Case(
@@ -580,7 +583,7 @@ NOT_CALLED: dict[str, str] = {
     "medai_lessons.diffusion.quality.QualityReport": "result record returned by quality_report",
     "medai_lessons.stable_diffusion.cost.StepCost": "result record returned by measure_step",
     "medai_lessons.stable_diffusion.cost.PixelLatentCost": "result record returned by compare_pixel_latent",
-    "medai_lessons.stable_diffusion.digits.Dataset": "data record returned by load_dataset",
+    "medai_lessons.stable_diffusion.captioned_images.CaptionedImages": "data record returned by load_captioned_images",
     "medai_lessons.diffusion.train.TrainingInterrupted": "exception type raised by train_ddpm on Ctrl-C",
 }
 

@@ -87,8 +87,35 @@ def test_cli_old_flag_names_still_work_and_warn(tmp_path, capsys):
     argv = ["ddpm", "sample", "--checkpoint", "pretrained", "--num-steps", "3", "--num-images", "2",
             "--no-progress", "--out", str(tmp_path)]
     assert main(argv) == 0
-    assert "--num-steps is deprecated; use --num-inference-steps" in capsys.readouterr().err
+    assert ("warning: `--num-steps` is deprecated and will be removed in a future release; "
+            "use `--num-inference-steps` instead." in capsys.readouterr().err)
     assert (tmp_path / "samples-ddim3.png").is_file()
+
+
+
+@pytest.mark.parametrize(
+    ("argv", "old", "new", "dest", "value"),
+    [
+        (["ddpm", "train", "--steps", "7"], "--steps", "--train-steps", "train_steps", 7),
+        (["ddpm", "train", "--num-train-steps", "50"], "--num-train-steps", "--num-train-timesteps",
+         "num_train_timesteps", 50),
+        (["ddpm", "train", "--lr", "0.01"], "--lr", "--learning-rate", "learning_rate", 0.01),
+        (["ddpm", "sample", "--checkpoint", "x", "--num-steps", "9"], "--num-steps", "--num-inference-steps",
+         "num_inference_steps", 9),
+        (["sd", "generate", "--model", "m", "--prompt", "p", "--steps", "4"], "--steps", "--num-inference-steps",
+         "num_inference_steps", 4),
+        (["sd", "generate", "--model", "m", "--prompt", "p", "--guidance", "3"], "--guidance", "--guidance-scale",
+         "guidance_scale", 3.0),
+    ],
+)
+def test_every_old_flag_fills_the_new_one_and_warns_like_the_library(capsys, argv, old, new, dest, value):
+    """Each old flag stores into its new flag and prints the sentence of the library's `FutureWarning`."""
+    from medai_lessons._deprecation import renamed_message
+    from medai_lessons.cli import build_parser
+
+    args = build_parser().parse_args(argv)
+    assert getattr(args, dest) == value
+    assert f"warning: {renamed_message(old, new)}" in capsys.readouterr().err
 
 
 def test_cli_missing_checkpoint_exits_2(tmp_path, capsys):
@@ -167,7 +194,8 @@ def test_truncated_checkpoint_is_one_line(tmp_path, capsys):
     [
         (["ddpm", "train", "--train-steps", "0"], "`--train-steps` must be >= 1"),
         (["ddpm", "train", "--steps", "0"], "`--train-steps` must be >= 1"),
-        (["ddpm", "train", "--lr", "-1"], "`--lr` must be > 0"),
+        (["ddpm", "train", "--learning-rate", "-1"], "`--learning-rate` must be > 0"),
+        (["ddpm", "train", "--lr", "-1"], "`--learning-rate` must be > 0"),
         (["ddpm", "train", "--num-train-timesteps", "0"], "`--num-train-timesteps` must be >= 1"),
         (["ddpm", "train", "--channels", "32,x"], "`--channels` must be comma-separated integers"),
         (["ddpm", "train", "--channels", "32,32,32,32,32", "--cpu"],
@@ -227,11 +255,11 @@ def test_cli_train_refuses_a_used_out_unless_overwrite(tmp_path, capsys):
 
 
 def test_cli_diverging_run_stops_with_a_hint_and_strict_history(tmp_path, capsys):
-    """`--lr 1e30` stops at the first non-finite loss, suggests a smaller --lr, and writes no bare NaN."""
+    """`--learning-rate 1e30` stops at the first non-finite loss, suggests a smaller one, and writes no bare NaN."""
     out = tmp_path / "run"
-    assert main(["ddpm", "train", "--train-steps", "8", "--lr", "1e30", *TINY, "--out", str(out)]) == 2
+    assert main(["ddpm", "train", "--train-steps", "8", "--learning-rate", "1e30", *TINY, "--out", str(out)]) == 2
     line = _err_line(capsys)
-    assert "so training stopped; try a smaller `--lr` (got 1e+30)" in line
+    assert "so training stopped; try a smaller `--learning-rate` (got 1e+30)" in line
     assert not out.exists() and not (tmp_path / "run.partial").exists()  # nothing half-written is left
 
 
@@ -273,8 +301,8 @@ def test_cli_interrupt_then_resume_matches_an_uninterrupted_run(tmp_path, capsys
     monkeypatch.setattr(train, "ddpm_loss", real_loss)
     assert main(["ddpm", "train", *TINY, "--out", str(out)]) == 2
     assert f"continue it with --resume {checkpoint}" in _err_line(capsys)
-    assert main(["ddpm", "train", "--lr", "0.5", "--resume", str(checkpoint), "--out", str(out)]) == 2
-    assert "`--lr` 0.5 differs from the run being resumed (0.002)" in _err_line(capsys)
+    assert main(["ddpm", "train", "--learning-rate", "0.5", "--resume", str(checkpoint), "--out", str(out)]) == 2
+    assert "`--learning-rate` 0.5 differs from the run being resumed (0.002)" in _err_line(capsys)
     assert main(["ddpm", "train", "--resume", str(checkpoint), "--no-progress", "--cpu", "--out", str(out)]) == 0
     for name in ["digits-ddpm.safetensors", "digits-ddpm-raw.safetensors"]:
         a, b = load_file(str(out / name)), load_file(str(tmp_path / "full" / name))

@@ -277,6 +277,9 @@ def test_pretrained_digits_loads_with_history():
     history = load_pretrained_history()
     assert schedule.num_train_timesteps == 1000 and model.config["channels"] == [32, 32]
     assert len(history["losses"]) == history["config"]["train_steps"]
+    # the file says "steps", "lr" and "num_train_steps" (written before the renames); they are read back new
+    assert history["config"]["learning_rate"] == 0.002 and history["config"]["num_train_timesteps"] == 1000
+    assert not {"steps", "lr", "num_train_steps"} & set(history["config"])
 
 
 def test_training_few_steps_lowers_loss_and_writes_files(tmp_path):

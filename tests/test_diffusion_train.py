@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -34,14 +35,38 @@ def test_train_config_old_names_warn_and_map():
         TrainConfig(steps=3, train_steps=4)
 
 
+def test_train_config_lr_is_the_old_name_of_learning_rate():
+    """`lr=` and `.lr` still work and warn, naming `learning_rate`, the name `DigitSDConfig` uses too."""
+    with pytest.warns(FutureWarning, match="`lr` is deprecated .* use `learning_rate` instead"):
+        cfg = TrainConfig(lr=5e-4)
+    assert cfg.learning_rate == 5e-4 and cfg == TrainConfig(learning_rate=5e-4)
+    with pytest.warns(FutureWarning, match=r"`TrainConfig\.lr` is deprecated .* use `TrainConfig\.learning_rate`"):
+        assert cfg.lr == 5e-4
+    with pytest.raises(TypeError, match="pass `learning_rate` only, not also its deprecated alias `lr`"):
+        TrainConfig(lr=1e-3, learning_rate=1e-3)
+
+
+def test_train_config_written_with_lr_rebuilds_quietly():
+    """A config saved before the rename (keys `steps`, `lr`, `num_train_steps`) rebuilds without a warning."""
+    old = {"steps": 30, "batch_size": 8, "lr": 0.01, "warmup_steps": 1, "ema_decay": 0.9, "seed": 2,
+           "channels": [8, 8], "time_dim": 8, "schedule": "cosine", "num_train_steps": 20}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cfg = TrainConfig.from_dict(old)
+    assert cfg == TrainConfig(train_steps=30, batch_size=8, learning_rate=0.01, warmup_steps=1, ema_decay=0.9,
+                              seed=2, channels=(8, 8), time_dim=8, schedule="cosine", num_train_timesteps=20)
+
+
 def test_shipped_checkpoint_with_old_keys_still_loads():
     """The packaged checkpoint stores `steps`/`num_train_steps` (old keys); it loads and its config rebuilds."""
     from medai_lessons.diffusion.checkpoint import PRETRAINED_DIGITS, _data_file
 
     model, schedule, stored = load_checkpoint(_data_file(PRETRAINED_DIGITS))
     assert stored["steps"] == 2000 and stored["num_train_steps"] == 1000  # written before the rename
+    assert stored["lr"] == 0.002
     cfg = TrainConfig.from_dict(stored)
     assert (cfg.train_steps, cfg.num_train_timesteps, cfg.channels) == (2000, 1000, (32, 32))
+    assert cfg.learning_rate == 0.002
     assert len(schedule) == 1000 and model.config["channels"] == [32, 32]
 
 
@@ -52,10 +77,10 @@ def test_shipped_checkpoint_with_old_keys_still_loads():
         ({"train_steps": 10**12}, ValueError, r"`train_steps` must be <= 10000000"),
         ({"num_train_timesteps": 0}, ValueError, r"`num_train_timesteps` must be >= 1"),
         ({"seed": 2**64}, ValueError, r"`seed` must be <= 18446744073709551615"),
-        ({"lr": float("nan")}, ValueError, r"`lr` must be finite"),
+        ({"learning_rate": float("nan")}, ValueError, r"`learning_rate` must be finite"),
         ({"channels": "32,32"}, TypeError, r"`channels` must be a sequence of integers"),
         ({"time_dim": 7}, ValueError, r"`time_dim` must be even"),
-        ({"lr": -1.0}, ValueError, r"`lr` must be > 0"),
+        ({"learning_rate": -1.0}, ValueError, r"`learning_rate` must be > 0"),
         ({"ema_decay": 1.0}, ValueError, r"`ema_decay` must lie in \[0, 1\)"),
         ({"schedule": "quadratic"}, ValueError, r"`schedule` must be 'linear' or 'cosine'"),
         ({"batch_size": 2.0}, TypeError, r"`batch_size` must be an integer"),
@@ -143,7 +168,8 @@ def test_learning_rate_follows_diffusers_cosine_with_warmup(monkeypatch):
         return real_step(self, *args, **kwargs)
 
     monkeypatch.setattr(torch.optim.AdamW, "step", spy)
-    train_ddpm(load_digits_images()[:64], TrainConfig(train_steps=6, lr=1e-3, **TINY), progress=False, cpu=True)
+    config = TrainConfig(train_steps=6, learning_rate=1e-3, **TINY)
+    train_ddpm(load_digits_images()[:64], config, progress=False, cpu=True)
     # diffusers: k / W during warm-up, then 0.5 (1 + cos(pi (k - W) / (N - W)))
     expected = [1e-3 * (k / 2 if k < 2 else 0.5 * (1 + math.cos(math.pi * (k - 2) / 4))) for k in range(6)]
     assert seen == pytest.approx(expected, rel=1e-12)
@@ -159,10 +185,10 @@ def test_train_ddpm_rejects_nan_data():
 
 
 def test_train_ddpm_stops_at_the_first_non_finite_loss():
-    """A learning rate of 1e30 blows up; training stops with a ValueError that suggests a smaller `lr`."""
-    cfg = TrainConfig(train_steps=20, lr=1e30, **TINY)
+    """A learning rate of 1e30 blows up; training stops with a ValueError that suggests a smaller `learning_rate`."""
+    cfg = TrainConfig(train_steps=20, learning_rate=1e30, **TINY)
     with pytest.raises(ValueError, match=r"the loss became NaN or infinite at step \d+, so training stopped; "
-                                         r"try a smaller `lr` \(got 1e\+30\)"):
+                                         r"try a smaller `learning_rate` \(got 1e\+30\)"):
         train_ddpm(load_digits_images()[:64], cfg, progress=False, cpu=True)
 
 
@@ -189,9 +215,30 @@ def test_interrupt_keeps_the_last_complete_checkpoint_and_resume_is_bit_identica
     assert resumed.losses == full.losses
     for a, b in ((resumed.model, full.model), (resumed.ema_model, full.ema_model)):
         assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
-    with pytest.raises(ValueError, match="`lr` differs from the run being resumed"):
-        train_ddpm(data, TrainConfig(train_steps=12, seed=3, **{**TINY, "batch_size": 32}, lr=0.1),
+    with pytest.raises(ValueError, match="`learning_rate` differs from the run being resumed"):
+        train_ddpm(data, TrainConfig(train_steps=12, seed=3, **{**TINY, "batch_size": 32}, learning_rate=0.1),
                    progress=False, cpu=True, resume_from=caught.value.checkpoint)
+
+
+def test_resume_from_a_checkpoint_written_with_lr(tmp_path):
+    """A training state whose stored config still says `lr` (written before the rename) resumes, quietly."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    data = load_digits_images()[:64]
+    cfg = TrainConfig(train_steps=2, seed=1, **TINY)
+    train_ddpm(data, cfg, progress=False, cpu=True, checkpoint_every=2, checkpoint_dir=tmp_path)
+    state = tmp_path / "step-0000002" / train.STATE_FILE
+    with safe_open(str(state), framework="pt") as f:
+        metadata = f.metadata()
+    stored = json.loads(metadata["train_config"])
+    stored["lr"] = stored.pop("learning_rate")  # the key as an older release wrote it
+    save_file(load_file(str(state)), str(state), metadata={**metadata, "train_config": json.dumps(stored)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        resumed = train_ddpm(data, TrainConfig(train_steps=3, seed=1, **TINY), progress=False, cpu=True,
+                             resume_from=tmp_path / "step-0000002")
+    assert len(resumed.losses) == 3 and resumed.config.learning_rate == cfg.learning_rate == 2e-3
 
 
 # -- the image grid --------------------------------------------------------------------------

@@ -103,12 +103,13 @@ def test_diagram_sits_on_a_white_card_for_dark_mode():
 def test_forward_images_follow_the_closed_form_schedule():
     """ᾱ_t of the drawing is the linear schedule's (values computed in test_diffusion_schedule.py's
     test_linear_alpha_bar_golden_values from Ho et al. 2020, Sec. 4)."""
-    abar = diagrams.alpha_bar()
-    # DDPMScheduler(linear, 1e-4..0.02).alphas_cumprod at t = 0, 499, 999 (index + 1 here)
-    assert abar[1] == pytest.approx(0.9998999834, rel=1e-7)
-    assert abar[500] == pytest.approx(0.0785872340, rel=1e-6)
-    assert abar[1000] == pytest.approx(4.0358303522e-05, rel=1e-5)
-    assert np.all(np.diff(abar) < 0)
+    share = diagrams.signal_share_by_step()
+    # DDPMScheduler(linear, 1e-4..0.02).alphas_cumprod at t = 0, 499, 999 (index + 1 here: the paper's t)
+    assert share[0] == 1.0
+    assert share[1] == pytest.approx(0.9998999834, rel=1e-7)
+    assert share[500] == pytest.approx(0.0785872340, rel=1e-6)
+    assert share[1000] == pytest.approx(4.0358303522e-05, rel=1e-5)
+    assert np.all(np.diff(share) < 0)
 
 
 def test_unknown_language_is_rejected():

@@ -53,8 +53,8 @@ def _offenders(sources: list[Path], forbidden: tuple[str, ...]) -> dict[str, lis
 
 
 def test_the_import_reader_resolves_relative_imports():
-    """``from ..data import x`` inside ``medai_lessons/stable_diffusion/digits.py`` is ``medai_lessons.data``."""
-    found = imports_of(PACKAGE / "stable_diffusion" / "digits.py")
+    """``from ..data import x`` inside ``stable_diffusion/captioned_images.py`` is ``medai_lessons.data``."""
+    found = imports_of(PACKAGE / "stable_diffusion" / "captioned_images.py")
     assert "medai_lessons.data" in found and "medai_lessons._checks" in found
 
 
@@ -77,7 +77,7 @@ def test_the_package_never_imports_the_site_tooling():
 
 
 def test_lesson_3_reads_its_images_from_the_data_module():
-    """The SD data set is built on ``medai_lessons.data``, not on lesson 2's modules."""
-    found = imports_of(PACKAGE / "stable_diffusion" / "digits.py")
+    """The SD data set (captioned images) is built on ``medai_lessons.data``, not on lesson 2's modules."""
+    found = imports_of(PACKAGE / "stable_diffusion" / "captioned_images.py")
     assert "medai_lessons.data.load_digits_images" in found
     assert not any(m.startswith("medai_lessons.diffusion") for m in found)

@@ -22,13 +22,13 @@ from medai_lessons.stable_diffusion import (  # noqa: E402
     faithfulness,
     generate,
     generate_stepwise,
-    load_dataset,
+    load_captioned_images,
     load_digit_pipeline,
     sample_digits,
     variety,
     word_tokenizer,
 )
-from medai_lessons.stable_diffusion.digits import (  # noqa: E402
+from medai_lessons.stable_diffusion.captioned_images import (  # noqa: E402
     TEMPLATES,
     drop_prompts,
     load_medmnist_npz,
@@ -102,7 +102,7 @@ def test_prompts_cover_every_template_and_japanese():
 
 def test_upsampled_digits_read_back_by_the_classifier():
     """8x8 -> 32x32 -> 8x8 keeps the digits readable: the classifier reads >= 95 % correctly."""
-    data = load_dataset("digits")
+    data = load_captioned_images("digits")
     assert data.images.shape == (1797, 3, 32, 32)
     assert float(data.images.min()) >= -1 and float(data.images.max()) <= 1
     share = faithfulness(data.images[:400], data.labels[:400].tolist())
@@ -122,11 +122,11 @@ def test_prompt_dropout_rate_matches_p():
 def test_unknown_dataset_names_are_refused():
     """Unknown names and MedMNIST without the package raise ValueError naming `data`."""
     with pytest.raises(ValueError, match="`data`"):
-        load_dataset("mnist")
+        load_captioned_images("mnist")
     with pytest.raises(ValueError, match="`data`"):
-        load_dataset("medmnist:nosuchmnist")
+        load_captioned_images("medmnist:nosuchmnist")
     with pytest.raises(TypeError, match="`data`"):
-        load_dataset(3)
+        load_captioned_images(3)
 
 
 def test_medmnist_loader_reads_the_npz_layout(tmp_path):
@@ -173,7 +173,7 @@ def test_training_is_bit_identical_and_loadable(tmp_path):
     """Two short runs with one seed write identical weights, and diffusers loads the result."""
     from diffusers import StableDiffusionPipeline
 
-    data = load_dataset("digits")
+    data = load_captioned_images("digits")
     small = type(data)(data.name, data.images[:64], data.labels[:64], data.prompts)
     for name in ("a", "b"):
         summary = train_digit_pipeline(tmp_path / name, DigitSDConfig(**TINY), data=small)
@@ -305,7 +305,7 @@ def test_partial_model_directory_is_refused(tmp_path):
 
 def test_variety_is_zero_for_copies_and_positive_for_real_digits():
     """Identical images have variety 0; real digits of one class have a positive spread."""
-    data = load_dataset("digits")
+    data = load_captioned_images("digits")
     copies = data.images[:1].repeat(4, 1, 1, 1)
     assert variety(copies, [0, 0, 1, 1]) == 0.0
     sevens = data.images[data.labels == 7][:4]

@@ -534,11 +534,11 @@ def test_resume_after_a_real_signal_right_after_a_checkpoint_is_bit_identical(tm
 def _sd_points():
     import diffusers
 
-    import medai_lessons.stable_diffusion.digits as digits
+    import medai_lessons.stable_diffusion.captioned_images as captioned_images
     import medai_lessons.stable_diffusion.train_digits as train_digits
 
     return {
-        "data-loading": (digits, "load_dataset", True),
+        "data-loading": (captioned_images, "load_captioned_images", True),
         "start-up": (train_digits, "build_digit_components", False),
         "autoencoder": (train_digits, "_latents", True),
         "unet": (train_digits, "_train_unet", True),

@@ -101,3 +101,59 @@ def test_moved_functions_keep_their_old_import_paths():
         assert checkpoint.write_atomically is medai_lessons._files.write_atomically
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         checkpoint.nothing  # noqa: B018
+
+
+def test_captioned_images_keep_their_old_module_and_names():
+    """``stable_diffusion.digits`` (now ``captioned_images``), its ``Dataset`` and ``load_dataset`` still import,
+    warn naming the new path, and give the new objects; the package's ``load_dataset`` too."""
+    pytest.importorskip("diffusers")
+    import medai_lessons.stable_diffusion as sd
+    from medai_lessons.stable_diffusion import captioned_images, digits
+
+    new = "medai_lessons\\.stable_diffusion\\.captioned_images"
+    with _warns(r"medai_lessons\.stable_diffusion\.digits\.load_dataset", f"{new}\\.load_captioned_images"):
+        assert digits.load_dataset is captioned_images.load_captioned_images
+    with _warns(r"medai_lessons\.stable_diffusion\.digits\.Dataset", f"{new}\\.CaptionedImages"):
+        assert digits.Dataset is captioned_images.CaptionedImages
+    with _warns(r"medai_lessons\.stable_diffusion\.digits\.drop_prompts", f"{new}\\.drop_prompts"):
+        assert digits.drop_prompts is captioned_images.drop_prompts
+    with _warns(r"medai_lessons\.stable_diffusion\.load_dataset", f"{new}\\.load_captioned_images"):
+        assert sd.load_dataset is sd.load_captioned_images
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        digits.nothing  # noqa: B018
+
+
+def test_digit_pipeline_keeps_the_old_miniature_module():
+    """``stable_diffusion.miniature`` (now ``digit_pipeline``) still gives the loader, with a warning."""
+    pytest.importorskip("diffusers")
+    from medai_lessons.stable_diffusion import digit_pipeline, miniature
+
+    for name in ("digit_pipeline_path", "load_digit_pipeline", "DIGIT_IMAGE_SIZE"):
+        with _warns(rf"medai_lessons\.stable_diffusion\.miniature\.{name}",
+                    rf"medai_lessons\.stable_diffusion\.digit_pipeline\.{name}"):
+            assert getattr(miniature, name) is getattr(digit_pipeline, name)
+
+
+def test_steps_per_image_is_the_old_name_of_unet_calls_per_image():
+    """``steps_per_image`` counted U-Net calls: it still does, under a warning naming ``unet_calls_per_image``."""
+    pytest.importorskip("diffusers")
+    from medai_lessons.stable_diffusion import guidance
+
+    with _warns(r"medai_lessons\.stable_diffusion\.guidance\.steps_per_image",
+                r"medai_lessons\.stable_diffusion\.guidance\.unet_calls_per_image"):
+        old = guidance.steps_per_image
+    assert old is guidance.unet_calls_per_image
+    assert [old(25, s) for s in (0.0, 1.0, 1.5, 7.5)] == [25, 25, 50, 50]  # two calls per step once s > 1
+
+
+def test_check_steps_is_the_old_name_of_check_num_inference_steps():
+    """The internal ``check_steps`` (it checks S) still answers, warning with its new name."""
+    pytest.importorskip("diffusers")
+    from medai_lessons.stable_diffusion import _validate
+
+    with _warns(r"medai_lessons\.stable_diffusion\._validate\.check_steps",
+                r"medai_lessons\.stable_diffusion\._validate\.check_num_inference_steps"):
+        old = _validate.check_steps
+    assert old is _validate.check_num_inference_steps and old(25) == 25
+    with pytest.raises(ValueError, match="`num_inference_steps` must be >= 1"):
+        old(0)

@@ -34,7 +34,7 @@ from medai_lessons.self_supervised.train_clip import (  # noqa: E402
     ClipTrainingInterrupted,
     train_clip,
 )
-from medai_lessons.stable_diffusion.digits import digit_prompts, training_words  # noqa: E402
+from medai_lessons.stable_diffusion.captioned_images import digit_prompts, training_words  # noqa: E402
 from medai_lessons.stable_diffusion.tokenizer import word_tokenizer  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

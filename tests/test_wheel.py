@@ -61,12 +61,14 @@ ALLOWED = {
     "medai_lessons/stable_diffusion/_quiet_notices.py",
     "medai_lessons/stable_diffusion/_validate.py",
     "medai_lessons/stable_diffusion/architecture.py",
+    "medai_lessons/stable_diffusion/captioned_images.py",
     "medai_lessons/stable_diffusion/cli.py",
     "medai_lessons/stable_diffusion/cost.py",
-    "medai_lessons/stable_diffusion/digits.py",
+    "medai_lessons/stable_diffusion/digit_pipeline.py",
+    "medai_lessons/stable_diffusion/digits.py",  # old import path of captioned_images (moved_names)
     "medai_lessons/stable_diffusion/guidance.py",
     "medai_lessons/stable_diffusion/loading.py",
-    "medai_lessons/stable_diffusion/miniature.py",
+    "medai_lessons/stable_diffusion/miniature.py",  # old import path of digit_pipeline (moved_names)
     "medai_lessons/stable_diffusion/pipeline.py",
     "medai_lessons/stable_diffusion/stages.py",
     "medai_lessons/stable_diffusion/tokenizer.py",

@@ -25,11 +25,14 @@ its own white card; the site's build recolours it for the dark scheme. No label 
 
 Notation:
 
-| code            | symbol                 | diffusers             |
-|-----------------|------------------------|-----------------------|
-| ``alpha_bar_t`` | $\bar\alpha_t$         | ``alphas_cumprod[t]`` |
-| ``eps``         | $\varepsilon$          | ``noise``             |
-| ``x0``, ``x_t`` | $x_0$, $x_t$           | ``original_samples``, ``noisy_samples`` |
+| code               | symbol                              | diffusers                               |
+|--------------------|-------------------------------------|-----------------------------------------|
+| ``share[t]``       | $\bar\alpha_t$, the paper's $t$ = 0..T | ``alphas_cumprod[t - 1]`` ($\bar\alpha_0 = 1$) |
+| ``eps``            | $\varepsilon$                       | ``noise``                               |
+| ``x0``, ``x_t``    | $x_0$, $x_t$                        | ``original_samples``, ``noisy_samples`` |
+
+``alpha_bar`` and ``alphas_cumprod`` keep diffusers' meaning everywhere (index 0 is the
+paper's $t = 1$); :func:`signal_share_by_step`, indexed by the paper's $t$, has a name of its own.
 """
 
 from __future__ import annotations
@@ -139,12 +142,16 @@ def _arrow(ident: str, d: str, *, reverse: bool = False, dashed: bool = False) -
 # --------------------------------------------------------------------------------------
 
 
-def alpha_bar(num_steps: int = NUM_TRAIN_TIMESTEPS) -> np.ndarray:
-    r"""$\bar\alpha_t$ of the package's linear schedule for $t = 0, \dots, T$ ($\bar\alpha_0 = 1$):
-    the lesson's one ᾱ, :class:`~medai_lessons.diffusion.NoiseSchedule`, with the paper's $t = 0$ in front."""
+def signal_share_by_step(num_train_timesteps: int = NUM_TRAIN_TIMESTEPS) -> np.ndarray:
+    r"""$\bar\alpha_t$, the share of signal variance left, for the paper's $t = 0, \dots, T$ ($\bar\alpha_0 = 1$).
+
+    The lesson's one ᾱ, :class:`~medai_lessons.diffusion.NoiseSchedule`'s linear ``alphas_cumprod``,
+    with the paper's $t = 0$ in front: ``signal_share_by_step()[t]`` is ``alphas_cumprod[t - 1]``.
+    (Called ``alpha_bar`` before, which elsewhere means diffusers' index, one step off.)
+    """
     from medai_lessons.diffusion import NoiseSchedule
 
-    schedule = NoiseSchedule.linear(num_steps, BETA_START, BETA_END)
+    schedule = NoiseSchedule.linear(num_train_timesteps, BETA_START, BETA_END)
     return np.concatenate([[1.0], schedule.alphas_cumprod.numpy()])
 
 
@@ -207,7 +214,7 @@ def forward_reverse(lang: str) -> str:
     width, height = 940, 350
     x0 = _ring()
     eps = np.random.default_rng(7).standard_normal(x0.shape)
-    abar = alpha_bar()
+    share = signal_share_by_step()
     cell, left, gap, top = 10, 50, 85, 92
     panel = cell * x0.shape[1]
     body = [
@@ -216,12 +223,12 @@ def forward_reverse(lang: str) -> str:
     ]
     for k, step in enumerate(SHOWN_STEPS):
         px = left + k * (panel + gap)
-        x_t = np.sqrt(abar[step]) * x0 + np.sqrt(1.0 - abar[step]) * eps  # Ho et al. 2020, Eq. (4)
+        x_t = np.sqrt(share[step]) * x0 + np.sqrt(1.0 - share[step]) * eps  # Ho et al. 2020, Eq. (4)
         body += _pixels(px, top, x_t, cell)
         centre = px + panel / 2
         name = "x_{0}" if step == 0 else ("x_{T}" if step == NUM_TRAIN_TIMESTEPS else f"x_{{{step}}}")
         body.append(_text(centre, top + panel + 24, name, size=16, weight="bold"))
-        body.append(_text(centre, top + panel + 44, f"t = {step},  ᾱ_{{t}} = {abar[step]:.3f}", size=14,
+        body.append(_text(centre, top + panel + 44, f"t = {step},  ᾱ_{{t}} = {share[step]:.3f}", size=14,
                           colour=_MUTED))
         if step == 0:
             body.append(_text(centre, top - 12, t["data"], size=14, colour=_MUTED))

@@ -72,8 +72,8 @@ def forward_strip(lang: str) -> Any:
     return fig
 
 
-def alpha_bar(lang: str) -> Any:
-    """ᾱ_t against t for the linear and the cosine schedule."""
+def alpha_bar_curves(lang: str) -> Any:
+    """ᾱ_t against t for the linear and the cosine schedule (the figure ``alpha-bar``)."""
     from medai_lessons.diffusion import NoiseSchedule
 
     plt = pyplot(lang)
@@ -164,7 +164,7 @@ def samples_grid(lang: str) -> Any:
 
 FIGURES = {
     "forward-strip": forward_strip,
-    "alpha-bar": alpha_bar,
+    "alpha-bar": alpha_bar_curves,
     "loss-curve": loss_curve,
     "reverse-strip": reverse_strip,
     "samples-grid": samples_grid,

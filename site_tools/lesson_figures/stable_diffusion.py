@@ -297,12 +297,12 @@ def latent_channels(lang: str) -> Any:
     """Three real digits, their four latent channels and their reconstructions."""
     import torch
 
-    from medai_lessons.stable_diffusion.digits import load_dataset
+    from medai_lessons.stable_diffusion.captioned_images import load_captioned_images
 
     plt = pyplot(lang)
     lab = _MINI[lang]
     pipe = _pipe()
-    data = load_dataset("digits")
+    data = load_captioned_images("digits")
     x = data.images[[0, 7, 3]]  # a 0, a 7 and a 3
     with torch.no_grad(), one_thread():
         z = pipe.vae.encode(x).latent_dist.mean

@@ -7,7 +7,10 @@ accepted for a while:
 
 * :func:`renamed_kwargs` maps an old keyword onto the new one;
 * :func:`warn_renamed` is the warning itself (an old attribute or property calls it);
-* :func:`moved_names` keeps an old import path working after a function moved module.
+* :func:`moved_names` keeps an old import path (or an old name in the same module) working
+  after a function moved module or was renamed.
+
+The command line's old flags (``medai_lessons.cli.add_flag``) print :func:`renamed_message` too.
 """
 
 from __future__ import annotations
@@ -22,13 +25,14 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+def renamed_message(old: str, new: str) -> str:
+    """The sentence every deprecation says: the old name, and the new one to use."""
+    return f"`{old}` is deprecated and will be removed in a future release; use `{new}` instead."
+
+
 def warn_renamed(old: str, new: str, *, stacklevel: int = 3) -> None:
     """Emit the ``FutureWarning`` for a renamed argument or attribute."""
-    warnings.warn(
-        f"`{old}` is deprecated and will be removed in a future release; use `{new}` instead.",
-        FutureWarning,
-        stacklevel=stacklevel,
-    )
+    warnings.warn(renamed_message(old, new), FutureWarning, stacklevel=stacklevel)
 
 
 def renamed_kwargs(**renames: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -53,9 +57,9 @@ def renamed_kwargs(**renames: str) -> Callable[[Callable[P, R]], Callable[P, R]]
     return decorate
 
 
-
 def moved_names(module: str, moves: Mapping[str, str]) -> Callable[[str], Any]:
-    """A module-level ``__getattr__`` for names that moved: ``moves`` maps a name to its new module.
+    """A module-level ``__getattr__`` for names that moved: ``moves`` maps a name to its new module,
+    or to ``"module:new_name"`` when it was renamed as well (the module may be ``module`` itself).
 
     ``from <module> import name`` still works and warns, naming the new import path.
     """
@@ -63,7 +67,9 @@ def moved_names(module: str, moves: Mapping[str, str]) -> Callable[[str], Any]:
     def module_getattr(name: str) -> Any:
         if name not in moves:
             raise AttributeError(f"module {module!r} has no attribute {name!r}")
-        warn_renamed(f"{module}.{name}", f"{moves[name]}.{name}")
-        return getattr(importlib.import_module(moves[name]), name)
+        new_module, _, new_name = moves[name].partition(":")
+        new_name = new_name or name
+        warn_renamed(f"{module}.{name}", f"{new_module}.{new_name}")
+        return getattr(importlib.import_module(new_module), new_name)
 
     return module_getattr

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from medai_lessons import interrupts
+from medai_lessons._deprecation import renamed_message
 
 try:
     import fcntl
@@ -304,7 +305,8 @@ def add_command(
 
 
 class _DeprecatedFlag(argparse.Action):
-    """An old flag that still works: it stores into the new flag's ``dest`` and says so once."""
+    """An old flag that still works: it stores into the new flag's ``dest`` and says so once, in the
+    words of the package's ``FutureWarning`` (:func:`medai_lessons._deprecation.renamed_message`)."""
 
     def __init__(self, option_strings: list[str], dest: str, new: str = "", **kwargs: Any) -> None:
         self.new = new
@@ -312,7 +314,7 @@ class _DeprecatedFlag(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
                  option_string: str | None = None) -> None:
-        print(f"{parser.prog}: warning: {option_string} is deprecated; use {self.new}.", file=sys.stderr)
+        print(f"{parser.prog}: warning: {renamed_message(str(option_string), self.new)}", file=sys.stderr)
         setattr(namespace, self.dest, values)
 
 

@@ -16,7 +16,7 @@ A MedMNIST set is downloaded once by the ``medmnist`` package (readers with inte
   ``--data medmnist:<set>``, which check the name first).
 
 Lesson 2 trains on these as they are; lesson 3 resizes them for its autoencoder
-(:mod:`medai_lessons.stable_diffusion.digits`).
+(:mod:`medai_lessons.stable_diffusion.captioned_images`).
 
 Notation: ``x0`` is $x_0$; images are ``(batch, 1, height, width)`` float32 tensors.
 """

@@ -65,11 +65,11 @@ class CheckpointNotFoundError(FileNotFoundError, ValueError):
 
 
 #: Old ``train_config`` keys (before the diffusers vocabulary) -> current keys.
-OLD_TRAIN_KEYS = {"steps": "train_steps", "num_train_steps": "num_train_timesteps"}
+OLD_TRAIN_KEYS = {"steps": "train_steps", "num_train_steps": "num_train_timesteps", "lr": "learning_rate"}
 
 
 def normalize_train_config(config: dict[str, Any]) -> dict[str, Any]:
-    """Rename the old ``train_config`` keys (``steps``, ``num_train_steps``) to the current ones."""
+    """Rename the old ``train_config`` keys (``steps``, ``num_train_steps``, ``lr``) to the current ones."""
     out = dict(config)
     for old, new in OLD_TRAIN_KEYS.items():
         if old in out:

@@ -54,7 +54,7 @@ MAX_IMAGES = 4096
 TRAIN_DEFAULTS: dict[str, Any] = {
     "train_steps": 2000,
     "batch_size": 128,
-    "lr": 2e-3,
+    "learning_rate": 2e-3,
     "warmup_steps": 100,
     "ema_decay": 0.995,
     "seed": 0,
@@ -367,7 +367,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     add_flag(tr, "--train-steps", "--steps", type=int, default=None,
          help=f"optimizer steps (default {d['train_steps']}; --steps is the old name)")
     tr.add_argument("--batch-size", type=int, default=None, help=f"global batch (default {d['batch_size']})")
-    tr.add_argument("--lr", type=_positive_float, default=None, help=f"peak AdamW learning rate ({d['lr']})")
+    add_flag(tr, "--learning-rate", "--lr", type=_positive_float, default=None,
+             help=f"peak AdamW learning rate ({d['learning_rate']}; --lr is the old name)")
     tr.add_argument("--warmup-steps", type=int, default=None, help=f"linear warm-up steps ({d['warmup_steps']})")
     tr.add_argument("--ema-decay", type=_positive_float, default=None, help=f"EMA decay d ({d['ema_decay']})")
     tr.add_argument("--seed", type=seed_type, default=None, help=f"seed of everything random ({d['seed']})")

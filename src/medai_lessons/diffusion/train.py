@@ -31,6 +31,7 @@ Notation
 code                       lesson symbol                       diffusers / accelerate name
 =========================  ==================================  ==============================
 ``train_steps``            number of optimizer steps           ``max_train_steps``
+``learning_rate``          peak AdamW step size                ``learning_rate``
 ``num_train_timesteps``    $T$                                 ``num_train_timesteps``
 ``ema_decay``              $d$                                 ``EMAModel(decay=...)``
 ``losses``                 $L_\text{simple}$ per step          ``loss``
@@ -94,13 +95,14 @@ def _bounded_int(name: str, value: Any, minimum: int, maximum: int) -> int:
 class TrainConfig:
     """Everything that decides a training run; stored in the checkpoint as JSON.
 
-    ``steps=`` and ``num_train_steps=`` are the old names of ``train_steps`` and
-    ``num_train_timesteps``; they still work and warn (``FutureWarning``).
+    ``steps=``, ``num_train_steps=`` and ``lr=`` are the old names of ``train_steps``,
+    ``num_train_timesteps`` and ``learning_rate`` (the name lesson 3's ``DigitSDConfig`` and
+    diffusers' scripts use); they still work and warn (``FutureWarning``).
     """
 
     train_steps: int = 2000
     batch_size: int = 128
-    lr: float = 2e-3
+    learning_rate: float = 2e-3
     warmup_steps: int = 100
     ema_decay: float = 0.995
     seed: int = 0
@@ -109,12 +111,12 @@ class TrainConfig:
     schedule: str = "linear"
     num_train_timesteps: int = 1000
 
-    @renamed_kwargs(steps="train_steps", num_train_steps="num_train_timesteps")
+    @renamed_kwargs(steps="train_steps", num_train_steps="num_train_timesteps", lr="learning_rate")
     def __init__(
         self,
         train_steps: int = 2000,
         batch_size: int = 128,
-        lr: float = 2e-3,
+        learning_rate: float = 2e-3,
         warmup_steps: int = 100,
         ema_decay: float = 0.995,
         seed: int = 0,
@@ -126,7 +128,7 @@ class TrainConfig:
         values: dict[str, Any] = {
             "train_steps": _bounded_int("train_steps", train_steps, 1, MAX_TRAIN_STEPS),
             "batch_size": _bounded_int("batch_size", batch_size, 1, MAX_BATCH_SIZE),
-            "lr": check_real("lr", lr, positive=True),
+            "learning_rate": check_real("learning_rate", learning_rate, positive=True),
             "warmup_steps": _bounded_int("warmup_steps", warmup_steps, 0, MAX_TRAIN_STEPS),
             "ema_decay": check_real("ema_decay", ema_decay),
             "seed": _bounded_int("seed", seed, 0, MAX_SEED),
@@ -169,6 +171,12 @@ class TrainConfig:
         """Deprecated name of :attr:`num_train_timesteps`."""
         warn_renamed("TrainConfig.num_train_steps", "TrainConfig.num_train_timesteps")
         return self.num_train_timesteps
+
+    @property
+    def lr(self) -> float:
+        """Deprecated name of :attr:`learning_rate`."""
+        warn_renamed("TrainConfig.lr", "TrainConfig.learning_rate")
+        return self.learning_rate
 
     def make_schedule(self) -> NoiseSchedule:
         """The noise schedule this config names."""
@@ -387,7 +395,7 @@ def train_ddpm(
 
     Raises:
         ValueError: bad ``data`` or settings, or the loss became NaN or infinite (the
-            message suggests a smaller ``lr``).
+            message suggests a smaller ``learning_rate``).
         TrainingInterrupted: Ctrl-C; it carries the step and the last checkpoint folder.
     """
     # 0. Check the inputs at the door, before any work
@@ -523,7 +531,7 @@ class _TrainingRun:
             where = f" The last complete checkpoint is {self.last_checkpoint}." if self.last_checkpoint else ""
             raise ValueError(
                 f"the loss became NaN or infinite at step {self.step + 1}, so training stopped; "
-                f"try a smaller `lr` (got {self.config.lr:g}).{where}"
+                f"try a smaller `learning_rate` (got {self.config.learning_rate:g}).{where}"
             ) from None
         return loss, value
 
@@ -584,7 +592,7 @@ def _prepare_run(
     torch.manual_seed(config.seed)
     schedule = config.make_schedule()
     model = config.make_model(in_channels=data.shape[1])
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=0.0)
     lr_scheduler = get_cosine_schedule_with_warmup(optimizer, config.warmup_steps, config.train_steps)
     sampler: dict[str, Any] = {
         "data_rng": torch.Generator().manual_seed(config.seed),

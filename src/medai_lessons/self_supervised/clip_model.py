@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from .._checks import check_int
-from ..stable_diffusion.digits import DIGIT_WORDS
+from ..stable_diffusion.captioned_images import DIGIT_WORDS
 from .data import CaptionedImages, held_out_digits, to_pil
 
 __all__ = [

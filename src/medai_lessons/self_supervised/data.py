@@ -9,9 +9,9 @@ page is measured on them.
 $p = \mathrm{round}(255\,v/16)$. That is what ``CLIPProcessor`` receives, as a PIL image.
 
 **Captions.** The same templates and words as lesson 3's miniature Stable Diffusion
-(:data:`medai_lessons.stable_diffusion.digits.TEMPLATES`): "a handwritten seven", "the digit 7",
+(:data:`medai_lessons.stable_diffusion.captioned_images.TEMPLATES`): "a handwritten seven", "the digit 7",
 "手書きの7", ... A MedMNIST set takes its captions from the label names
-(:data:`~medai_lessons.stable_diffusion.digits.MEDMNIST_PROMPTS`), e.g. "a chest x-ray with pneumonia".
+(:data:`~medai_lessons.stable_diffusion.captioned_images.MEDMNIST_PROMPTS`), e.g. "a chest x-ray with pneumonia".
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..data import load_digits_images
-from ..stable_diffusion.digits import MEDMNIST_PROMPTS, digit_prompts
+from ..stable_diffusion.captioned_images import MEDMNIST_PROMPTS, digit_prompts
 
 __all__ = [
     "HELD_OUT_EVERY",
@@ -112,9 +112,9 @@ def load_captioned(data: str = "digits", *, root: str | os.PathLike[str] | None 
     if data == "digits":
         return training_digits()
     if data.startswith("medmnist:"):
-        from ..stable_diffusion.digits import load_dataset
+        from ..stable_diffusion.captioned_images import load_captioned_images
 
-        set_ = load_dataset(data, root=root)  # refuses unknown sets, naming `data`
+        set_ = load_captioned_images(data, root=root)  # refuses unknown sets, naming `data`
         pixels = ((set_.images[:, 0] + 1.0) * 127.5).round().clamp(0, 255).byte()
         return CaptionedImages(set_.name, pixels.numpy(), set_.labels.numpy(), set_.prompts)
     known = ["digits", *(f"medmnist:{f}" for f in MEDMNIST_PROMPTS)]

@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 from medai_lessons import interrupts
 
 from .._checks import check_int, check_real
-from ..stable_diffusion.digits import training_words
+from ..stable_diffusion.captioned_images import training_words
 from ..stable_diffusion.tokenizer import word_tokenizer
 from .clip_model import ClipShape, build_clip, build_processor
 from .contrastive import clip_loss

@@ -12,10 +12,11 @@ Lesson 3. The package follows diffusers' own split of
   the lesson) and ``build_sd15_architecture`` (full size, random weights, for GPUs);
 * :mod:`.cost` — one U-Net step on pixels against latents, measured;
 * :mod:`.cli` — ``medai-lessons sd generate``, ``sd make-tiny`` and ``sd train-digits``;
-* :mod:`.miniature` — ``digit_pipeline_path`` / ``load_digit_pipeline``: the miniature
+* :mod:`.digit_pipeline` — ``digit_pipeline_path`` / ``load_digit_pipeline``: the miniature
   text-to-image SD trained on the digits, shipped in the package;
-* :mod:`.digits`, :mod:`.tokenizer`, :mod:`.train_digits` — its data and prompts, its
-  tokenizers (and the real CLIP vocabulary, offline), and its training;
+* :mod:`.captioned_images`, :mod:`.tokenizer`, :mod:`.train_digits` — its images with their
+  prompts (``load_captioned_images``), its tokenizers (and the real CLIP vocabulary, offline),
+  and its training;
 * :mod:`.guidance` — classifier-free guidance measured: faithfulness against variety,
   and cross-attention maps.
 
@@ -32,6 +33,7 @@ Notation (code name ↔ symbol ↔ diffusers name):
 | ``factor``         | $f = 8$                     | ``vae_scale_factor``         |
 """
 
+from .._deprecation import moved_names
 from . import _quiet_notices  # noqa: F401  (first: the modules below import diffusers and transformers)
 from .architecture import (
     build_sd15_architecture,
@@ -39,6 +41,7 @@ from .architecture import (
     byte_level_tokenizer,
     save_tiny_pipeline,
 )
+from .captioned_images import digit_prompts, load_captioned_images
 from .cost import (
     activation_bytes,
     build_cost_unet,
@@ -47,7 +50,7 @@ from .cost import (
     measure_step,
     value_ratio,
 )
-from .digits import digit_prompts, load_dataset
+from .digit_pipeline import digit_pipeline_path, load_digit_pipeline
 from .guidance import (
     GUIDANCE_SCALES,
     cross_attention_maps,
@@ -58,7 +61,6 @@ from .guidance import (
     variety,
 )
 from .loading import check_model_dir, load_pipeline, resolve_device_dtype
-from .miniature import digit_pipeline_path, load_digit_pipeline
 from .pipeline import generate, generate_stepwise, make_generator
 from .stages import (
     classifier_free_guidance,
@@ -71,6 +73,9 @@ from .stages import (
     uses_guidance,
 )
 from .tokenizer import clip_tokenizer, word_tokenizer
+
+#: Old names: ``load_dataset`` is now ``load_captioned_images``.
+__getattr__ = moved_names(__name__, {"load_dataset": f"{__name__}.captioned_images:load_captioned_images"})
 
 __all__ = [
     "GUIDANCE_SCALES",
@@ -96,7 +101,7 @@ __all__ = [
     "generate_stepwise",
     "guidance_sweep",
     "latent_shape",
-    "load_dataset",
+    "load_captioned_images",
     "load_digit_pipeline",
     "load_pipeline",
     "make_generator",

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from .._checks import check_int, check_real
+from .._deprecation import moved_names
 from ..diffusion._validate import check_bounded_int
 
 #: Height and width must be multiples of the VAE's down-sampling factor f = 8.
@@ -29,8 +30,8 @@ def check_prompt(name: str, value: Any, *, allow_none: bool = False) -> str | No
     return value
 
 
-def check_steps(value: Any, name: str = "num_inference_steps", *, scheduler: Any = None) -> int:
-    """Return the number of denoising steps, an integer >= 1 (and <= the scheduler's training timesteps)."""
+def check_num_inference_steps(value: Any, name: str = "num_inference_steps", *, scheduler: Any = None) -> int:
+    """Return $S$, the number of denoising steps: an integer >= 1 (and <= the scheduler's training timesteps)."""
     out = check_int(name, value, minimum=1)
     T = getattr(getattr(scheduler, "config", None), "num_train_timesteps", None)
     if isinstance(T, int) and out > T:
@@ -102,3 +103,7 @@ def check_pipeline(value: Any, name: str = "pipeline") -> Any:
             f"{type(value).__name__} lacks {', '.join(missing)}."
         )
     return value
+
+
+#: Old names: ``check_steps`` (it checks $S$) is now ``check_num_inference_steps``.
+__getattr__ = moved_names(__name__, {"check_steps": f"{__name__}:check_num_inference_steps"})

@@ -33,7 +33,7 @@ from medai_lessons.cli import (
     staging_dir,
 )
 
-from ._validate import check_guidance, check_prompt, check_size, check_steps
+from ._validate import check_guidance, check_num_inference_steps, check_prompt, check_size
 
 __all__ = ["add_parser", "run_generate", "run_make_tiny"]
 
@@ -132,7 +132,7 @@ def _check_generate_inputs(args: argparse.Namespace) -> _GeneratePlan:
 
     check_prompt("prompt", args.prompt)
     check_prompt("negative_prompt", args.negative_prompt, allow_none=True)
-    steps = check_steps(args.num_inference_steps, "num_inference_steps")
+    steps = check_num_inference_steps(args.num_inference_steps, "num_inference_steps")
     guidance = check_guidance(args.guidance_scale, "guidance_scale")
     for name in ("height", "width"):
         side = check_size(name, getattr(args, name))
@@ -226,14 +226,14 @@ def add_train_digits_parser(sub: argparse._SubParsersAction) -> None:
 
 def run_train_digits(args: argparse.Namespace) -> int:
     """Check the arguments, train, and save the pipeline atomically to ``--out``."""
-    from .digits import load_dataset
+    from .captioned_images import load_captioned_images
     from .train_digits import DigitSDConfig, check_out, train_digit_pipeline
 
     check_out(args.out)  # before any download or training
     config = DigitSDConfig(data=args.data, vae_steps=args.vae_steps, unet_steps=args.unet_steps, seed=args.seed,
                            cpu_threads=args.cpu_threads)
     try:
-        data = load_dataset(args.data, root=args.data_root)
+        data = load_captioned_images(args.data, root=args.data_root)
         summary = train_digit_pipeline(args.out, config, device=args.device, data=data)
         seconds = summary["vae_seconds"] + summary["unet_seconds"]
         print(f"wrote {args.out} ({config.vae_steps} + {config.unet_steps} steps in {seconds:.0f} s)")

@@ -42,8 +42,9 @@ import numpy as np
 import torch
 
 from .._checks import check_int
-from ._validate import check_guidance, check_pipeline, check_prompt, check_seed, check_steps
-from .digits import DIGIT_WORDS, to_classifier_pixels
+from .._deprecation import moved_names
+from ._validate import check_guidance, check_num_inference_steps, check_pipeline, check_prompt, check_seed
+from .captioned_images import DIGIT_WORDS, to_classifier_pixels
 
 __all__ = [
     "GUIDANCE_SCALES",
@@ -100,7 +101,7 @@ def sample_digits(
     if not seeds:
         raise ValueError("`seeds` must not be empty.")
     guidance_scale = check_guidance(guidance_scale)
-    num_inference_steps = check_steps(num_inference_steps, "num_inference_steps")
+    num_inference_steps = check_num_inference_steps(num_inference_steps, "num_inference_steps")
     batch_size = check_int("batch_size", batch_size, minimum=1)
     if not isinstance(template, str) or "{" not in template:
         raise ValueError("`template` must contain {word} or {digit}.")
@@ -160,10 +161,10 @@ def variety(images: torch.Tensor, groups: Sequence[int]) -> float:
 
 def real_variety(per_class: int = 8, *, seed: int = 0) -> float:
     """:func:`variety` of ``per_class`` real digits of each class (upsampled like the training images)."""
-    from .digits import load_dataset
+    from .captioned_images import load_captioned_images
 
     per_class = check_int("per_class", per_class, minimum=2)
-    data = load_dataset("digits")
+    data = load_captioned_images("digits")
     g = torch.Generator().manual_seed(check_seed(seed))
     idx, groups = [], []
     for d in range(10):
@@ -377,7 +378,15 @@ def _attention_by_step_from_record(
     return tokens, maps.double().numpy()
 
 
-def steps_per_image(num_inference_steps: int, guidance_scale: float) -> int:
-    """U-Net evaluations per image: two per step with guidance ($s > 1$), one without."""
-    return check_steps(num_inference_steps, "num_inference_steps") * (2 if check_guidance(guidance_scale) > 1 else 1)
+def unet_calls_per_image(num_inference_steps: int, guidance_scale: float) -> int:
+    """U-Net evaluations per image: two per step with guidance ($s > 1$), one without.
+
+    (Called ``steps_per_image`` before, though it counts U-Net calls, not steps.)
+    """
+    steps = check_num_inference_steps(num_inference_steps)
+    return steps * (2 if check_guidance(guidance_scale) > 1 else 1)
+
+
+#: Old names: ``steps_per_image`` is now ``unet_calls_per_image``.
+__getattr__ = moved_names(__name__, {"steps_per_image": f"{__name__}:unet_calls_per_image"})
 

@@ -25,12 +25,12 @@ from .._checks import check_bool
 from .._deprecation import renamed_kwargs
 from ._validate import (
     check_guidance,
+    check_num_inference_steps,
     check_output_type,
     check_pipeline,
     check_prompt,
     check_seed,
     check_size,
-    check_steps,
 )
 from .stages import decode_latents, denoise, encode_prompt, prepare_latents
 
@@ -65,7 +65,7 @@ def _check_call(
     check_bool("progress", progress)
     factor = pipeline.vae_scale_factor
     return (
-        check_steps(num_inference_steps, scheduler=pipeline.scheduler),
+        check_num_inference_steps(num_inference_steps, scheduler=pipeline.scheduler),
         check_guidance(guidance_scale),
         check_seed(seed),
         check_size("height", height, factor),

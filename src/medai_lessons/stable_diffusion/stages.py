@@ -51,11 +51,11 @@ from ._validate import (
     check_dtype,
     check_generator,
     check_guidance,
+    check_num_inference_steps,
     check_output_type,
     check_pipeline,
     check_prompt,
     check_size,
-    check_steps,
 )
 
 __all__ = [
@@ -289,7 +289,7 @@ def _check_denoise_inputs(
     """:func:`denoise`'s ``check_inputs``: S, the guidance scale and ``progress``, checked and normalised."""
     check_pipeline(pipeline)
     unet, scheduler = pipeline.unet, pipeline.scheduler
-    num_inference_steps = check_steps(num_inference_steps, scheduler=scheduler)
+    num_inference_steps = check_num_inference_steps(num_inference_steps, scheduler=scheduler)
     guidance_scale = check_guidance(guidance_scale)
     guided = uses_guidance(guidance_scale)
     check_tensor("latents", latents, ndim=4, dtype=unet.dtype, device=unet.device, partner="the U-Net")

@@ -52,7 +52,7 @@ from tqdm.auto import tqdm
 from medai_lessons import interrupts
 
 from .._checks import check_int, check_output_path, check_path, check_real
-from .digits import Dataset, drop_prompts, load_dataset, training_words
+from .captioned_images import CaptionedImages, drop_prompts, load_captioned_images, training_words
 
 __all__ = ["DigitSDConfig", "build_digit_components", "check_out", "train_digit_pipeline"]
 
@@ -190,7 +190,9 @@ def _batches(n: int, batch_size: int, generator: torch.Generator):
             yield perm[i : i + batch_size]
 
 
-def _train_vae(vae: Any, data: Dataset, config: DigitSDConfig, accelerator: Any, generator: torch.Generator) -> list:
+def _train_vae(
+    vae: Any, data: CaptionedImages, config: DigitSDConfig, accelerator: Any, generator: torch.Generator
+) -> list:
     optimizer = torch.optim.AdamW(vae.parameters(), lr=config.vae_learning_rate, weight_decay=0.0)
     vae, optimizer = accelerator.prepare(vae, optimizer)
     history = []
@@ -239,14 +241,35 @@ def _ema_step(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> Non
         p_ema.lerp_(p.detach().to(p_ema.device), 1 - decay)
 
 
+def _pick_prompts(
+    prompts_per_label: tuple[tuple[str, ...], ...],
+    labels: list[int],
+    idx: torch.Tensor,
+    p_uncond: float,
+    generator: torch.Generator,
+) -> list[str]:
+    """One random template per image, then Algorithm 1's prompt dropout (Ho & Salimans 2022, line 3)."""
+    pick = torch.rand(len(idx), generator=generator)
+    prompts = []
+    for i, u in zip(idx.tolist(), pick.tolist(), strict=True):
+        templates = prompts_per_label[labels[i]]
+        prompts.append(templates[int(u * len(templates))])
+    return drop_prompts(prompts, p_uncond, generator)
+
+
 def _train_unet(
     components: dict[str, Any],
     z0_all: torch.Tensor,
-    data: Dataset,
+    data: CaptionedImages,
     config: DigitSDConfig,
     accelerator: Any,
     generator: torch.Generator,
 ) -> tuple[Any, list]:
+    r"""Phase 2: the U-Net and the text encoder learn $\epsilon_\theta(z_t, t, \tau_\theta(y'))$ on the latents.
+
+    Returns the EMA copy of the U-Net (the weights that are saved) and the loss every 50 steps.
+    """
+    # 1. An EMA copy of the U-Net, and one AdamW over the U-Net and the text encoder
     unet, text_encoder = components["unet"], components["text_encoder"]
     tokenizer, scheduler = components["tokenizer"], components["scheduler"]
     ema = copy.deepcopy(unet).requires_grad_(False)
@@ -256,34 +279,34 @@ def _train_unet(
     device = accelerator.device
     alphas_cumprod = scheduler.alphas_cumprod.to(device)
     labels = data.labels.tolist()
-    n_templates = [len(p) for p in data.prompts]
     history = []
     batches = _batches(len(data), config.batch_size, generator)
     for step in tqdm(range(config.unet_steps), desc="U-Net + text encoder", disable=not accelerator.is_main_process):
         interrupts.check()
+        # 2. A batch of latents z_0 and their prompts y', some of them dropped to ""
         idx = next(batches)
         z0 = z0_all[idx].to(device)
-        # one random template per image, then Algorithm 1's prompt dropout
-        pick = torch.rand(len(idx), generator=generator)
-        prompts = [
-            data.prompts[labels[i]][int(u * n_templates[labels[i]])]
-            for i, u in zip(idx.tolist(), pick.tolist(), strict=True)
-        ]
-        prompts = drop_prompts(prompts, config.p_uncond, generator)
+        prompts = _pick_prompts(data.prompts, labels, idx, config.p_uncond, generator)
         ids = tokenizer(
             prompts, padding="max_length", max_length=config.model_max_length, truncation=True, return_tensors="pt"
         ).input_ids
+
+        # 3. Noise them at random steps t: z_t = sqrt(ᾱ_t) z_0 + sqrt(1 - ᾱ_t) ε
         t = torch.randint(0, config.num_train_timesteps, (len(idx),), generator=generator)
         eps = torch.randn(z0.shape, generator=generator)
         t, eps = t.to(device), eps.to(device)
         a = alphas_cumprod[t].view(-1, 1, 1, 1)
         z_t = a.sqrt() * z0 + (1 - a).sqrt() * eps  # Ho et al. 2020, Eq. (4)
+
+        # 4. Predict the noise from z_t, t and the prompt, and step on || ε - ε_θ ||²
         text = text_encoder(ids.to(device))[0]
         eps_theta = unet(z_t, t, encoder_hidden_states=text).sample
         loss = F.mse_loss(eps_theta, eps)  # Ho et al. 2020, Eq. (14)
         optimizer.zero_grad(set_to_none=True)
         accelerator.backward(loss)
         optimizer.step()
+
+        # 5. Move the EMA weights towards the new ones, and record the loss
         _ema_step(ema, accelerator.unwrap_model(unet), _warmup_decay(step, config.ema_decay))
         if step % 50 == 0 or step == config.unet_steps - 1:
             history.append({"step": step, "loss": round(loss.item(), 6)})
@@ -305,7 +328,7 @@ def train_digit_pipeline(
     config: DigitSDConfig | None = None,
     *,
     device: str = "cpu",
-    data: Dataset | None = None,
+    data: CaptionedImages | None = None,
 ) -> dict[str, Any]:
     """Train the miniature SD and save it with ``StableDiffusionPipeline.save_pretrained`` to ``out``.
 
@@ -316,11 +339,13 @@ def train_digit_pipeline(
         out: a new (or empty) directory.
         config: hyper-parameters; the default is the shipped model's recipe.
         device: ``"cpu"`` or ``"cuda"``.
-        data: an already loaded :class:`~.digits.Dataset` (default: ``load_dataset(config.data)``).
+        data: an already loaded :class:`~.captioned_images.CaptionedImages`
+            (default: ``load_captioned_images(config.data)``).
 
     Returns:
         A summary: seconds and steps of each phase, steps/s, the scaling factor, the losses.
     """
+    # 1. Check the config, the device and the output folder, then load the captioned images
     config = DigitSDConfig() if config is None else config
     if not isinstance(config, DigitSDConfig):
         raise TypeError(f"`config` must be a DigitSDConfig, got {type(config).__name__}.")
@@ -329,8 +354,9 @@ def train_digit_pipeline(
     if device == "cuda" and not torch.cuda.is_available():
         raise ValueError("`device` is 'cuda' but no CUDA device is available.")
     out = check_out(out)
-    data = load_dataset(config.data) if data is None else data
+    data = load_captioned_images(config.data) if data is None else data
 
+    # 2. One accelerator; on the CPU a fixed thread count
     from accelerate import Accelerator
 
     accelerator = Accelerator(cpu=device == "cpu")
@@ -339,6 +365,7 @@ def train_digit_pipeline(
         # A fixed thread count: the same sums in the same order on every run (bit-identical
         # re-runs for the same `cpu_threads`).
         torch.set_num_threads(config.cpu_threads)
+    # 3. Train both phases and save the pipeline (see _train's numbered steps)
     try:
         return _train(out, config, data, accelerator, device)
     finally:
@@ -357,39 +384,34 @@ def _load_text_encoder_in_float32(config_file: Path) -> None:
     config_file.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def _train(out: Path, config: DigitSDConfig, data: Dataset, accelerator: Any, device: str) -> dict[str, Any]:
-    from diffusers import StableDiffusionPipeline
-
+def _train(out: Path, config: DigitSDConfig, data: CaptionedImages, accelerator: Any, device: str) -> dict[str, Any]:
+    """Both phases, then the pipeline saved to ``out``; returns the training record (``training.json``)."""
     from .tokenizer import word_tokenizer
 
+    # 1. A seeded generator for every random draw, the word tokenizer and four fresh components
     generator = torch.Generator().manual_seed(config.seed)
     tokenizer = word_tokenizer(training_words(data.prompts), model_max_length=config.model_max_length)
     components = build_digit_components(tokenizer, config)
 
     t0, cpu0 = time.perf_counter(), time.process_time()
     with interrupts.stop_at_step_boundaries():  # both phases stop between two steps, never mid-step
+        # 2. Phase 1: the autoencoder, then the latents' scale γ = 1 / std(z)
         vae_history = _train_vae(components["vae"], data, config, accelerator, generator)
         vae = accelerator.unwrap_model(components["vae"]).eval()
         t1 = time.perf_counter()
         z = _latents(vae, data.images, accelerator.device)
         scaling_factor = float(1.0 / z.std())
         vae.register_to_config(scaling_factor=scaling_factor)
+
+        # 3. Phase 2: the U-Net and the text encoder on the scaled latents γ z
         ema, unet_history = _train_unet(components, z * scaling_factor, data, config, accelerator, generator)
     t2, cpu2 = time.perf_counter(), time.process_time()
 
+    # 4. One diffusers pipeline with the EMA U-Net, on the CPU (in float16 if `save_fp16`)
     text_encoder = accelerator.unwrap_model(components["text_encoder"]).eval()
-    pipeline = StableDiffusionPipeline(
-        vae=vae,
-        text_encoder=text_encoder,
-        tokenizer=tokenizer,
-        unet=ema.eval(),
-        scheduler=components["scheduler"],
-        safety_checker=None,
-        feature_extractor=None,
-        requires_safety_checker=False,
-    ).to("cpu")
-    if config.save_fp16:
-        pipeline.to(torch.float16)
+    pipeline = _assemble_pipeline(vae, text_encoder, tokenizer, ema.eval(), components["scheduler"], config)
+
+    # 5. The training record: the config, the times, γ and both loss histories
     summary = {
         "config": asdict(config),
         "vae_seconds": round(t1 - t0, 2),
@@ -405,6 +427,34 @@ def _train(out: Path, config: DigitSDConfig, data: Dataset, accelerator: Any, de
         "vae_history": vae_history,
         "unet_history": unet_history,
     }
+
+    # 6. Write everything under a temporary name beside `out`, then rename it to `out`
+    _save_atomically(pipeline, summary, out, config)
+    return summary
+
+
+def _assemble_pipeline(vae: Any, text_encoder: Any, tokenizer: Any, unet: Any, scheduler: Any,
+                       config: DigitSDConfig) -> Any:
+    """The trained parts as one ``StableDiffusionPipeline`` on the CPU, in float16 if ``config.save_fp16``."""
+    from diffusers import StableDiffusionPipeline
+
+    pipeline = StableDiffusionPipeline(
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    ).to("cpu")
+    if config.save_fp16:
+        pipeline.to(torch.float16)
+    return pipeline
+
+
+def _save_atomically(pipeline: Any, summary: dict[str, Any], out: Path, config: DigitSDConfig) -> None:
+    """``save_pretrained`` plus ``training.json`` into a temporary folder, renamed to ``out`` at the end."""
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         pipeline.save_pretrained(tmp, safe_serialization=True)
@@ -422,4 +472,3 @@ def _train(out: Path, config: DigitSDConfig, data: Dataset, accelerator: Any, de
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return summary
