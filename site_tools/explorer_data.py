@@ -409,10 +409,9 @@ ASSET_MARKERS = {
     "javascripts/explorer-kit.js": ("lr-explorer", "forward-explorer", "reverse-explorer", "guidance-explorer",
                                     "similarity-explorer"),
     # the page's own formulas are typeset when the site is built (site_tools/katex.py): their
-    # stylesheet wherever one is, the script only for an explorer's live formula
+    # stylesheet wherever one is; an explorer's live formula loads KaTeX's script itself
+    # (explorer-kit.js, when the reader reaches the explorer)
     "assets/vendor/katex/katex.min.css": "katex",
-    "assets/vendor/katex/katex.min.js": ("lr-explorer", "forward-explorer", "reverse-explorer", "guidance-explorer",
-                                         "similarity-explorer"),
 }
 
 

@@ -19,8 +19,11 @@
 //                             an alert in the page's language (inst.text.failed) and a console warning
 //   kit.sprite(img, w, h)     the grey levels (red channel) of a loaded 8-bit grey PNG sprite
 //   kit.register({...})       window[api] = {instances, init}: builds one instance per element
-//                             matching `selector`, drops widgets that left the document and
-//                             re-runs on Material's document$
+//                             matching `selector` when it comes near the screen (or at once when
+//                             `instances` is read or init() called), drops widgets that left the
+//                             document and re-runs on Material's document$
+//   kit.renderTex(...)        a live formula: plain text first, KaTeX's typesetting once KaTeX's
+//                             script has loaded (asked for by the first formula, not by the page)
 //
 // An explorer is a constructor taking its root element; see lr-explorer.js,
 // forward-explorer.js, reverse-explorer.js and guidance-explorer.js.
@@ -69,14 +72,44 @@
 
   // display: a formula on a line of its own, typeset full size (a fraction is not shrunk to
   // inline size, as the scrubber's x̂₀ was).
+  // KaTeX's script (270 kB) is loaded by the first live formula, not by the page: a page's own
+  // formulas are typeset when the site is built, so only the explorers need it, and only once
+  // the reader reaches one. Until it arrives a formula shows its plain-text form.
+  var KATEX_URL = document.currentScript
+    ? new URL("../assets/vendor/katex/katex.min.js", document.currentScript.src).href : null;
+  var waitingTex = new Map();  // node -> [tex, display]: the latest formula asked for each node
+  var katexState = null;       // null, "loading", "failed"
+
+  function typeset(node, tex, display) {
+    try {
+      katex.render(tex, node, { throwOnError: false, output: "htmlAndMathml", displayMode: !!display });
+      return true;
+    } catch (e) { return false; }
+  }
+
+  function loadKatex() {
+    if (katexState || !KATEX_URL) return;
+    katexState = "loading";
+    var script = document.createElement("script");
+    script.src = KATEX_URL;
+    script.onload = function () {
+      waitingTex.forEach(function (job, node) { if (node.isConnected) typeset(node, job[0], job[1]); });
+      waitingTex.clear();
+    };
+    script.onerror = function () { katexState = "failed"; waitingTex.clear(); };
+    document.head.appendChild(script);
+  }
+
   kit.renderTex = function (node, tex, fallback, display) {
     if (typeof katex !== "undefined") {
-      try {
-        katex.render(tex, node, { throwOnError: false, output: "htmlAndMathml", displayMode: !!display });
-        return;
-      } catch (e) { /* fall through to plain text */ }
+      waitingTex.delete(node);
+      if (typeset(node, tex, display)) return;
     }
     node.textContent = fallback;
+    if (typeof katex === "undefined" && katexState !== "failed") {
+      waitingTex.set(node, [tex, display]);
+      loadKatex();
+    }
   };
 
   /**
@@ -277,32 +310,60 @@
 
   /**
    * window[opts.api] = {instances, init}; every element matching opts.selector gets one
-   * `new opts.create(root)`. Idempotent; instances whose root left the document are destroyed.
+   * `new opts.create(root)`, when it comes within a screen of the visible part of the page: a
+   * widget further down costs the page's start nothing (its drawing, its data, KaTeX's script).
+   * Reading `instances` or calling init() starts every widget at once (scripts and tests that
+   * drive one). Idempotent; instances whose root left the document are destroyed.
    */
   kit.register = function (opts) {
-    var api = window[opts.api] = window[opts.api] || { instances: [] };
+    var api = window[opts.api] = window[opts.api] || {};
     var key = "__" + opts.api;
+    var started = api.started || [];
+    api.started = started;
+    var observer = null;
+
+    function start(root) {
+      if (root[key] && started.indexOf(root[key]) >= 0) return;
+      if (observer) observer.unobserve(root);
+      root[key] = new opts.create(root);
+      started.push(root[key]);
+    }
+
+    function forgetDetached() {
+      for (var i = started.length - 1; i >= 0; i--) {
+        if (started[i].root.isConnected) continue;
+        if (started[i].destroy) started[i].destroy();
+        started.splice(i, 1);
+      }
+    }
+
     api.init = function (scope) {
-      api.instances = api.instances.filter(function (inst) {
-        if (inst.root.isConnected) return true;
-        if (inst.destroy) inst.destroy();
-        return false;
-      });
-      (scope || document).querySelectorAll(opts.selector).forEach(function (root) {
-        if (root[key] && api.instances.indexOf(root[key]) >= 0) return;
-        root[key] = new opts.create(root);
-        api.instances.push(root[key]);
-      });
-      return api.instances;
+      forgetDetached();
+      (scope || document).querySelectorAll(opts.selector).forEach(start);
+      return started;
     };
-    // Start at once: the scripts are loaded at the end of <body>, so the widgets are parsed
-    // and drawing now shows them before the page's maths is typeset. init() is idempotent,
-    // so later calls only pick up widgets of a new page (document$ emits after a page swap).
-    if (document.body) api.init(document);
+
+    // the widgets of the page, started when they come near the screen
+    function watch(scope) {
+      forgetDetached();
+      var roots = (scope || document).querySelectorAll(opts.selector);
+      if (!("IntersectionObserver" in window)) { roots.forEach(start); return; }
+      observer = observer || new IntersectionObserver(function (entries) {
+        entries.forEach(function (entry) { if (entry.isIntersecting) start(entry.target); });
+      }, { rootMargin: "100% 0px" });
+      roots.forEach(function (root) { if (!root[key]) observer.observe(root); });
+    }
+
+    Object.defineProperty(api, "instances", {
+      configurable: true,
+      get: function () { return api.init(document); },
+    });
+
+    if (document.body) watch(document);
     if (typeof document$ !== "undefined" && document$ && typeof document$.subscribe === "function") {
-      document$.subscribe(function () { api.init(document); });
+      document$.subscribe(function () { watch(document); });
     } else if (document.readyState === "loading") {
-      document.addEventListener("DOMContentLoaded", function () { api.init(document); });
+      document.addEventListener("DOMContentLoaded", function () { watch(document); });
     }
     return api;
   };
