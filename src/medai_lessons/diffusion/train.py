@@ -54,7 +54,7 @@ import torch
 from tqdm.auto import tqdm
 
 from medai_lessons import interrupts, limits
-from medai_lessons._checks import check_int, check_real, parse_json
+from medai_lessons._checks import MAX_SEED, check_int, check_real, check_seed, parse_json
 from medai_lessons._deprecation import renamed_kwargs, warn_renamed
 from medai_lessons._files import default_mode, write_atomically
 from medai_lessons.diffusion.checkpoint import (
@@ -69,8 +69,6 @@ from medai_lessons.diffusion.unet import UNet
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingInterrupted", "ema_update", "train_ddpm"]
 
-#: Largest seed: ``torch.Generator.manual_seed`` takes 64-bit unsigned integers.
-MAX_SEED = 2**64 - 1
 #: Upper bounds that keep a mistyped number from asking for days of work or terabytes.
 MAX_TRAIN_STEPS = 10_000_000
 MAX_BATCH_SIZE = 65_536
@@ -86,8 +84,8 @@ STATE_FILE = "train-state.safetensors"
 
 
 def _bounded_int(name: str, value: Any, minimum: int, maximum: int) -> int:
-    why = "what torch.Generator takes" if maximum == MAX_SEED else "a bound that keeps a typo from running for days"
-    return check_int(name, value, minimum=minimum, maximum=maximum, why=why)
+    return check_int(name, value, minimum=minimum, maximum=maximum,
+                     why="a bound that keeps a typo from running for days")
 
 
 @dataclass(frozen=True, init=False)
@@ -129,7 +127,7 @@ class TrainConfig:
             "lr": check_real("lr", lr, positive=True),
             "warmup_steps": _bounded_int("warmup_steps", warmup_steps, 0, MAX_TRAIN_STEPS),
             "ema_decay": check_real("ema_decay", ema_decay),
-            "seed": _bounded_int("seed", seed, 0, MAX_SEED),
+            "seed": check_seed(seed),
             "channels": _check_channels(channels),
             "time_dim": _bounded_int("time_dim", time_dim, 2, MAX_TIME_DIM),
             "schedule": schedule,

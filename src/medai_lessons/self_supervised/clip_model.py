@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._checks import check_int
+from .._checks import check_int, check_seed
 from ..stable_diffusion.digits import DIGIT_WORDS
 from .data import CaptionedImages, held_out_digits, to_pil
 
@@ -105,7 +105,7 @@ def build_clip(tokenizer: Any, shape: ClipShape | None = None, *, seed: int = 0)
     shape = ClipShape() if shape is None else shape
     if not isinstance(shape, ClipShape):
         raise TypeError(f"`shape` must be a ClipShape, got {type(shape).__name__}.")
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     if shape.image_size % shape.patch_size:
         raise ValueError(f"`shape`: image_size {shape.image_size} is not a multiple of patch_size {shape.patch_size}.")
     common = {

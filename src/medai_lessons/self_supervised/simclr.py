@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 
 from medai_lessons import interrupts
 
-from .._checks import check_int, check_real
+from .._checks import check_int, check_real, check_seed
 from .contrastive import info_nce
 
 __all__ = [
@@ -124,7 +124,7 @@ def pretrain_simclr(
     batch_size = check_int("batch_size", batch_size, minimum=2, maximum=4096, why="an N x N matrix per step")
     tau = check_real("temperature", temperature, positive=True)
     lr = check_real("learning_rate", learning_rate, positive=True)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     torch.manual_seed(seed)
     encoder = DigitEncoder()
     head = nn.Sequential(nn.Linear(FEATURES, FEATURES), nn.ReLU(), nn.Linear(FEATURES, 32))
@@ -160,7 +160,7 @@ def label_subset(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
     if not isinstance(labels, np.ndarray) or labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise TypeError("`labels` must be a 1-d integer NumPy array.")
     fraction = check_real("fraction", fraction, positive=True, maximum=1.0)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     rng = np.random.default_rng(seed)
     chosen = []
     for c in np.unique(labels):
@@ -207,7 +207,7 @@ def scratch_accuracy(
     x, xt = _as_images("train", train), _as_images("test", test)
     _check_split(train, train_labels, test, test_labels)
     steps = check_int("steps", steps, minimum=1, maximum=100_000, why="a miniature")
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     torch.manual_seed(seed)
     net = nn.Sequential(DigitEncoder(), nn.ReLU(), nn.Linear(FEATURES, 10))
     optimizer = torch.optim.Adam(net.parameters(), lr=3e-3, weight_decay=1e-4)

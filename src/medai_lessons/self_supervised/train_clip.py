@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 
 from medai_lessons import interrupts
 
-from .._checks import check_int, check_real
+from .._checks import check_int, check_real, check_seed
 from ..stable_diffusion.digits import training_words
 from ..stable_diffusion.tokenizer import word_tokenizer
 from .clip_model import ClipShape, build_clip, build_processor
@@ -73,7 +73,7 @@ class ClipTrainingConfig:
         check_real("weight_decay", self.weight_decay, non_negative=True)
         check_int("warmup_steps", self.warmup_steps, minimum=0)
         check_int("max_shift", self.max_shift, minimum=0, maximum=3, why="an 8x8 image")
-        check_int("seed", self.seed, minimum=0)
+        check_seed(self.seed)
         check_int("cpu_threads", self.cpu_threads, minimum=1, maximum=256, why="a sane thread count")
         if not isinstance(self.shape, ClipShape):
             raise TypeError(f"`shape` must be a ClipShape, got {type(self.shape).__name__}.")

@@ -43,15 +43,6 @@ def check_guidance(value: Any, name: str = "guidance_scale") -> float:
     return check_real(name, value, non_negative=True)
 
 
-#: ``torch.Generator.manual_seed`` takes at most 64 bits.
-MAX_SEED = 2**64 - 1
-
-
-def check_seed(value: Any, name: str = "seed") -> int:
-    """Return the seed, an integer in ``[0, 2**64 - 1]``."""
-    return check_bounded_int(name, value, minimum=0, maximum=MAX_SEED, why="2**64 - 1, what torch.Generator takes")
-
-
 def check_generator(value: Any, name: str = "generator", *, allow_none: bool = True) -> torch.Generator | None:
     """Return ``value`` if it is a ``torch.Generator`` (or ``None`` when allowed)."""
     if value is None and allow_none:

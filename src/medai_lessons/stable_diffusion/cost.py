@@ -47,7 +47,7 @@ import torch
 from torch.utils.benchmark import Timer
 from torch.utils.flop_counter import FlopCounterMode
 
-from .._checks import check_int
+from .._checks import check_int, check_seed
 from ..diffusion._validate import MAX_NUMEL, check_bounded_int, check_device, check_sample_shape
 from ._validate import check_dtype, check_size
 
@@ -109,7 +109,7 @@ def build_cost_unet(
     norm_num_groups = check_int("norm_num_groups", norm_num_groups, minimum=1)
     if any(w % norm_num_groups for w in widths):
         raise ValueError(f"`norm_num_groups` must divide every width in {widths}, got {norm_num_groups}.")
-    seed = check_bounded_int("seed", seed, minimum=0, maximum=2**64 - 1)
+    seed = check_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return UNet2DModel(

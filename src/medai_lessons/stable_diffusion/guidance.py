@@ -41,8 +41,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._checks import check_int
-from ._validate import check_guidance, check_pipeline, check_prompt, check_seed, check_steps
+from .._checks import check_int, check_seed
+from ._validate import check_guidance, check_pipeline, check_prompt, check_steps
 from .digits import DIGIT_WORDS, to_classifier_pixels
 
 __all__ = [

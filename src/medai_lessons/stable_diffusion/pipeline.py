@@ -21,14 +21,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._checks import check_bool
+from .._checks import check_bool, check_seed
 from .._deprecation import renamed_kwargs
 from ._validate import (
     check_guidance,
     check_output_type,
     check_pipeline,
     check_prompt,
-    check_seed,
     check_size,
     check_steps,
 )

@@ -51,7 +51,7 @@ from tqdm.auto import tqdm
 
 from medai_lessons import interrupts
 
-from .._checks import check_int, check_output_path, check_path, check_real
+from .._checks import check_int, check_output_path, check_path, check_real, check_seed
 from .digits import Dataset, drop_prompts, load_dataset, training_words
 
 __all__ = ["DigitSDConfig", "build_digit_components", "check_out", "train_digit_pipeline"]
@@ -98,7 +98,7 @@ class DigitSDConfig:
         d = check_real("ema_decay", self.ema_decay, non_negative=True)
         if d >= 1:
             raise ValueError(f"`ema_decay` must be < 1, got {d}.")
-        check_int("seed", self.seed, minimum=0)
+        check_seed(self.seed)
         check_int("cpu_threads", self.cpu_threads, minimum=1, maximum=256, why="a sane thread count")
         if not isinstance(self.data, str):
             raise TypeError(f"`data` must be a str such as 'digits', got {type(self.data).__name__}.")
