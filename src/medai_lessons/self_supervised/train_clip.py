@@ -36,6 +36,7 @@ import torch.nn.functional as F  # noqa: N812
 from tqdm.auto import tqdm
 
 from medai_lessons import interrupts
+from medai_lessons.data import random_batch
 
 from .._checks import check_int, check_real, check_seed
 from ..stable_diffusion.digits import training_words
@@ -218,7 +219,7 @@ def _train(data: CaptionedImages, config: ClipTrainingConfig, shape: ClipShape, 
         with interrupts.stop_at_step_boundaries():
             for step in tqdm(range(config.steps), desc="miniature CLIP", disable=not progress):
                 interrupts.check()
-                idx = torch.randperm(len(labels), generator=generator)[: config.batch_size]
+                idx = random_batch(len(labels), config.batch_size, generator)
                 y = labels[idx]
                 pick = (torch.rand(len(idx), generator=generator) * counts[y]).long()
                 rows = torch.tensor(first)[y] + pick

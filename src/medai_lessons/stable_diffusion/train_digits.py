@@ -50,6 +50,7 @@ import torch.nn.functional as F  # noqa: N812
 from tqdm.auto import tqdm
 
 from medai_lessons import interrupts
+from medai_lessons.data import next_epoch_batch
 
 from .._checks import check_int, check_output_path, check_path, check_real, check_seed
 from .digits import Dataset, drop_prompts, load_dataset, training_words
@@ -183,11 +184,11 @@ def build_digit_components(tokenizer: Any, config: DigitSDConfig) -> dict[str, A
 
 
 def _batches(n: int, batch_size: int, generator: torch.Generator):
-    """Endless shuffled index batches (a new permutation each epoch)."""
+    """Endless shuffled index batches (a new permutation each epoch, as :func:`train_ddpm` draws them)."""
+    perm, pos = torch.empty(0, dtype=torch.int64), 0
     while True:
-        perm = torch.randperm(n, generator=generator)
-        for i in range(0, n - batch_size + 1, batch_size):
-            yield perm[i : i + batch_size]
+        idx, perm, pos = next_epoch_batch(perm, pos, n, batch_size, generator)
+        yield idx
 
 
 def _train_vae(vae: Any, data: Dataset, config: DigitSDConfig, accelerator: Any, generator: torch.Generator) -> list:
