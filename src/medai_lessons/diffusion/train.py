@@ -71,11 +71,11 @@ from medai_lessons.diffusion.unet import UNet
 __all__ = ["TrainConfig", "TrainResult", "TrainingInterrupted", "ema_update", "train_ddpm"]
 
 #: Upper bounds that keep a mistyped number from asking for days of work or terabytes.
-MAX_TRAIN_STEPS = 10_000_000
-MAX_BATCH_SIZE = 65_536
-MAX_TRAIN_TIMESTEPS = 100_000
-MAX_WIDTH = 4096
-MAX_TIME_DIM = 8192
+MAX_TRAIN_STEPS = limits.MAX_TRAIN_STEPS
+MAX_BATCH_SIZE = limits.MAX_BATCH_SIZE
+MAX_TRAIN_TIMESTEPS = limits.MAX_TRAIN_TIMESTEPS
+MAX_WIDTH = limits.MAX_CHANNELS
+MAX_TIME_DIM = limits.MAX_TIME_DIM
 
 STATE_FORMAT = "medai-lessons-ddpm-train-state/1"
 EMA_FILE = "digits-ddpm.safetensors"

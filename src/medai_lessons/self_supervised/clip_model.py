@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from .._checks import check_int, check_seed
+from ..limits import MAX_CLIP_IMAGE_SIZE
 from ..stable_diffusion.digits import DIGIT_WORDS
 from .data import CaptionedImages, held_out_digits, to_pil
 
@@ -82,7 +83,7 @@ def build_processor(tokenizer: Any, image_size: int = 8) -> Any:
     """
     from transformers import CLIPImageProcessorPil, CLIPProcessor
 
-    image_size = check_int("image_size", image_size, minimum=2, maximum=1024, why="a miniature")
+    image_size = check_int("image_size", image_size, minimum=2, maximum=MAX_CLIP_IMAGE_SIZE, why="a miniature")
     images = CLIPImageProcessorPil(
         do_resize=True,
         size={"shortest_edge": image_size},

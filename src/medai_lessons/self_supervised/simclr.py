@@ -41,6 +41,7 @@ from medai_lessons import interrupts
 from medai_lessons.data import random_batch
 
 from .._checks import check_int, check_real, check_seed
+from ..limits import MAX_CONTRASTIVE_BATCH, MAX_SIMCLR_STEPS
 from .contrastive import info_nce
 
 __all__ = [
@@ -121,8 +122,9 @@ def pretrain_simclr(
         progress: show a tqdm bar.
     """
     x = _as_images("pixels", pixels)
-    steps = check_int("steps", steps, minimum=1, maximum=100_000, why="a miniature")
-    batch_size = check_int("batch_size", batch_size, minimum=2, maximum=4096, why="an N x N matrix per step")
+    steps = check_int("steps", steps, minimum=1, maximum=MAX_SIMCLR_STEPS, why="a miniature")
+    batch_size = check_int("batch_size", batch_size, minimum=2, maximum=MAX_CONTRASTIVE_BATCH,
+                           why="an N x N matrix per step")
     tau = check_real("temperature", temperature, positive=True)
     lr = check_real("learning_rate", learning_rate, positive=True)
     seed = check_seed(seed)
@@ -207,7 +209,7 @@ def scratch_accuracy(
     """Train :class:`DigitEncoder` plus a linear layer on the labelled digits alone (Adam, with the same views)."""
     x, xt = _as_images("train", train), _as_images("test", test)
     _check_split(train, train_labels, test, test_labels)
-    steps = check_int("steps", steps, minimum=1, maximum=100_000, why="a miniature")
+    steps = check_int("steps", steps, minimum=1, maximum=MAX_SIMCLR_STEPS, why="a miniature")
     seed = check_seed(seed)
     torch.manual_seed(seed)
     net = nn.Sequential(DigitEncoder(), nn.ReLU(), nn.Linear(FEATURES, 10))

@@ -39,6 +39,7 @@ from medai_lessons import interrupts
 from medai_lessons.data import random_batch
 
 from .._checks import check_int, check_real, check_seed
+from ..limits import MAX_CLIP_STEPS, MAX_CONTRASTIVE_BATCH, MAX_CPU_THREADS
 from ..stable_diffusion.digits import training_words
 from ..stable_diffusion.tokenizer import word_tokenizer
 from .clip_model import ClipShape, build_clip, build_processor
@@ -68,14 +69,15 @@ class ClipTrainingConfig:
     shape: ClipShape = field(default_factory=ClipShape)
 
     def __post_init__(self) -> None:
-        check_int("steps", self.steps, minimum=1, maximum=10**6, why="a miniature")
-        check_int("batch_size", self.batch_size, minimum=2, maximum=4096, why="an N x N matrix per step")
+        check_int("steps", self.steps, minimum=1, maximum=MAX_CLIP_STEPS, why="a miniature")
+        check_int("batch_size", self.batch_size, minimum=2, maximum=MAX_CONTRASTIVE_BATCH,
+                  why="an N x N matrix per step")
         check_real("learning_rate", self.learning_rate, positive=True)
         check_real("weight_decay", self.weight_decay, non_negative=True)
         check_int("warmup_steps", self.warmup_steps, minimum=0)
         check_int("max_shift", self.max_shift, minimum=0, maximum=3, why="an 8x8 image")
         check_seed(self.seed)
-        check_int("cpu_threads", self.cpu_threads, minimum=1, maximum=256, why="a sane thread count")
+        check_int("cpu_threads", self.cpu_threads, minimum=1, maximum=MAX_CPU_THREADS, why="a sane thread count")
         if not isinstance(self.shape, ClipShape):
             raise TypeError(f"`shape` must be a ClipShape, got {type(self.shape).__name__}.")
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from .. import limits
 from .._checks import check_int, check_real
 from ..diffusion._validate import check_bounded_int
 
@@ -62,7 +63,7 @@ def check_dtype(value: Any, name: str = "dtype") -> torch.dtype:
 
 
 #: Largest image side accepted: 8192 pixels (a 1024x1024 latent; SD 1.x is trained at 512).
-MAX_SIDE = 8192
+MAX_SIDE = limits.MAX_SD_SIDE
 
 
 def check_size(name: str, value: Any, factor: int = LATENT_FACTOR) -> int:

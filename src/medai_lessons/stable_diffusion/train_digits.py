@@ -53,6 +53,7 @@ from medai_lessons import interrupts
 from medai_lessons.data import next_epoch_batch
 
 from .._checks import check_int, check_output_path, check_path, check_real, check_seed
+from ..limits import MAX_CPU_THREADS, MAX_MINI_SD_TEXT_WIDTH, MAX_MINI_SD_WIDTH, MAX_TRAIN_TIMESTEPS
 from .digits import Dataset, drop_prompts, load_dataset, training_words
 
 __all__ = ["DigitSDConfig", "build_digit_components", "check_out", "train_digit_pipeline"]
@@ -100,15 +101,17 @@ class DigitSDConfig:
         if d >= 1:
             raise ValueError(f"`ema_decay` must be < 1, got {d}.")
         check_seed(self.seed)
-        check_int("cpu_threads", self.cpu_threads, minimum=1, maximum=256, why="a sane thread count")
+        check_int("cpu_threads", self.cpu_threads, minimum=1, maximum=MAX_CPU_THREADS, why="a sane thread count")
         if not isinstance(self.data, str):
             raise TypeError(f"`data` must be a str such as 'digits', got {type(self.data).__name__}.")
-        check_int("num_train_timesteps", self.num_train_timesteps, minimum=2, maximum=100_000, why="a sane T")
+        check_int("num_train_timesteps", self.num_train_timesteps, minimum=2, maximum=MAX_TRAIN_TIMESTEPS,
+                  why="a sane T")
         start = check_real("beta_start", self.beta_start, positive=True)
         end = check_real("beta_end", self.beta_end, positive=True)
         if not start < end < 1:
             raise ValueError(f"`beta_start` < `beta_end` < 1 must hold, got {start} and {end}.")
-        hidden = check_int("text_hidden_size", self.text_hidden_size, minimum=2, maximum=4096, why="a miniature")
+        hidden = check_int("text_hidden_size", self.text_hidden_size, minimum=2, maximum=MAX_MINI_SD_TEXT_WIDTH,
+                           why="a miniature")
         if hidden % 2:
             raise ValueError(f"`text_hidden_size` must be even (two attention heads), got {hidden}.")
         check_int("model_max_length", self.model_max_length, minimum=8, maximum=77, why="CLIP's context")
@@ -116,7 +119,7 @@ class DigitSDConfig:
             if not isinstance(widths, tuple | list) or len(widths) != count:
                 raise ValueError(f"`{name}` must be {count} channel widths, got {widths!r}.")
             for width in widths:
-                if check_int(name, width, minimum=8, maximum=1024, why="a miniature") % 8:
+                if check_int(name, width, minimum=8, maximum=MAX_MINI_SD_WIDTH, why="a miniature") % 8:
                     raise ValueError(f"`{name}` widths must be multiples of 8 (group norm), got {widths!r}.")
         if not isinstance(self.save_fp16, bool):
             raise TypeError(f"`save_fp16` must be True or False, got {type(self.save_fp16).__name__}.")
