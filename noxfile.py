@@ -80,6 +80,16 @@ def contract(session: nox.Session) -> None:
 
 
 @nox.session
+def tail(session: nox.Session) -> None:
+    """The two reliability reports, run by hand before a release (not in CI: about two minutes):
+    issue 21's tail families (``scripts/tail_report.py``), then the bad-input contract's outcome
+    counts (``scripts/contract_report.py``). Fails when a row that must show zero does not."""
+    install(session, "test")
+    session.run("python", "scripts/tail_report.py", "--out", "build/tail-report.json", env=OFFLINE)
+    session.run("python", "scripts/contract_report.py", "--check", "--out", "build/contract-report.json", env=OFFLINE)
+
+
+@nox.session
 def docs(session: nox.Session) -> None:
     """Build the bilingual site with ``--strict`` into ``site/``."""
     install(session, "docs")

@@ -5,6 +5,8 @@ recorded, nothing fails, examples are derandomised so two runs make the same cal
 then prints a table and writes it as JSON.
 
     python scripts/contract_report.py --examples 40 --out build/contract-report.json
+
+``--check`` makes it exit 1 when one of the rows that must be zero is not (``nox -s tail``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=20.0, help="seconds before a call counts as a hang")
     parser.add_argument("--out", type=Path, default=None, help="write the counts here as JSON")
     parser.add_argument("-k", default=None, help="pytest -k expression to select rows")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a row that must be zero is not")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -73,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text + "\n", encoding="utf-8")
-    return 0
+    must_be_zero = ("other", "unnamed", "nonfinite", "accepted")
+    return 1 if args.check and any(categories[k] for k in must_be_zero) else 0
 
 
 if __name__ == "__main__":

@@ -72,6 +72,31 @@ def test_check_int_bounds_are_stated():
     assert c.check_int("n", np.int64(3), minimum=0) == 3 and c.check_int("n", 2**70, maximum=None) == 2**70
 
 
+@pytest.mark.parametrize(
+    ("value", "taker", "error", "match"),
+    [
+        (-1, "torch", ValueError, r"^`seed` must be >= 0, got -1\.$"),
+        (1.0, "torch", TypeError, r"^`seed` must be an integer, got float\.$"),
+        (True, "torch", TypeError, r"^`seed` must be an integer, got bool\.$"),
+        (2**64, "torch", ValueError,
+         r"^`seed` must be <= 18,446,744,073,709,551,615 \(2\*\*64 - 1, what torch\.Generator takes\), "
+         r"got 18,446,744,073,709,551,616\.$"),
+        (2**32, "scikit-learn", ValueError,
+         r"^`seed` must be <= 4,294,967,295 \(2\*\*32 - 1, what scikit-learn takes\), got 4,294,967,296\.$"),
+    ],
+)
+def test_check_seed_refuses_what_its_generator_cannot_take(value, taker, error, match):
+    """One seed check: an integer from 0 to the largest seed of the generator that takes it, the bound stated."""
+    with pytest.raises(error, match=match):
+        c.check_seed(value, taker=taker)
+
+
+def test_check_seed_accepts_both_ends_of_each_range():
+    """0 and 2**64 - 1 (torch.Generator.manual_seed's uint64) pass; scikit-learn's end is 2**32 - 1."""
+    assert c.check_seed(0) == 0 and c.check_seed(np.uint64(2**64 - 1)) == 2**64 - 1 == c.MAX_SEED
+    assert c.check_seed(2**32 - 1, "seeds", taker="scikit-learn") == 2**32 - 1
+
+
 def test_check_bool_and_check_choice():
     """A flag must be a bool and a choice one of the listed strings."""
     assert c.check_bool("flag", np.bool_(False)) is False

@@ -37,17 +37,16 @@ paper's $t = 1$); :func:`signal_share_by_step`, indexed by the paper's $t$, has 
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from typing import Any
-from xml.sax.saxutils import escape
 
 import numpy as np
 
+from . import _svg as svg
+
 __all__ = ["FIGURES"]
 
-_FONT = "'Noto Sans CJK JP', 'IPAexGothic', 'Hiragino Sans', 'Yu Gothic', 'DejaVu Sans', sans-serif"
-_INK = "#263238"  # 14.5:1 on white
+_INK = svg.INK
 _FORWARD = "#37474f"  # 10.0:1 on white
 _REVERSE = "#b71c1c"  # 6.6:1 on white
 _MUTED = "#455a64"  # 7.5:1 on white
@@ -65,76 +64,24 @@ def _check_lang(lang: str) -> str:
     return lang
 
 
-# --------------------------------------------------------------------------------------
-# SVG text helpers
-# --------------------------------------------------------------------------------------
-
-_MARKUP = re.compile(r"([_^])\{([^}]*)\}")
-
-
-def _rich(text: str, size: float) -> str:
-    r"""SVG text content with ``_{sub}`` and ``^{sup}`` turned into shifted ``<tspan>``\ s."""
-    out, pos, small = [], 0, round(size * 0.72, 1)
-    for match in _MARKUP.finditer(text):
-        out.append(escape(text[pos : match.start()]))
-        shift = round(size * 0.3, 1) if match.group(1) == "_" else -round(size * 0.4, 1)
-        out.append(
-            f'<tspan dy="{shift}" font-size="{small}">{escape(match.group(2))}</tspan>'
-            f'<tspan dy="{-shift}">\u200b</tspan>'
-        )
-        pos = match.end()
-    out.append(escape(text[pos:]))
-    return "".join(out)
-
-
-def _text(x: float, y: float, text: str, *, size: float = 14, colour: str = _INK, anchor: str = "middle",
+def _text(x: float, y: float, content: str, *, size: float = 14, colour: str = _INK, anchor: str = "middle",
           weight: str | None = None) -> str:
-    bold = f' font-weight="{weight}"' if weight else ""
-    return (
-        f'<text x="{x}" y="{y}" font-size="{size}" fill="{colour}" text-anchor="{anchor}"{bold}>'
-        f"{_rich(text, size)}</text>"
-    )
+    return svg.text(x, y, content, size=size, colour=colour, anchor=anchor, weight=weight)
 
 
 def _box(x: float, y: float, w: float, h: float, *text_and_fill: str) -> str:
-    title, formula, fill = text_and_fill  # called as _box(x, y, w, h, *labels, fill)
-    return "\n".join([
-        f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="10" fill="{fill}" stroke="{_FORWARD}" '
-        'stroke-width="1.5"/>',
-        _text(x + w / 2, y + h / 2 - 6, title, size=14.5, weight="bold"),
-        _text(x + w / 2, y + h / 2 + 18, formula, size=15),
-    ])
+    *lines, fill = text_and_fill  # called as _box(x, y, w, h, title, formula, fill)
+    return svg.box(x, y, w, h, lines, fill, stroke=_FORWARD, gap=24, shift=6, sizes=(14.5, 15), colour=_INK)
 
 
-def _svg(width: int, height: int, ident: str, title: str, desc: str, body: list[str]) -> str:
-    return "\n".join([
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-labelledby="{ident}-title {ident}-desc" '
-        f'font-family="{_FONT}">',
-        f'<title id="{ident}-title">{escape(title)}</title>',
-        f'<desc id="{ident}-desc">{escape(desc)}</desc>',
-        "<defs>",
-        *(
-            f'<marker id="{ident}-{name}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
-            f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
-            for name, colour in (("fwd", _FORWARD), ("rev", _REVERSE))
-        ),
-        "</defs>",
-        # A white card: the diagram keeps its colours in the site's dark mode too.
-        f'<rect x="0" y="0" width="{width}" height="{height}" rx="12" fill="#ffffff"/>',
-        *body,
-        "</svg>",
-        "",
-    ])
+def _svg(width: int, height: int, ident: str, title: str, desc: str, body: list[str], **heads: str) -> str:
+    heads = {f"{ident}-fwd": _FORWARD, f"{ident}-rev": _REVERSE, **{f"{ident}-{k}": c for k, c in heads.items()}}
+    return svg.document(width, height, title, body, ident=ident, heads=heads, desc=desc, corner=12)
 
 
 def _arrow(ident: str, d: str, *, reverse: bool = False, dashed: bool = False) -> str:
-    colour, marker = (_REVERSE, "rev") if reverse else (_FORWARD, "fwd")
-    dash = ' stroke-dasharray="7 5"' if dashed else ""
-    return (
-        f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="2.2"{dash} '
-        f'marker-end="url(#{ident}-{marker})"/>'
-    )
+    colour, head = (_REVERSE, "rev") if reverse else (_FORWARD, "fwd")
+    return svg.path(d, colour=colour, width=2.2, dash="7 5" if dashed else None, head=f"{ident}-{head}")
 
 
 # --------------------------------------------------------------------------------------
@@ -164,15 +111,12 @@ def _ring(size: int = 10) -> np.ndarray:
 
 def _pixels(x: float, y: float, img: np.ndarray, cell: float) -> list[str]:
     grey = np.clip((img + 1.0) / 2.0, 0.0, 1.0)
-    out = [f'<rect x="{x - 1}" y="{y - 1}" width="{cell * img.shape[1] + 2}" '
-           f'height="{cell * img.shape[0] + 2}" fill="none" stroke="{_FORWARD}" stroke-width="1.5"/>']
+    frame_w, frame_h = cell * img.shape[1] + 2, cell * img.shape[0] + 2
+    out = [svg.rect(x - 1, y - 1, frame_w, frame_h, fill="none", stroke=_FORWARD, stroke_width=1.5)]
     for i, row in enumerate(grey):
         for j, value in enumerate(row):
             level = round(float(value) * 255)
-            out.append(
-                f'<rect x="{x + j * cell}" y="{y + i * cell}" width="{cell}" height="{cell}" '
-                f'fill="#{level:02x}{level:02x}{level:02x}"/>'
-            )
+            out.append(svg.rect(x + j * cell, y + i * cell, cell, cell, fill=f"#{level:02x}{level:02x}{level:02x}"))
     return out
 
 
@@ -435,9 +379,8 @@ def unet(lang: str) -> str:
     right = {k: cx + bw / 2 for k, (cx, _, _) in blocks.items()}
     body = [
         # the two resolution levels as pale bands
-        f'<rect x="10" y="{hi_y - 32}" width="{width - 20}" height="{box_h + 44}" rx="10" fill="#eef4fb"/>',
-        f'<rect x="10" y="{lo_y - 32}" width="{width - 20}" height="{mid_y + box_h - lo_y + 44}" rx="10" '
-        'fill="#f6f1fa"/>',
+        svg.rect(10, hi_y - 32, width - 20, box_h + 44, rx=10, fill="#eef4fb"),
+        svg.rect(10, lo_y - 32, width - 20, mid_y + box_h - lo_y + 44, rx=10, fill="#f6f1fa"),
         _text(20, hi_y - 12, t["level_hi"], size=14, colour=_MUTED, anchor="start"),
         _text(20, lo_y - 12, t["level_lo"], size=14, colour=_MUTED, anchor="start"),
         *(_box(cx - bw / 2, top, bw, box_h, *lines, fills[k]) for k, (cx, top, lines) in blocks.items()),
@@ -467,28 +410,21 @@ def unet(lang: str) -> str:
     bus_y, time_top = mid_y + box_h + 25, mid_y + box_h + 50
     feeds = {"down.0": 240, "down.1": 330, "mid": 480, "up.0": 630, "up.1": 720}
     body += [
-        f'<path d="M {feeds["down.0"]} {bus_y} L {feeds["up.1"]} {bus_y}" stroke="{_TIME}" stroke-width="2.2"/>',
-        f'<path d="M 480 {time_top} L 480 {bus_y}" stroke="{_TIME}" stroke-width="2.2"/>',
+        svg.path(f'M {feeds["down.0"]} {bus_y} L {feeds["up.1"]} {bus_y}', colour=_TIME, width=2.2),
+        svg.path(f"M 480 {time_top} L 480 {bus_y}", colour=_TIME, width=2.2),
         *(
-            f'<path d="M {x} {bus_y} L {x} {blocks[k][1] + box_h + 3}" fill="none" stroke="{_TIME}" '
-            f'stroke-width="2.2" marker-end="url(#{ident}-time)"/>'
+            svg.path(f"M {x} {bus_y} L {x} {blocks[k][1] + box_h + 3}", colour=_TIME, width=2.2, head=f"{ident}-time")
             for k, x in feeds.items()
         ),
         _text(feeds["down.0"] - 8, bus_y + 22, t["time_note"], size=14, colour=_TIME, anchor="start"),
-        f'<rect x="290" y="{time_top}" width="380" height="62" rx="10" fill="#fff3e0" stroke="{_TIME}" '
-        'stroke-width="1.5"/>',
+        svg.rect(290, time_top, 380, 62, rx=10, fill="#fff3e0", stroke=_TIME, stroke_width=1.5),
         _text(480, time_top + 24, t["time"][0].format(time_dim=time_dim), size=14, colour=_INK),
         _text(480, time_top + 47, t["time"][1].format(time_dim=time_dim), size=14.5, colour=_TIME, weight="bold"),
         _text(width / 2, height - 10, t["note"], size=14, colour=_MUTED),
     ]
     shape_list = ", ".join(f"{k} {v}" for k, v in named.items() if k != "time_emb")
-    svg = _svg(width, height, ident, t["title"].format(params=params),
-               t["desc"].format(shapes=shape_list, time_dim=time_dim), body)
-    marker = (
-        f'<marker id="{ident}-time" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-        f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{_TIME}"/></marker>'
-    )
-    return svg.replace("</defs>", marker + "</defs>", 1)
+    return _svg(width, height, ident, t["title"].format(params=params),
+                t["desc"].format(shapes=shape_list, time_dim=time_dim), body, time=_TIME)
 
 
 FIGURES = {

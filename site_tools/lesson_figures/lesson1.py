@@ -21,7 +21,6 @@ pictures show exactly the numbers the page's doctests print.
 from __future__ import annotations
 
 from typing import Any
-from xml.sax.saxutils import escape
 
 import numpy as np
 
@@ -34,6 +33,7 @@ from medai_lessons.gradient_descent import (
     mse,
 )
 
+from . import _svg as svg
 from ._style import pyplot
 
 __all__ = ["FIGURES"]
@@ -46,8 +46,6 @@ INIT = (0.9501, 0.7320)
 #: Curvature of the explorer's loss f(theta) = A_QUAD * theta**2 and its presets.
 A_QUAD = 0.35
 PRESETS = (0.01, 0.5, 2.5, 3.0)
-
-_FONT = "'Noto Sans CJK JP', 'IPAexGothic', 'Hiragino Sans', 'Yu Gothic', sans-serif"
 
 #: Plots are drawn one text column wide, with no label under 10 pt, so one drawing reads on
 #: every screen: shown at its own size on a desktop (10 pt = 13 px) and shrunk to a 390 px
@@ -73,60 +71,23 @@ def _legend_below(ax: Any, **kwargs: Any) -> Any:
 # --------------------------------------------------------------------------------------
 
 
-def _svg(width: int, height: int, title: str, body: list[str]) -> str:
-    head = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="{_FONT}" font-size="15">\n'
-        f"<title>{escape(title)}</title>\n"
-        "<defs>\n"
-        '<marker id="fwd" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
-        'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
-        'fill="#37474f"/></marker>\n'
-        '<marker id="bwd" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
-        'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
-        'fill="#c62828"/></marker>\n'
-        "</defs>\n"
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>\n'
-    )
-    return head + "\n".join(body) + "\n</svg>\n"
+def _svg(width: int, height: int, title: str, body: list[str], *, ident: str) -> str:
+    heads = {"fwd": "#37474f", "bwd": "#c62828"}
+    return svg.document(width, height, title, body, ident=ident, heads=heads, font_size=15)
 
 
 def _box(x: float, y: float, w: float, h: float, lines: list[str], fill: str) -> str:
     """A rounded box with centred lines of text."""
-    parts = [
-        f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="10" fill="{fill}" stroke="#37474f" stroke-width="1.5"/>'
-    ]
-    step = 20
-    top = y + h / 2 - step * (len(lines) - 1) / 2 + 5
-    for i, line in enumerate(lines):
-        weight = ' font-weight="bold"' if i == 0 else ' font-size="14"'
-        parts.append(f'<text x="{x + w / 2}" y="{top + i * step}" text-anchor="middle"{weight}>{escape(line)}</text>')
-    return "\n".join(parts)
+    return svg.box(x, y, w, h, lines, fill, stroke="#37474f", sizes=(None, 14))
 
 
 def _arrow(x1: float, y1: float, x2: float, y2: float, *, backward: bool = False) -> str:
-    colour, marker = ("#c62828", "bwd") if backward else ("#37474f", "fwd")
-    dash = ' stroke-dasharray="6 4"' if backward else ""
-    return (
-        f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{colour}" '
-        f'stroke-width="2"{dash} marker-end="url(#{marker})"/>'
-    )
+    if backward:
+        return svg.line(x1, y1, x2, y2, colour="#c62828", dash="6 4", head="bwd")
+    return svg.line(x1, y1, x2, y2, colour="#37474f", head="fwd")
 
 
-def _label(
-    x: float,
-    y: float,
-    text: str,
-    *,
-    colour: str = "#263238",
-    size: int = 14,
-    anchor: str = "middle",
-    italic: bool = False,
-) -> str:
-    style = ' font-style="italic"' if italic else ""
-    return (
-        f'<text x="{x}" y="{y}" text-anchor="{anchor}" font-size="{size}" fill="{colour}"{style}>{escape(text)}</text>'
-    )
+_label = svg.text
 
 
 # --------------------------------------------------------------------------------------
@@ -179,7 +140,7 @@ def roadmap(lang: str) -> str:
         )
     )
     title = _text(lang, "このレッスンの道筋", "The road map of this lesson")
-    return _svg(940, 230, title, body)
+    return _svg(940, 230, title, body, ident="roadmap")
 
 
 def learning_cycle(lang: str) -> str:
@@ -226,7 +187,7 @@ def learning_cycle(lang: str) -> str:
         ),
     ]
     title = _text(lang, "学習のサイクル", "The learning cycle")
-    return _svg(720, 340, title, body)
+    return _svg(720, 340, title, body, ident="learning-cycle")
 
 
 # --------------------------------------------------------------------------------------
@@ -316,7 +277,7 @@ def backprop(lang: str) -> str:
         )
     )
     title = _text(lang, "連鎖律による誤差逆伝播", "Backpropagation by the chain rule")
-    return _svg(20 + 5 * box_w + 4 * gap + 20, 350, title, body)
+    return _svg(20 + 5 * box_w + 4 * gap + 20, 350, title, body, ident="backprop")
 
 
 # --------------------------------------------------------------------------------------
@@ -567,7 +528,7 @@ def chain_rule(lang: str) -> str:
         )
     )
     title = _text(lang, "2段の連鎖: u = 2x, y = u³", "A two-step chain: u = 2x, y = u³")
-    return _svg(20 + 3 * box_w + 2 * gap + 20, top + box_h + 170, title, body)
+    return _svg(20 + 3 * box_w + 2 * gap + 20, top + box_h + 170, title, body, ident="chain-rule")
 
 
 # --------------------------------------------------------------------------------------

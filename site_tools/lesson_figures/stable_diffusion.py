@@ -22,14 +22,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any
-from xml.sax.saxutils import escape
 
+from . import _svg as svg
 from ._style import one_thread, pyplot
 
 __all__ = ["FIGURES", "GUIDANCE_SAMPLE_SEEDS", "guidance_samples"]
 
-_FONT = "'Noto Sans CJK JP', 'Hiragino Sans', 'Yu Gothic', 'DejaVu Sans', sans-serif"
-_INK = "#263238"
+_INK = svg.INK
+_BLUE = "#1565c0"
 
 _TEXT: dict[str, dict[str, Any]] = {
     "ja": {
@@ -81,52 +81,22 @@ def _check_lang(lang: str) -> dict[str, Any]:
     return _TEXT[lang]
 
 
-def _svg(width: int, height: int, title: str, body: list[str]) -> str:
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="{_FONT}" font-size="14" '
-        f'role="img" aria-label="{escape(title)}">\n'
-        f"<title>{escape(title)}</title>\n"
-        "<defs>"
-        '<marker id="sd-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
-        'markerHeight="7" orient="auto-start-reverse">'
-        f'<path d="M0,0 L10,5 L0,10 z" fill="{_INK}"/></marker>'
-        '<marker id="sd-arrow-blue" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
-        'markerHeight="7" orient="auto-start-reverse">'
-        '<path d="M0,0 L10,5 L0,10 z" fill="#1565c0"/></marker>'
-        "</defs>\n"
-        f'<rect width="{width}" height="{height}" fill="#ffffff"/>\n' + "\n".join(body) + "\n</svg>\n"
-    )
+def _svg(width: int, height: int, title: str, body: list[str], *, ident: str) -> str:
+    heads = {"sd-arrow": _INK, "sd-arrow-blue": _BLUE}
+    return svg.document(width, height, title, body, ident=ident, heads=heads, font_size=14)
 
 
 def _box(x: float, y: float, w: float, h: float, lines: list[str], fill: str, *, dashed: bool = False) -> str:
-    dash = ' stroke-dasharray="6 4"' if dashed else ""
-    out = [
-        f'<rect x="{x}" y="{y}" width="{w}" height="{h}" rx="9" fill="{fill}" '
-        f'stroke="{_INK}" stroke-width="1.4"{dash}/>'
-    ]
-    gap = 18.5
-    first = y + h / 2 - gap * (len(lines) - 1) / 2 + 5
-    for i, line in enumerate(lines):
-        style = ' font-weight="bold"' if i == 0 else ""
-        out.append(
-            f'<text x="{x + w / 2}" y="{first + i * gap}" text-anchor="middle" fill="{_INK}"{style}>'
-            f"{escape(line)}</text>"
-        )
-    return "\n".join(out)
+    return svg.box(x, y, w, h, lines, fill, stroke_width=1.4, rx=9, dash="6 4" if dashed else None, gap=18.5,
+                   colour=_INK)
 
 
 def _arrow(x1: float, y1: float, x2: float, y2: float, *, blue: bool = False, dashed: bool = False) -> str:
-    colour, marker = ("#1565c0", "sd-arrow-blue") if blue else (_INK, "sd-arrow")
-    dash = ' stroke-dasharray="6 4"' if dashed else ""
-    return (
-        f'<line x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" stroke="{colour}" stroke-width="2"'
-        f'{dash} marker-end="url(#{marker})"/>'
-    )
+    colour, head = (_BLUE, "sd-arrow-blue") if blue else (_INK, "sd-arrow")
+    return svg.line(x1, y1, x2, y2, colour=colour, dash="6 4" if dashed else None, head=head)
 
 
-def _text(x: float, y: float, text: str, *, size: float = 14, colour: str = _INK, anchor: str = "middle") -> str:
-    return f'<text x="{x}" y="{y}" text-anchor="{anchor}" font-size="{size}" fill="{colour}">{escape(text)}</text>'
+_text = svg.text
 
 
 def flow(lang: str) -> str:
@@ -135,8 +105,8 @@ def flow(lang: str) -> str:
     pixel, latent, text_fill, net = "#eceff1", "#e3f2fd", "#fff8e1", "#e8f5e9"
     body = [
         # the latent-space band
-        '<rect x="190" y="40" width="560" height="250" rx="14" fill="#f3f8fd" stroke="#90caf9" stroke-width="1.5"/>',
-        _text(470, 62, str(t["latent"]), size=14, colour="#1565c0"),
+        svg.rect(190, 40, 560, 250, rx=14, fill="#f3f8fd", stroke="#90caf9", stroke_width=1.5),
+        _text(470, 62, str(t["latent"]), size=14, colour=_BLUE),
         # row 1: training only (dashed)
         _text(20, 100, str(t["train"]), size=14, colour="#546e7a", anchor="start"),
         _box(20, 110, 150, 70, list(t["pixel_in"]), pixel, dashed=True),
@@ -158,8 +128,7 @@ def flow(lang: str) -> str:
         _arrow(730, 245, 778, 245),
         _arrow(855, 278, 855, 318),
         # loop arrow on the U-Net
-        '<path d="M 520 205 C 560 170, 380 170, 420 203" fill="none" stroke="#37474f" '
-        'stroke-width="1.6" marker-end="url(#sd-arrow)"/>',
+        svg.path("M 520 205 C 560 170, 380 170, 420 203", colour="#37474f", width=1.6, head="sd-arrow"),
         # row 3: text conditioning
         _box(20, 330, 150, 60, list(t["prompt"]), text_fill),
         _box(210, 330, 150, 60, list(t["tokenizer"]), text_fill),
@@ -167,10 +136,10 @@ def flow(lang: str) -> str:
         _arrow(170, 360, 208, 360),
         _arrow(360, 360, 398, 360),
         _arrow(470, 320, 470, 287, blue=True),
-        _text(612, 312, str(t["cross"]), size=14, colour="#1565c0", anchor="start"),
-        _text(612, 331, str(t["cfg"]), size=14, colour="#1565c0", anchor="start"),
+        _text(612, 312, str(t["cross"]), size=14, colour=_BLUE, anchor="start"),
+        _text(612, 331, str(t["cfg"]), size=14, colour=_BLUE, anchor="start"),
     ]
-    return _svg(950, 405, str(t["title"]), body)
+    return _svg(950, 405, str(t["title"]), body, ident="flow")
 
 
 _GUIDE: dict[str, dict[str, Any]] = {
@@ -202,8 +171,7 @@ def guidance(lang: str) -> str:
 
     far = at(2.0)
     body = [
-        f'<line x1="{u[0]}" y1="{u[1]}" x2="{far[0]}" y2="{far[1]}" stroke="#b0bec5" stroke-width="1.5" '
-        'stroke-dasharray="5 4"/>',
+        svg.line(*u, *far, colour="#b0bec5", width=1.5, dash="5 4"),
         _arrow(ox, oy, *u),
         _arrow(ox, oy, *c),
         _arrow(ox, oy, *far, blue=True),
@@ -212,12 +180,12 @@ def guidance(lang: str) -> str:
     ]
     for s in (0.0, 1.0, 2.0):
         x, y = at(s)
-        body.append(f'<circle cx="{x}" cy="{y}" r="4.5" fill="#1565c0"/>')
-        body.append(_text(x + 10, y - 8, f"s = {s:g}", size=14, colour="#1565c0", anchor="start"))
-    body.append(_text(far[0] - 10, far[1] + 5, "ε̂ (s = 2)", colour="#1565c0", anchor="end"))
+        body.append(f'<circle cx="{x}" cy="{y}" r="4.5" fill="{_BLUE}"/>')
+        body.append(_text(x + 10, y - 8, f"s = {s:g}", size=14, colour=_BLUE, anchor="start"))
+    body.append(_text(far[0] - 10, far[1] + 5, "ε̂ (s = 2)", colour=_BLUE, anchor="end"))
     body.append(f'<circle cx="{ox}" cy="{oy}" r="3" fill="{_INK}"/>')
     body.append(_text(20, 285, t["note"], size=14, anchor="start"))
-    return _svg(620, 300, t["title"], body)
+    return _svg(620, 300, t["title"], body, ident="guidance")
 
 
 _MINI = {

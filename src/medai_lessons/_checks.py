@@ -9,6 +9,7 @@ backticks, say what was expected and what arrived, as in
 |--------------------------|----------------------------------------|
 | a real number            | :func:`check_real`                     |
 | an integer, a count      | :func:`check_int`, :func:`check_count` |
+| a seed                   | :func:`check_seed`                     |
 | a flag                   | :func:`check_bool`                     |
 | one of a few choices     | :func:`check_choice`                   |
 | numbers in an array      | :func:`check_array`, :func:`check_vector` |
@@ -139,6 +140,28 @@ def check_count(
     running for days.
     """
     return check_int(name, value, minimum=minimum, maximum=maximum, why=why)
+
+
+#: Largest seed each random-number generator takes, and the words a refusal gives for it.
+SEED_RANGES = {
+    "torch": (2**64 - 1, "2**64 - 1, what torch.Generator takes"),
+    "scikit-learn": (2**32 - 1, "2**32 - 1, what scikit-learn takes"),
+}
+#: Largest seed of ``torch.Generator.manual_seed`` (64-bit unsigned).
+MAX_SEED = SEED_RANGES["torch"][0]
+
+
+def check_seed(value: Any, name: str = "seed", *, taker: Literal["torch", "scikit-learn"] = "torch") -> int:
+    """Return a seed: an integer from 0 to the largest that ``taker``'s generator accepts.
+
+    Every seed of the package goes through this check, and so does the CLI's ``--seed``
+    (:func:`medai_lessons.cli.seed_type`).
+    """
+    maximum, why = SEED_RANGES[taker]
+    out = check_int(name, value, minimum=0, maximum=None)
+    if out > maximum:
+        raise ValueError(f"`{name}` must be <= {maximum:,} ({why}), got {out:,}.")
+    return out
 
 
 def check_bool(name: str, value: Any) -> bool:

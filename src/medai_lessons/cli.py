@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from medai_lessons import interrupts
+from medai_lessons._checks import check_seed
 from medai_lessons._deprecation import renamed_message
 
 try:
@@ -329,14 +330,15 @@ def add_flag(parser: argparse.ArgumentParser, new: str, old: str | None, **kwarg
 
 
 def seed_type(text: str) -> int:
-    """argparse ``type`` for seeds: an integer in [0, 2**64 - 1] (what ``torch.Generator`` takes)."""
+    """argparse ``type`` for seeds: :func:`medai_lessons._checks.check_seed`, in argparse's words."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-    if not 0 <= value <= 2**64 - 1:
-        raise argparse.ArgumentTypeError(f"must lie in [0, 2**64 - 1], got {text}")
-    return value
+    try:
+        return check_seed(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 2**64 - 1], got {text}") from None
 
 
 def run() -> None:  # pragma: no cover  (the console script; tests call main())

@@ -18,6 +18,14 @@ A MedMNIST set is downloaded once by the ``medmnist`` package (readers with inte
 Lesson 2 trains on these as they are; lesson 3 resizes them for its autoencoder
 (:mod:`medai_lessons.stable_diffusion.captioned_images`).
 
+Two ways to draw training batches of indices from a seeded ``torch.Generator``, one per trainer kind:
+
+* ``next_epoch_batch``: epochs without replacement (the DDPM and Stable Diffusion trainers): a
+  fresh permutation of the $n$ images each epoch, read ``batch_size`` at a time; the last
+  short batch of an epoch is dropped.
+* ``random_batch``: a fresh random subset each step (SimCLR and CLIP): an image may come back
+  in the next step, as contrastive training does not care about epochs.
+
 Notation: ``x0`` is $x_0$; images are ``(batch, 1, height, width)`` float32 tensors.
 """
 
@@ -34,7 +42,15 @@ import torch
 from medai_lessons._checks import check_bool, check_path, check_real
 from medai_lessons.limits import MAX_HU
 
-__all__ = ["MEDMNIST_CLASSES", "load_ct_slice", "load_digits_images", "load_mr_slice", "read_medmnist_npz"]
+__all__ = [
+    "MEDMNIST_CLASSES",
+    "load_ct_slice",
+    "load_digits_images",
+    "load_mr_slice",
+    "next_epoch_batch",
+    "random_batch",
+    "read_medmnist_npz",
+]
 
 #: The MedMNIST sets the lessons know, with their number of classes (labels 0..n-1).
 MEDMNIST_CLASSES = {"pneumoniamnist": 2}
@@ -162,3 +178,23 @@ def load_medmnist(
         info = medmnist.INFO[flag]
         getattr(medmnist, info["python_class"])(split="train", download=True, root=str(folder), size=28)
     return read_medmnist_npz(folder / f"{flag}.npz", flag=flag)
+
+
+def next_epoch_batch(
+    perm: torch.Tensor, pos: int, n: int, batch_size: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """The next ``batch_size`` indices of the epoch permutation ``perm``, read from ``pos``.
+
+    When fewer than ``batch_size`` are left (and at the start, with an empty ``perm``), the rest
+    of the epoch is dropped and a new permutation of ``range(n)`` is drawn from ``generator``.
+    Returns ``(indices, perm, next_pos)``; the caller keeps ``perm`` and ``next_pos`` (a trainer
+    stores them in its checkpoint, so that a resumed run draws the same batches).
+    """
+    if pos + batch_size > perm.numel():
+        perm, pos = torch.randperm(n, generator=generator), 0
+    return perm[pos : pos + batch_size], perm, pos + batch_size
+
+
+def random_batch(n: int, batch_size: int, generator: torch.Generator) -> torch.Tensor:
+    """``batch_size`` distinct indices of ``range(n)``, drawn afresh from ``generator`` at every step."""
+    return torch.randperm(n, generator=generator)[:batch_size]

@@ -32,7 +32,7 @@ from typing import Literal
 import numpy as np
 
 from ._checks import check_count, check_finite_result, check_real, check_vector, guard_overflow
-from .limits import MAX_FIT_WORK
+from .limits import MAX_FIT_EPOCHS, MAX_FIT_WORK
 
 __all__ = [
     "LineFit",
@@ -54,8 +54,6 @@ Regime = Literal["converges", "oscillates", "diverges"]
 _DIVERGED = 1e100
 #: A position beyond this is treated as divergence (θ² must still fit in a float64).
 _MAX_THETA = 1e150
-#: Upper bound on the epochs of :func:`fit_line` (each is one pass over the data).
-_MAX_EPOCHS = 1_000_000
 
 
 # --------------------------------------------------------------------------------------
@@ -298,7 +296,7 @@ def fit_line(
     """
     x_arr, y_arr = _check_xy(x, y)
     learning_rate = check_real("learning_rate", learning_rate, positive=True)
-    epochs = check_count("epochs", epochs, minimum=1, maximum=_MAX_EPOCHS,
+    epochs = check_count("epochs", epochs, minimum=1, maximum=MAX_FIT_EPOCHS,
                          why="each epoch is a pass over the data; more would run for minutes")
     if x_arr.size * epochs > MAX_FIT_WORK:
         raise ValueError(

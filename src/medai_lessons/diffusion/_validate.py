@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from medai_lessons import limits
 from medai_lessons._checks import check_callable, check_int, check_real
 from medai_lessons._tensor_checks import check_tensor
 from medai_lessons.diffusion.schedule import NoiseSchedule
@@ -37,7 +38,7 @@ __all__ = [
 
 #: Most values one sampling call may ask for (2**27 float32 values = 512 MiB): a bigger
 #: request is refused before anything is allocated.
-MAX_NUMEL = 2**27
+MAX_NUMEL = limits.MAX_NUMEL
 
 
 def check_bounded_int(name: str, value: Any, *, minimum: int, maximum: int, why: str = "") -> int:

@@ -51,11 +51,11 @@ PRETRAINED_DIGITS = "digits-ddpm.safetensors"
 PRETRAINED_HISTORY = "digits-ddpm-history.json"
 
 #: Limits on what a checkpoint's metadata may claim (a lesson U-Net is far below them).
-MAX_PARAMETERS = 50_000_000
-MAX_WIDTH = 4096
+MAX_PARAMETERS = limits.MAX_CHECKPOINT_PARAMETERS
+MAX_WIDTH = limits.MAX_CHANNELS
 MAX_LEVELS = limits.MAX_UNET_LEVELS
 MAX_IN_CHANNELS = 64
-MAX_TIME_DIM = 8192
+MAX_TIME_DIM = limits.MAX_TIME_DIM
 MAX_TRAIN_TIMESTEPS = limits.MAX_TRAIN_TIMESTEPS
 #: largest image side ``ddpm sample`` draws (MedMNIST runs use 32)
 MAX_SAMPLE_SIZE = 256

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from medai_lessons._checks import check_int, check_real
+from medai_lessons._checks import check_real, check_seed
 from medai_lessons.limits import MAX_QUALITY_IMAGES
 
 __all__ = ["QualityReport", "digit_classifier", "quality_report", "real_digits_report"]
@@ -85,10 +85,7 @@ def digit_classifier(seed: int = 0) -> Any:
 
 def _check_seed(seed: Any) -> int:
     """scikit-learn's ``random_state`` takes 0 to 2**32 - 1."""
-    out = check_int("seed", seed, minimum=0)
-    if out > 2**32 - 1:
-        raise ValueError(f"`seed` must be <= 4,294,967,295 (2**32 - 1, what scikit-learn takes), got {out:,}.")
-    return out
+    return check_seed(seed, taker="scikit-learn")
 
 
 def _as_pixels(images: torch.Tensor | np.ndarray) -> np.ndarray:

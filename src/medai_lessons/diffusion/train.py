@@ -55,9 +55,10 @@ import torch
 from tqdm.auto import tqdm
 
 from medai_lessons import interrupts, limits
-from medai_lessons._checks import check_int, check_real, parse_json
+from medai_lessons._checks import MAX_SEED, check_int, check_real, check_seed, parse_json
 from medai_lessons._deprecation import renamed_kwargs, warn_renamed
 from medai_lessons._files import default_mode, write_atomically
+from medai_lessons.data import next_epoch_batch
 from medai_lessons.diffusion.checkpoint import (
     CheckpointNotFoundError,
     load_checkpoint,
@@ -70,14 +71,12 @@ from medai_lessons.diffusion.unet import UNet
 
 __all__ = ["TrainConfig", "TrainResult", "TrainingInterrupted", "ema_update", "train_ddpm"]
 
-#: Largest seed: ``torch.Generator.manual_seed`` takes 64-bit unsigned integers.
-MAX_SEED = 2**64 - 1
 #: Upper bounds that keep a mistyped number from asking for days of work or terabytes.
-MAX_TRAIN_STEPS = 10_000_000
-MAX_BATCH_SIZE = 65_536
-MAX_TRAIN_TIMESTEPS = 100_000
-MAX_WIDTH = 4096
-MAX_TIME_DIM = 8192
+MAX_TRAIN_STEPS = limits.MAX_TRAIN_STEPS
+MAX_BATCH_SIZE = limits.MAX_BATCH_SIZE
+MAX_TRAIN_TIMESTEPS = limits.MAX_TRAIN_TIMESTEPS
+MAX_WIDTH = limits.MAX_CHANNELS
+MAX_TIME_DIM = limits.MAX_TIME_DIM
 
 STATE_FORMAT = "medai-lessons-ddpm-train-state/1"
 EMA_FILE = "digits-ddpm.safetensors"
@@ -87,8 +86,8 @@ STATE_FILE = "train-state.safetensors"
 
 
 def _bounded_int(name: str, value: Any, minimum: int, maximum: int) -> int:
-    why = "what torch.Generator takes" if maximum == MAX_SEED else "a bound that keeps a typo from running for days"
-    return check_int(name, value, minimum=minimum, maximum=maximum, why=why)
+    return check_int(name, value, minimum=minimum, maximum=maximum,
+                     why="a bound that keeps a typo from running for days")
 
 
 @dataclass(frozen=True, init=False)
@@ -131,7 +130,7 @@ class TrainConfig:
             "learning_rate": check_real("learning_rate", learning_rate, positive=True),
             "warmup_steps": _bounded_int("warmup_steps", warmup_steps, 0, MAX_TRAIN_STEPS),
             "ema_decay": check_real("ema_decay", ema_decay),
-            "seed": _bounded_int("seed", seed, 0, MAX_SEED),
+            "seed": check_seed(seed),
             "channels": _check_channels(channels),
             "time_dim": _bounded_int("time_dim", time_dim, 2, MAX_TIME_DIM),
             "schedule": schedule,
@@ -501,11 +500,9 @@ class _TrainingRun:
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The global batch (same on every process): indices without replacement per epoch, t and noise."""
         sampler, batch, data = self.sampler, self.batch, self.data
-        if sampler["pos"] + batch > sampler["perm"].numel():
-            sampler["perm"] = torch.randperm(data.shape[0], generator=sampler["data_rng"])
-            sampler["pos"] = 0
-        idx = sampler["perm"][sampler["pos"] : sampler["pos"] + batch]
-        sampler["pos"] += batch
+        idx, sampler["perm"], sampler["pos"] = next_epoch_batch(
+            sampler["perm"], sampler["pos"], data.shape[0], batch, sampler["data_rng"]
+        )
         t = torch.randint(0, len(self.schedule), (batch,), generator=sampler["noise_rng"])
         noise = torch.randn((batch, *data.shape[1:]), generator=sampler["noise_rng"])
         return idx, t, noise

@@ -135,11 +135,11 @@ class ResBlock(nn.Module):
 
 
 #: Largest image side :meth:`UNet.feature_shapes` runs (the same as ``ddpm sample``'s).
-MAX_FEATURE_SIDE = 256
+MAX_FEATURE_SIDE = limits.MAX_FEATURE_SIDE
 
 #: Largest network :class:`UNet` builds: 10**8 weights (400 MB in float32). The default
 #: has 142,401; a bigger request is refused before any memory is taken.
-MAX_PARAMETERS = 10**8
+MAX_PARAMETERS = limits.MAX_UNET_PARAMETERS
 
 
 def _res_block_weights(c_in: int, c_out: int, time_dim: int) -> int:

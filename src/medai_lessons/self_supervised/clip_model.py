@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._checks import check_int
+from .._checks import check_int, check_seed
+from ..limits import MAX_CLIP_IMAGE_SIZE
 from ..stable_diffusion.captioned_images import DIGIT_WORDS
 from .data import CaptionedImages, held_out_digits, to_pil
 
@@ -82,7 +83,7 @@ def build_processor(tokenizer: Any, image_size: int = 8) -> Any:
     """
     from transformers import CLIPImageProcessorPil, CLIPProcessor
 
-    image_size = check_int("image_size", image_size, minimum=2, maximum=1024, why="a miniature")
+    image_size = check_int("image_size", image_size, minimum=2, maximum=MAX_CLIP_IMAGE_SIZE, why="a miniature")
     images = CLIPImageProcessorPil(
         do_resize=True,
         size={"shortest_edge": image_size},
@@ -105,7 +106,7 @@ def build_clip(tokenizer: Any, shape: ClipShape | None = None, *, seed: int = 0)
     shape = ClipShape() if shape is None else shape
     if not isinstance(shape, ClipShape):
         raise TypeError(f"`shape` must be a ClipShape, got {type(shape).__name__}.")
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     if shape.image_size % shape.patch_size:
         raise ValueError(f"`shape`: image_size {shape.image_size} is not a multiple of patch_size {shape.patch_size}.")
     common = {

@@ -38,8 +38,10 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from medai_lessons import interrupts
+from medai_lessons.data import random_batch
 
-from .._checks import check_int, check_real
+from .._checks import check_int, check_real, check_seed
+from ..limits import MAX_CONTRASTIVE_BATCH, MAX_SIMCLR_STEPS
 from .contrastive import info_nce
 
 __all__ = [
@@ -120,11 +122,12 @@ def pretrain_simclr(
         progress: show a tqdm bar.
     """
     x = _as_images("pixels", pixels)
-    steps = check_int("steps", steps, minimum=1, maximum=100_000, why="a miniature")
-    batch_size = check_int("batch_size", batch_size, minimum=2, maximum=4096, why="an N x N matrix per step")
+    steps = check_int("steps", steps, minimum=1, maximum=MAX_SIMCLR_STEPS, why="a miniature")
+    batch_size = check_int("batch_size", batch_size, minimum=2, maximum=MAX_CONTRASTIVE_BATCH,
+                           why="an N x N matrix per step")
     tau = check_real("temperature", temperature, positive=True)
     lr = check_real("learning_rate", learning_rate, positive=True)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     torch.manual_seed(seed)
     encoder = DigitEncoder()
     head = nn.Sequential(nn.Linear(FEATURES, FEATURES), nn.ReLU(), nn.Linear(FEATURES, 32))
@@ -135,7 +138,7 @@ def pretrain_simclr(
     with interrupts.stop_at_step_boundaries():
         for step in tqdm(range(steps), desc="SimCLR", disable=not progress):
             interrupts.check()
-            batch = x[torch.randperm(len(x), generator=generator)[:batch_size]]
+            batch = x[random_batch(len(x), batch_size, generator)]
             z1 = head(encoder(augment(batch, generator)))
             z2 = head(encoder(augment(batch, generator)))
             loss = (info_nce(z1, z2, tau) + info_nce(z2, z1, tau)) / 2
@@ -160,7 +163,7 @@ def label_subset(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
     if not isinstance(labels, np.ndarray) or labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
         raise TypeError("`labels` must be a 1-d integer NumPy array.")
     fraction = check_real("fraction", fraction, positive=True, maximum=1.0)
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     rng = np.random.default_rng(seed)
     chosen = []
     for c in np.unique(labels):
@@ -206,8 +209,8 @@ def scratch_accuracy(
     """Train :class:`DigitEncoder` plus a linear layer on the labelled digits alone (Adam, with the same views)."""
     x, xt = _as_images("train", train), _as_images("test", test)
     _check_split(train, train_labels, test, test_labels)
-    steps = check_int("steps", steps, minimum=1, maximum=100_000, why="a miniature")
-    seed = check_int("seed", seed, minimum=0)
+    steps = check_int("steps", steps, minimum=1, maximum=MAX_SIMCLR_STEPS, why="a miniature")
+    seed = check_seed(seed)
     torch.manual_seed(seed)
     net = nn.Sequential(DigitEncoder(), nn.ReLU(), nn.Linear(FEATURES, 10))
     optimizer = torch.optim.Adam(net.parameters(), lr=3e-3, weight_decay=1e-4)
@@ -215,7 +218,7 @@ def scratch_accuracy(
     y = torch.as_tensor(train_labels, dtype=torch.int64)
     for _ in range(steps):
         interrupts.check()
-        idx = torch.randperm(len(x), generator=generator)[:128]
+        idx = random_batch(len(x), 128, generator)
         loss = F.cross_entropy(net(augment(x[idx], generator)), y[idx])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

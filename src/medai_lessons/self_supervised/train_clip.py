@@ -36,8 +36,10 @@ import torch.nn.functional as F  # noqa: N812
 from tqdm.auto import tqdm
 
 from medai_lessons import interrupts
+from medai_lessons.data import random_batch
 
-from .._checks import check_int, check_real
+from .._checks import check_int, check_real, check_seed
+from ..limits import MAX_CLIP_STEPS, MAX_CONTRASTIVE_BATCH, MAX_CPU_THREADS
 from ..stable_diffusion.captioned_images import training_words
 from ..stable_diffusion.tokenizer import word_tokenizer
 from .clip_model import ClipShape, build_clip, build_processor
@@ -67,14 +69,15 @@ class ClipTrainingConfig:
     shape: ClipShape = field(default_factory=ClipShape)
 
     def __post_init__(self) -> None:
-        check_int("steps", self.steps, minimum=1, maximum=10**6, why="a miniature")
-        check_int("batch_size", self.batch_size, minimum=2, maximum=4096, why="an N x N matrix per step")
+        check_int("steps", self.steps, minimum=1, maximum=MAX_CLIP_STEPS, why="a miniature")
+        check_int("batch_size", self.batch_size, minimum=2, maximum=MAX_CONTRASTIVE_BATCH,
+                  why="an N x N matrix per step")
         check_real("learning_rate", self.learning_rate, positive=True)
         check_real("weight_decay", self.weight_decay, non_negative=True)
         check_int("warmup_steps", self.warmup_steps, minimum=0)
         check_int("max_shift", self.max_shift, minimum=0, maximum=3, why="an 8x8 image")
-        check_int("seed", self.seed, minimum=0)
-        check_int("cpu_threads", self.cpu_threads, minimum=1, maximum=256, why="a sane thread count")
+        check_seed(self.seed)
+        check_int("cpu_threads", self.cpu_threads, minimum=1, maximum=MAX_CPU_THREADS, why="a sane thread count")
         if not isinstance(self.shape, ClipShape):
             raise TypeError(f"`shape` must be a ClipShape, got {type(self.shape).__name__}.")
 
@@ -218,7 +221,7 @@ def _train(data: CaptionedImages, config: ClipTrainingConfig, shape: ClipShape, 
         with interrupts.stop_at_step_boundaries():
             for step in tqdm(range(config.steps), desc="miniature CLIP", disable=not progress):
                 interrupts.check()
-                idx = torch.randperm(len(labels), generator=generator)[: config.batch_size]
+                idx = random_batch(len(labels), config.batch_size, generator)
                 y = labels[idx]
                 pick = (torch.rand(len(idx), generator=generator) * counts[y]).long()
                 rows = torch.tensor(first)[y] + pick

@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from .. import limits
 from .._checks import check_int, check_real
 from .._deprecation import moved_names
 from ..diffusion._validate import check_bounded_int
@@ -44,15 +45,6 @@ def check_guidance(value: Any, name: str = "guidance_scale") -> float:
     return check_real(name, value, non_negative=True)
 
 
-#: ``torch.Generator.manual_seed`` takes at most 64 bits.
-MAX_SEED = 2**64 - 1
-
-
-def check_seed(value: Any, name: str = "seed") -> int:
-    """Return the seed, an integer in ``[0, 2**64 - 1]``."""
-    return check_bounded_int(name, value, minimum=0, maximum=MAX_SEED, why="2**64 - 1, what torch.Generator takes")
-
-
 def check_generator(value: Any, name: str = "generator", *, allow_none: bool = True) -> torch.Generator | None:
     """Return ``value`` if it is a ``torch.Generator`` (or ``None`` when allowed)."""
     if value is None and allow_none:
@@ -72,7 +64,7 @@ def check_dtype(value: Any, name: str = "dtype") -> torch.dtype:
 
 
 #: Largest image side accepted: 8192 pixels (a 1024x1024 latent; SD 1.x is trained at 512).
-MAX_SIDE = 8192
+MAX_SIDE = limits.MAX_SD_SIDE
 
 
 def check_size(name: str, value: Any, factor: int = LATENT_FACTOR) -> int:

@@ -33,7 +33,7 @@ from typing import Any
 
 import torch
 
-from .._checks import check_bool, check_int, check_output_path
+from .._checks import check_bool, check_int, check_output_path, check_seed
 from ..diffusion._validate import check_device
 
 __all__ = [
@@ -147,7 +147,7 @@ def build_tiny_pipeline(seed: int = 0) -> Any:
     from diffusers import DDIMScheduler, StableDiffusionPipeline
 
     # 0. Check the input at the door
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
 
     # 1. Build the three networks from one seed, always in the same order
     tokenizer = byte_level_tokenizer()
@@ -340,7 +340,7 @@ def build_sd15_architecture(
     from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel
 
-    seed = check_int("seed", seed, minimum=0)
+    seed = check_seed(seed)
     if not isinstance(dtype, torch.dtype):
         raise TypeError(f"`dtype` must be a torch.dtype, got {type(dtype).__name__}.")
     if not dtype.is_floating_point:

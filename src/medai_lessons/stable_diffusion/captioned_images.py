@@ -34,6 +34,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F  # noqa: N812
 
+from .. import limits
 from .._checks import check_int, check_real
 from ..data import load_digits_images, load_medmnist, read_medmnist_npz
 
@@ -114,7 +115,7 @@ def upsample(images: torch.Tensor, size: int = IMAGE_SIZE) -> torch.Tensor:
         raise TypeError(f"`images` must be a torch tensor, got {type(images).__name__}.")
     if images.ndim != 4 or images.shape[1] != 1:
         raise ValueError(f"`images` must have shape (N, 1, H, W), got {tuple(images.shape)}.")
-    size = check_int("size", size, minimum=1, maximum=4096, why="pixels per side")
+    size = check_int("size", size, minimum=1, maximum=limits.MAX_RESIZE_SIDE, why="pixels per side")
     if not images.is_floating_point() or images.device.type == "meta":
         raise TypeError(f"`images` must be a floating-point tensor with data, got {images.dtype} on {images.device}.")
     if not bool(torch.isfinite(images).all()):

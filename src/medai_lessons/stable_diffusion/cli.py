@@ -33,12 +33,13 @@ from medai_lessons.cli import (
     staging_dir,
 )
 
+from .. import limits
 from ._validate import check_guidance, check_num_inference_steps, check_prompt, check_size
 
 __all__ = ["add_parser", "run_generate", "run_make_tiny"]
 
 #: largest image side ``sd generate`` accepts (SD 1.x was trained at 512, SD 2.x at 768)
-MAX_SIDE = 4096
+MAX_SIDE = limits.MAX_GENERATE_SIDE
 #: devices a pipeline can run on
 DEVICE_TYPES = ("cpu", "cuda", "mps")
 

@@ -47,8 +47,9 @@ import torch
 from torch.utils.benchmark import Timer
 from torch.utils.flop_counter import FlopCounterMode
 
-from .._checks import check_int
+from .._checks import check_int, check_seed
 from ..diffusion._validate import MAX_NUMEL, check_bounded_int, check_device, check_sample_shape
+from ..limits import MAX_CHANNELS, MAX_TIMING_REPEATS
 from ._validate import check_dtype, check_size
 
 __all__ = [
@@ -103,13 +104,13 @@ def build_cost_unet(
     widths = tuple(block_out_channels)
     if not 1 <= len(widths) <= 8 or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths):
         raise ValueError(f"`block_out_channels` must be positive integers (1 to 8 levels), got {widths}.")
-    if max(widths) > 4096:
-        raise ValueError(f"`block_out_channels` must each be <= 4096, got {widths}.")
+    if max(widths) > MAX_CHANNELS:
+        raise ValueError(f"`block_out_channels` must each be <= {MAX_CHANNELS}, got {widths}.")
     layers_per_block = check_bounded_int("layers_per_block", layers_per_block, minimum=1, maximum=8)
     norm_num_groups = check_int("norm_num_groups", norm_num_groups, minimum=1)
     if any(w % norm_num_groups for w in widths):
         raise ValueError(f"`norm_num_groups` must divide every width in {widths}, got {norm_num_groups}.")
-    seed = check_bounded_int("seed", seed, minimum=0, maximum=2**64 - 1)
+    seed = check_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return UNet2DModel(
@@ -186,7 +187,7 @@ def measure_step(unet: Any, shape: tuple[int, ...], *, repeats: int = 3) -> Step
     if param is None:
         raise TypeError(f"`unet` must have parameters (for its device and dtype); {type(unet).__name__} has none.")
     shape = check_sample_shape(shape)
-    repeats = check_bounded_int("repeats", repeats, minimum=1, maximum=1000)
+    repeats = check_bounded_int("repeats", repeats, minimum=1, maximum=MAX_TIMING_REPEATS)
     device, dtype = param.device, param.dtype
     if device.type == "meta":
         raise ValueError("`unet` must hold real weights, got a model on 'meta'.")

@@ -41,9 +41,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._checks import check_int
+from .._checks import check_int, check_seed
 from .._deprecation import moved_names
-from ._validate import check_guidance, check_num_inference_steps, check_pipeline, check_prompt, check_seed
+from ._validate import check_guidance, check_num_inference_steps, check_pipeline, check_prompt
 from .captioned_images import DIGIT_WORDS, to_classifier_pixels
 
 __all__ = [

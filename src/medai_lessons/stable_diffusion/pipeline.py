@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._checks import check_bool
+from .._checks import check_bool, check_seed
 from .._deprecation import renamed_kwargs
 from ._validate import (
     check_guidance,
@@ -29,7 +29,6 @@ from ._validate import (
     check_output_type,
     check_pipeline,
     check_prompt,
-    check_seed,
     check_size,
 )
 from .stages import decode_latents, denoise, encode_prompt, prepare_latents

@@ -50,8 +50,10 @@ import torch.nn.functional as F  # noqa: N812
 from tqdm.auto import tqdm
 
 from medai_lessons import interrupts
+from medai_lessons.data import next_epoch_batch
 
-from .._checks import check_int, check_output_path, check_path, check_real
+from .._checks import check_int, check_output_path, check_path, check_real, check_seed
+from ..limits import MAX_CPU_THREADS, MAX_MINI_SD_TEXT_WIDTH, MAX_MINI_SD_WIDTH, MAX_TRAIN_TIMESTEPS
 from .captioned_images import CaptionedImages, drop_prompts, load_captioned_images, training_words
 
 __all__ = ["DigitSDConfig", "build_digit_components", "check_out", "train_digit_pipeline"]
@@ -98,16 +100,18 @@ class DigitSDConfig:
         d = check_real("ema_decay", self.ema_decay, non_negative=True)
         if d >= 1:
             raise ValueError(f"`ema_decay` must be < 1, got {d}.")
-        check_int("seed", self.seed, minimum=0)
-        check_int("cpu_threads", self.cpu_threads, minimum=1, maximum=256, why="a sane thread count")
+        check_seed(self.seed)
+        check_int("cpu_threads", self.cpu_threads, minimum=1, maximum=MAX_CPU_THREADS, why="a sane thread count")
         if not isinstance(self.data, str):
             raise TypeError(f"`data` must be a str such as 'digits', got {type(self.data).__name__}.")
-        check_int("num_train_timesteps", self.num_train_timesteps, minimum=2, maximum=100_000, why="a sane T")
+        check_int("num_train_timesteps", self.num_train_timesteps, minimum=2, maximum=MAX_TRAIN_TIMESTEPS,
+                  why="a sane T")
         start = check_real("beta_start", self.beta_start, positive=True)
         end = check_real("beta_end", self.beta_end, positive=True)
         if not start < end < 1:
             raise ValueError(f"`beta_start` < `beta_end` < 1 must hold, got {start} and {end}.")
-        hidden = check_int("text_hidden_size", self.text_hidden_size, minimum=2, maximum=4096, why="a miniature")
+        hidden = check_int("text_hidden_size", self.text_hidden_size, minimum=2, maximum=MAX_MINI_SD_TEXT_WIDTH,
+                           why="a miniature")
         if hidden % 2:
             raise ValueError(f"`text_hidden_size` must be even (two attention heads), got {hidden}.")
         check_int("model_max_length", self.model_max_length, minimum=8, maximum=77, why="CLIP's context")
@@ -115,7 +119,7 @@ class DigitSDConfig:
             if not isinstance(widths, tuple | list) or len(widths) != count:
                 raise ValueError(f"`{name}` must be {count} channel widths, got {widths!r}.")
             for width in widths:
-                if check_int(name, width, minimum=8, maximum=1024, why="a miniature") % 8:
+                if check_int(name, width, minimum=8, maximum=MAX_MINI_SD_WIDTH, why="a miniature") % 8:
                     raise ValueError(f"`{name}` widths must be multiples of 8 (group norm), got {widths!r}.")
         if not isinstance(self.save_fp16, bool):
             raise TypeError(f"`save_fp16` must be True or False, got {type(self.save_fp16).__name__}.")
@@ -183,11 +187,11 @@ def build_digit_components(tokenizer: Any, config: DigitSDConfig) -> dict[str, A
 
 
 def _batches(n: int, batch_size: int, generator: torch.Generator):
-    """Endless shuffled index batches (a new permutation each epoch)."""
+    """Endless shuffled index batches (a new permutation each epoch, as :func:`train_ddpm` draws them)."""
+    perm, pos = torch.empty(0, dtype=torch.int64), 0
     while True:
-        perm = torch.randperm(n, generator=generator)
-        for i in range(0, n - batch_size + 1, batch_size):
-            yield perm[i : i + batch_size]
+        idx, perm, pos = next_epoch_batch(perm, pos, n, batch_size, generator)
+        yield idx
 
 
 def _train_vae(
