@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from medai_lessons.data import next_epoch_batch, random_batch
+from medai_lessons.data import _next_epoch_batch, _random_batch
 from medai_lessons.stable_diffusion.train_digits import _batches
 
 CASES = [(1797, 128), (1797, 64), (100, 7), (64, 64), (10, 3)]
@@ -45,7 +45,7 @@ def test_next_epoch_batch_draws_the_ddpm_trainers_old_stream(n, batch):
     old = _old_ddpm_batches(n, batch, old_gen, 40)
     perm, pos = torch.empty(0, dtype=torch.int64), 0
     for expected in old:
-        idx, perm, pos = next_epoch_batch(perm, pos, n, batch, new_gen)
+        idx, perm, pos = _next_epoch_batch(perm, pos, n, batch, new_gen)
         torch.randn(3, generator=new_gen)
         assert torch.equal(idx, expected)
     assert torch.equal(old_gen.get_state(), new_gen.get_state())
@@ -68,12 +68,12 @@ def test_an_epoch_holds_every_index_once_and_drops_the_short_tail():
     perm, pos = torch.empty(0, dtype=torch.int64), 0
     epoch = []
     for _ in range(3):
-        idx, perm, pos = next_epoch_batch(perm, pos, 10, 3, gen)
+        idx, perm, pos = _next_epoch_batch(perm, pos, 10, 3, gen)
         epoch.append(idx)
     first_perm = perm
     drawn = torch.cat(epoch).tolist()
     assert drawn == first_perm[:9].tolist() and len(set(drawn)) == 9
-    _, perm, pos = next_epoch_batch(perm, pos, 10, 3, gen)
+    _, perm, pos = _next_epoch_batch(perm, pos, 10, 3, gen)
     assert perm is not first_perm and pos == 3
 
 
@@ -81,7 +81,7 @@ def test_random_batch_is_the_old_fresh_permutation_slice():
     """SimCLR's and CLIP's per-step subset: ``torch.randperm(n)[:k]`` from the same generator, distinct indices."""
     old_gen, new_gen = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
     for _ in range(20):
-        idx = random_batch(1797, 128, new_gen)
+        idx = _random_batch(1797, 128, new_gen)
         assert torch.equal(idx, torch.randperm(1797, generator=old_gen)[:128])
         assert idx.unique().numel() == 128
     assert torch.equal(old_gen.get_state(), new_gen.get_state())

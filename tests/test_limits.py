@@ -31,7 +31,7 @@ OLD_VALUES = {
     "MAX_CPU_THREADS": 256,  # train_clip.py and stable_diffusion/train_digits.py, inline
     "MAX_MINI_SD_WIDTH": 1024,  # train_digits.py, inline
     "MAX_MINI_SD_TEXT_WIDTH": 4096,  # train_digits.py, inline
-    "MAX_RESIZE_SIDE": 4096,  # stable_diffusion/digits.py, inline
+    "MAX_RESIZE_SIDE": 4096,  # stable_diffusion/captioned_images.py, inline
     "MAX_SD_SIDE": 8192,  # stable_diffusion/_validate.py MAX_SIDE
     "MAX_GENERATE_SIDE": 4096,  # stable_diffusion/cli.py MAX_SIDE
     "MAX_TIMING_REPEATS": 1000,  # stable_diffusion/cost.py, inline
@@ -87,7 +87,7 @@ def _train_config(**kw):
 
 
 def _upsample(size):
-    from medai_lessons.stable_diffusion.digits import upsample
+    from medai_lessons.stable_diffusion.captioned_images import upsample
 
     return upsample(torch.zeros(1, 1, 8, 8), size)
 

@@ -20,10 +20,10 @@ Lesson 2 trains on these as they are; lesson 3 resizes them for its autoencoder
 
 Two ways to draw training batches of indices from a seeded ``torch.Generator``, one per trainer kind:
 
-* ``next_epoch_batch``: epochs without replacement (the DDPM and Stable Diffusion trainers): a
+* ``_next_epoch_batch``: epochs without replacement (the DDPM and Stable Diffusion trainers): a
   fresh permutation of the $n$ images each epoch, read ``batch_size`` at a time; the last
   short batch of an epoch is dropped.
-* ``random_batch``: a fresh random subset each step (SimCLR and CLIP): an image may come back
+* ``_random_batch``: a fresh random subset each step (SimCLR and CLIP): an image may come back
   in the next step, as contrastive training does not care about epochs.
 
 Notation: ``x0`` is $x_0$; images are ``(batch, 1, height, width)`` float32 tensors.
@@ -47,8 +47,6 @@ __all__ = [
     "load_ct_slice",
     "load_digits_images",
     "load_mr_slice",
-    "next_epoch_batch",
-    "random_batch",
     "read_medmnist_npz",
 ]
 
@@ -180,7 +178,7 @@ def load_medmnist(
     return read_medmnist_npz(folder / f"{flag}.npz", flag=flag)
 
 
-def next_epoch_batch(
+def _next_epoch_batch(
     perm: torch.Tensor, pos: int, n: int, batch_size: int, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor, int]:
     """The next ``batch_size`` indices of the epoch permutation ``perm``, read from ``pos``.
@@ -195,6 +193,6 @@ def next_epoch_batch(
     return perm[pos : pos + batch_size], perm, pos + batch_size
 
 
-def random_batch(n: int, batch_size: int, generator: torch.Generator) -> torch.Tensor:
+def _random_batch(n: int, batch_size: int, generator: torch.Generator) -> torch.Tensor:
     """``batch_size`` distinct indices of ``range(n)``, drawn afresh from ``generator`` at every step."""
     return torch.randperm(n, generator=generator)[:batch_size]

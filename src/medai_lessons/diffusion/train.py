@@ -58,7 +58,7 @@ from medai_lessons import interrupts, limits
 from medai_lessons._checks import MAX_SEED, check_int, check_real, check_seed, parse_json
 from medai_lessons._deprecation import renamed_kwargs, warn_renamed
 from medai_lessons._files import default_mode, write_atomically
-from medai_lessons.data import next_epoch_batch
+from medai_lessons.data import _next_epoch_batch
 from medai_lessons.diffusion.checkpoint import (
     CheckpointNotFoundError,
     load_checkpoint,
@@ -500,7 +500,7 @@ class _TrainingRun:
     def next_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The global batch (same on every process): indices without replacement per epoch, t and noise."""
         sampler, batch, data = self.sampler, self.batch, self.data
-        idx, sampler["perm"], sampler["pos"] = next_epoch_batch(
+        idx, sampler["perm"], sampler["pos"] = _next_epoch_batch(
             sampler["perm"], sampler["pos"], data.shape[0], batch, sampler["data_rng"]
         )
         t = torch.randint(0, len(self.schedule), (batch,), generator=sampler["noise_rng"])

@@ -38,7 +38,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from medai_lessons import interrupts
-from medai_lessons.data import random_batch
+from medai_lessons.data import _random_batch
 
 from .._checks import check_int, check_real, check_seed
 from ..limits import MAX_CONTRASTIVE_BATCH, MAX_SIMCLR_STEPS
@@ -138,7 +138,7 @@ def pretrain_simclr(
     with interrupts.stop_at_step_boundaries():
         for step in tqdm(range(steps), desc="SimCLR", disable=not progress):
             interrupts.check()
-            batch = x[random_batch(len(x), batch_size, generator)]
+            batch = x[_random_batch(len(x), batch_size, generator)]
             z1 = head(encoder(augment(batch, generator)))
             z2 = head(encoder(augment(batch, generator)))
             loss = (info_nce(z1, z2, tau) + info_nce(z2, z1, tau)) / 2
@@ -218,7 +218,7 @@ def scratch_accuracy(
     y = torch.as_tensor(train_labels, dtype=torch.int64)
     for _ in range(steps):
         interrupts.check()
-        idx = random_batch(len(x), 128, generator)
+        idx = _random_batch(len(x), 128, generator)
         loss = F.cross_entropy(net(augment(x[idx], generator)), y[idx])
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -36,7 +36,7 @@ import torch.nn.functional as F  # noqa: N812
 from tqdm.auto import tqdm
 
 from medai_lessons import interrupts
-from medai_lessons.data import random_batch
+from medai_lessons.data import _random_batch
 
 from .._checks import check_int, check_real, check_seed
 from ..limits import MAX_CLIP_STEPS, MAX_CONTRASTIVE_BATCH, MAX_CPU_THREADS
@@ -221,7 +221,7 @@ def _train(data: CaptionedImages, config: ClipTrainingConfig, shape: ClipShape, 
         with interrupts.stop_at_step_boundaries():
             for step in tqdm(range(config.steps), desc="miniature CLIP", disable=not progress):
                 interrupts.check()
-                idx = random_batch(len(labels), config.batch_size, generator)
+                idx = _random_batch(len(labels), config.batch_size, generator)
                 y = labels[idx]
                 pick = (torch.rand(len(idx), generator=generator) * counts[y]).long()
                 rows = torch.tensor(first)[y] + pick

@@ -50,7 +50,7 @@ import torch.nn.functional as F  # noqa: N812
 from tqdm.auto import tqdm
 
 from medai_lessons import interrupts
-from medai_lessons.data import next_epoch_batch
+from medai_lessons.data import _next_epoch_batch
 
 from .._checks import check_int, check_output_path, check_path, check_real, check_seed
 from ..limits import MAX_CPU_THREADS, MAX_MINI_SD_TEXT_WIDTH, MAX_MINI_SD_WIDTH, MAX_TRAIN_TIMESTEPS
@@ -190,7 +190,7 @@ def _batches(n: int, batch_size: int, generator: torch.Generator):
     """Endless shuffled index batches (a new permutation each epoch, as :func:`train_ddpm` draws them)."""
     perm, pos = torch.empty(0, dtype=torch.int64), 0
     while True:
-        idx, perm, pos = next_epoch_batch(perm, pos, n, batch_size, generator)
+        idx, perm, pos = _next_epoch_batch(perm, pos, n, batch_size, generator)
         yield idx
 
 
