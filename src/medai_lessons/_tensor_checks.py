@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["check_tensor"]
+__all__ = ["check_finite", "check_tensor"]
 
 
 def check_tensor(
@@ -46,6 +46,15 @@ def check_tensor(
         raise TypeError(f"`{name}` must have the dtype{of} ({dtype}), got {value.dtype}.")
     if device is not None and value.device != device:
         raise ValueError(f"`{name}` must be on the device{of} ({device}), got {value.device}.")
-    if finite and not bool(torch.isfinite(value).all()):
-        raise ValueError(f"`{name}` must not contain NaN or infinity.")
+    return check_finite(value, f"`{name}` must not contain NaN or infinity.") if finite else value
+
+
+def check_finite(value: torch.Tensor, message: str) -> torch.Tensor:
+    """Return ``value`` if every entry is finite; otherwise raise ``ValueError(message)``.
+
+    The one NaN/infinity test of the package's tensors: inputs (through :func:`check_tensor`)
+    and results, where ``message`` says which argument drove the result out of range.
+    """
+    if not bool(torch.isfinite(value).all()):
+        raise ValueError(message)
     return value

@@ -36,6 +36,7 @@ from torch.nn import functional as F  # noqa: N812 (PyTorch's usual alias)
 
 from medai_lessons import limits
 from medai_lessons._checks import check_int, check_real
+from medai_lessons._tensor_checks import check_tensor
 from medai_lessons.diffusion._validate import check_finite_result
 
 __all__ = ["UNet", "timestep_embedding"]
@@ -79,6 +80,16 @@ def _check_steps_tensor(t: object, batch: int | None, *, allow_float: bool = Fal
     return t if t.is_floating_point() else t.to(torch.int64)
 
 
+def _check_embedding_dim(name: str, value: object) -> int:
+    """The width of a step embedding (``dim``, ``time_dim``): an even int in ``[2, MAX_DIM]``."""
+    out = check_int(name, value, minimum=2)
+    if out % 2:
+        raise ValueError(f"`{name}` must be even, got {out}.")
+    if out > MAX_DIM:
+        raise ValueError(f"`{name}` must be <= {MAX_DIM}, got {out}.")
+    return out
+
+
 def timestep_embedding(t: torch.Tensor | int, dim: int, *, max_period: float = 10_000.0) -> torch.Tensor:
     r"""Sinusoidal features of integer steps: $[\sin(t\omega_k), \cos(t\omega_k)]_k$.
 
@@ -95,11 +106,7 @@ def timestep_embedding(t: torch.Tensor | int, dim: int, *, max_period: float = 1
         A float32 tensor of shape ``(batch, dim)`` on ``t``'s device.
     """
     t = _check_steps_tensor(t, None, allow_float=True)
-    dim = check_int("dim", dim, minimum=2)
-    if dim % 2:
-        raise ValueError(f"`dim` must be even, got {dim}.")
-    if dim > MAX_DIM:
-        raise ValueError(f"`dim` must be <= {MAX_DIM}, got {dim}.")
+    dim = _check_embedding_dim("dim", dim)
     if t.numel() * dim > limits.MAX_NUMEL:
         raise ValueError(
             f"`t` ({t.numel():,} steps) times `dim` ({dim}) asks for {t.numel() * dim:,} values; "
@@ -196,11 +203,7 @@ class UNet(nn.Module):
                 f"the digits use 2), got {len(channels):,}."
             )
         channels = tuple(check_int("channels", c, minimum=1) for c in channels)
-        time_dim = check_int("time_dim", time_dim, minimum=2)
-        if time_dim % 2:
-            raise ValueError(f"`time_dim` must be even, got {time_dim}.")
-        if time_dim > MAX_DIM:
-            raise ValueError(f"`time_dim` must be <= {MAX_DIM}, got {time_dim}.")
+        time_dim = _check_embedding_dim("time_dim", time_dim)
         groups = check_int("groups", groups, minimum=1)
         size = _approx_parameters(in_channels, channels, time_dim)
         # Shapes only on the meta device take no memory (checkpoint.py counts weights that way).
@@ -245,10 +248,7 @@ class UNet(nn.Module):
             x_t: noisy images ``(batch, in_channels, height, width)``.
             t: steps, an int or an integer tensor of shape ``(batch,)``.
         """
-        if not isinstance(x_t, torch.Tensor):
-            raise TypeError(f"`x_t` must be a torch.Tensor, got {type(x_t).__name__}.")
-        if x_t.is_nested or x_t.layout != torch.strided:
-            raise TypeError("`x_t` must be a dense tensor (convert it with `.to_dense()`).")
+        check_tensor("x_t", x_t)
         if x_t.is_inference() and torch.is_grad_enabled() and not torch.is_inference_mode_enabled():
             raise TypeError(
                 "`x_t` was made under torch.inference_mode(), so autograd cannot use it: "
@@ -264,8 +264,6 @@ class UNet(nn.Module):
             )
         if x_t.device != weight.device:
             raise ValueError(f"`x_t` must be on the model's device {weight.device}, got {x_t.device}.")
-        if not bool(torch.isfinite(x_t).all()):
-            raise ValueError("`x_t` must not contain NaN or infinity.")
         c = self.config["in_channels"]
         factor = 2 ** (self.levels - 1)
         if x_t.shape[1] != c or x_t.shape[2] % factor or x_t.shape[3] % factor:
