@@ -46,7 +46,7 @@ from tqdm.auto import tqdm
 
 from .._checks import check_bool
 from .._deprecation import renamed_kwargs
-from .._tensor_checks import check_tensor
+from .._tensor_checks import check_finite, check_tensor
 from ._validate import (
     check_dtype,
     check_generator,
@@ -201,12 +201,10 @@ def _guide(eps_uncond: torch.Tensor, eps_cond: torch.Tensor, s: float) -> torch.
 
 def _check_guided(x: torch.Tensor, guidance_scale: float, what: str = "the guided noise") -> torch.Tensor:
     """Refuse a non-finite result, blaming ``guidance_scale`` when it is large."""
-    if not bool(torch.isfinite(x).all()):
-        raise ValueError(
-            f"{what} is not finite (NaN or infinity): `guidance_scale` = {guidance_scale:g} is too large "
-            f"for these predictions (Stable Diffusion uses about 7.5)."
-        )
-    return x
+    return check_finite(
+        x, f"{what} is not finite (NaN or infinity): `guidance_scale` = {guidance_scale:g} is too large "
+        f"for these predictions (Stable Diffusion uses about 7.5)."
+    )
 
 
 def _step_kwargs(scheduler: Any, generator: torch.Generator | None) -> dict[str, Any]:
@@ -309,13 +307,9 @@ def _check_denoise_inputs(
             negative_prompt_embeds,
             dtype=prompt_embeds.dtype,
             device=prompt_embeds.device,
+            shape=prompt_embeds.shape,
             partner="`prompt_embeds`",
         )
-        if negative_prompt_embeds.shape != prompt_embeds.shape:
-            raise ValueError(
-                f"`negative_prompt_embeds` must have the shape of `prompt_embeds` {tuple(prompt_embeds.shape)}, "
-                f"got {tuple(negative_prompt_embeds.shape)}."
-            )
     check_generator(generator)
     progress = check_bool("progress", progress)
     if unet.config.time_cond_proj_dim is not None:
@@ -359,8 +353,7 @@ def decode_latents(pipeline: Any, latents: torch.Tensor, *, output_type: str = "
         )
     with torch.no_grad():
         image = vae.decode(latents / vae.config.scaling_factor, return_dict=False)[0]
-    if not bool(torch.isfinite(image).all()):
-        raise ValueError("`latents` decode to NaN or infinity: their values are too large for the VAE.")
+    check_finite(image, "`latents` decode to NaN or infinity: their values are too large for the VAE.")
     if getattr(pipeline, "safety_checker", None) is not None:
         with torch.no_grad():
             image, _ = pipeline.run_safety_checker(image, image.device, latents.dtype)
