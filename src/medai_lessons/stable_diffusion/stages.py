@@ -295,6 +295,8 @@ def _check_denoise_inputs(
         raise ValueError(
             f"`latents` must have the U-Net's {unet.config.in_channels} channels, got shape {tuple(latents.shape)}."
         )
+    if latents.shape[0] < 1:
+        raise ValueError(f"`latents` must hold at least one latent, got shape {tuple(latents.shape)}.")
     check_tensor("prompt_embeds", prompt_embeds, ndim=3, device=unet.device, partner="the U-Net")
     if guided and negative_prompt_embeds is None:
         raise ValueError(
