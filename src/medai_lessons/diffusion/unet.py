@@ -170,6 +170,33 @@ def _approx_parameters(in_channels: int, channels: tuple[int, ...], time_dim: in
     return total
 
 
+def _check_unet_inputs(
+    in_channels: object, channels: object, time_dim: object, groups: object
+) -> tuple[int, tuple[int, ...], int, int]:
+    """:class:`UNet`'s door: the four arguments as ints, and a network of at most :data:`MAX_PARAMETERS`."""
+    in_channels = check_int("in_channels", in_channels, minimum=1)
+    if isinstance(channels, str | bytes) or not isinstance(channels, Sequence):
+        raise TypeError(f"`channels` must be a sequence of integers, got {type(channels).__name__}.")
+    if not channels:
+        raise ValueError("`channels` must hold at least one width, got ().")
+    if len(channels) > limits.MAX_UNET_LEVELS:
+        raise ValueError(
+            f"`channels` must hold at most {limits.MAX_UNET_LEVELS} widths (one per level; "
+            f"the digits use 2), got {len(channels):,}."
+        )
+    widths = tuple(check_int("channels", c, minimum=1) for c in channels)
+    time_dim = _check_embedding_dim("time_dim", time_dim)
+    groups = check_int("groups", groups, minimum=1)
+    size = _approx_parameters(in_channels, widths, time_dim)
+    # Shapes only on the meta device take no memory (checkpoint.py counts weights that way).
+    if size > MAX_PARAMETERS and torch.get_default_device().type != "meta":
+        raise ValueError(
+            f"`channels` {list(widths)} (with `in_channels`={in_channels}, `time_dim`={time_dim}) would build "
+            f"about {size:,} weights; at most {MAX_PARAMETERS:,} (400 MB in float32) are allowed."
+        )
+    return in_channels, widths, time_dim, groups
+
+
 class UNet(nn.Module):
     r"""A small U-Net for $\varepsilon$-prediction.
 
@@ -192,26 +219,7 @@ class UNet(nn.Module):
         groups: int = 8,
     ) -> None:
         super().__init__()
-        in_channels = check_int("in_channels", in_channels, minimum=1)
-        if isinstance(channels, str | bytes) or not isinstance(channels, Sequence):
-            raise TypeError(f"`channels` must be a sequence of integers, got {type(channels).__name__}.")
-        if not channels:
-            raise ValueError("`channels` must hold at least one width, got ().")
-        if len(channels) > limits.MAX_UNET_LEVELS:
-            raise ValueError(
-                f"`channels` must hold at most {limits.MAX_UNET_LEVELS} widths (one per level; "
-                f"the digits use 2), got {len(channels):,}."
-            )
-        channels = tuple(check_int("channels", c, minimum=1) for c in channels)
-        time_dim = _check_embedding_dim("time_dim", time_dim)
-        groups = check_int("groups", groups, minimum=1)
-        size = _approx_parameters(in_channels, channels, time_dim)
-        # Shapes only on the meta device take no memory (checkpoint.py counts weights that way).
-        if size > MAX_PARAMETERS and torch.get_default_device().type != "meta":
-            raise ValueError(
-                f"`channels` {list(channels)} (with `in_channels`={in_channels}, `time_dim`={time_dim}) would build "
-                f"about {size:,} weights; at most {MAX_PARAMETERS:,} (400 MB in float32) are allowed."
-            )
+        in_channels, channels, time_dim, groups = _check_unet_inputs(in_channels, channels, time_dim, groups)
         self.config: dict[str, Any] = {
             "in_channels": in_channels,
             "channels": list(channels),
