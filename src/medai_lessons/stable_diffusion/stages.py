@@ -290,13 +290,7 @@ def _check_denoise_inputs(
     num_inference_steps = check_steps(num_inference_steps, scheduler=scheduler)
     guidance_scale = check_guidance(guidance_scale)
     guided = uses_guidance(guidance_scale)
-    check_tensor("latents", latents, ndim=4, dtype=unet.dtype, device=unet.device, partner="the U-Net")
-    if latents.shape[1] != unet.config.in_channels:
-        raise ValueError(
-            f"`latents` must have the U-Net's {unet.config.in_channels} channels, got shape {tuple(latents.shape)}."
-        )
-    if latents.shape[0] < 1:
-        raise ValueError(f"`latents` must hold at least one latent, got shape {tuple(latents.shape)}.")
+    _check_latents(latents, unet, unet.config.in_channels, "U-Net")
     check_tensor("prompt_embeds", prompt_embeds, ndim=3, device=unet.device, partner="the U-Net")
     if guided and negative_prompt_embeds is None:
         raise ValueError(
@@ -317,6 +311,15 @@ def _check_denoise_inputs(
     if unet.config.time_cond_proj_dim is not None:
         raise ValueError("`pipeline` has a guidance-embedding U-Net (LCM); not covered here.")
     return num_inference_steps, guidance_scale, progress
+
+
+def _check_latents(latents: Any, net: Any, channels: int, who: str) -> None:
+    """``latents`` for the U-Net or the VAE (``who``): a finite batch of ``channels``-channel latents."""
+    check_tensor("latents", latents, ndim=4, dtype=net.dtype, device=net.device, partner=f"the {who}")
+    if latents.shape[1] != channels:
+        raise ValueError(f"`latents` must have the {who}'s {channels} channels, got shape {tuple(latents.shape)}.")
+    if latents.shape[0] < 1:
+        raise ValueError(f"`latents` must hold at least one latent, got shape {tuple(latents.shape)}.")
 
 
 def _predict_noise(
@@ -348,11 +351,7 @@ def decode_latents(pipeline: Any, latents: torch.Tensor, *, output_type: str = "
     check_pipeline(pipeline)
     output_type = check_output_type(output_type)
     vae = pipeline.vae
-    check_tensor("latents", latents, ndim=4, dtype=vae.dtype, device=vae.device, partner="the VAE")
-    if latents.shape[1] != vae.config.latent_channels:
-        raise ValueError(
-            f"`latents` must have the VAE's {vae.config.latent_channels} channels, got shape {tuple(latents.shape)}."
-        )
+    _check_latents(latents, vae, vae.config.latent_channels, "VAE")
     with torch.no_grad():
         image = vae.decode(latents / vae.config.scaling_factor, return_dict=False)[0]
     check_finite(image, "`latents` decode to NaN or infinity: their values are too large for the VAE.")
