@@ -117,14 +117,8 @@ def save_checkpoint(
 
 def read_sample_size(path: str | Path) -> int:
     """The image side a checkpoint was trained on (8, the digits, when the file does not say)."""
-    from safetensors import safe_open
-
     path = check_path("path", path, kind="file")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            text = (f.metadata() or {}).get("sample_size", "8")
-    except Exception as exc:  # safetensors raises its own error types
-        raise ValueError(f"`path` is not a safetensors file: {path} ({exc})") from exc
+    text = _files.read_safetensors_header(path)[0].get("sample_size", "8")
     if not (text.isascii() and text.isdigit() and len(text) <= 6):  # '²' is a digit to str.isdigit
         shown = text if len(text) <= 40 else text[:40] + "..."
         raise ValueError(f"`path` {path}: `sample_size` in the metadata must be an integer, got {shown!r}.")
