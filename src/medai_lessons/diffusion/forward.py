@@ -35,7 +35,6 @@ import torch
 import torch.nn.functional as F  # noqa: N812 (PyTorch's usual alias)
 
 from medai_lessons._checks import check_callable
-from medai_lessons._tensor_checks import check_finite
 from medai_lessons.diffusion._validate import (
     check_generator,
     check_images,
@@ -255,6 +254,6 @@ def ddpm_loss(
         raise ValueError(f"`model` must return a tensor shaped like `x0` {tuple(x0.shape)}, got {shape}.")
     # Ho et al. 2020, Eq. (14). The inputs are finite, so a non-finite loss comes from the model.
     loss = F.mse_loss(eps_theta, noise)
-    return check_finite(
-        loss, "`model` returned NaN, infinity or values too large to square, so the loss is not finite."
-    )
+    if not bool(torch.isfinite(loss)):
+        raise ValueError("`model` returned NaN, infinity or values too large to square, so the loss is not finite.")
+    return loss
