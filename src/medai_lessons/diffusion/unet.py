@@ -36,7 +36,7 @@ from torch.nn import functional as F  # noqa: N812 (PyTorch's usual alias)
 
 from medai_lessons import limits
 from medai_lessons._checks import check_int, check_real
-from medai_lessons._tensor_checks import check_tensor
+from medai_lessons._tensor_checks import check_finite
 from medai_lessons.diffusion._validate import check_finite_result
 
 __all__ = ["UNet", "timestep_embedding"]
@@ -256,7 +256,10 @@ class UNet(nn.Module):
             x_t: noisy images ``(batch, in_channels, height, width)``.
             t: steps, an int or an integer tensor of shape ``(batch,)``.
         """
-        check_tensor("x_t", x_t)
+        if not isinstance(x_t, torch.Tensor):
+            raise TypeError(f"`x_t` must be a torch.Tensor, got {type(x_t).__name__}.")
+        if x_t.is_nested or x_t.layout != torch.strided:
+            raise TypeError("`x_t` must be a dense tensor (convert it with `.to_dense()`).")
         if x_t.is_inference() and torch.is_grad_enabled() and not torch.is_inference_mode_enabled():
             raise TypeError(
                 "`x_t` was made under torch.inference_mode(), so autograd cannot use it: "
@@ -272,6 +275,7 @@ class UNet(nn.Module):
             )
         if x_t.device != weight.device:
             raise ValueError(f"`x_t` must be on the model's device {weight.device}, got {x_t.device}.")
+        check_finite(x_t, "`x_t` must not contain NaN or infinity.")
         c = self.config["in_channels"]
         factor = 2 ** (self.levels - 1)
         if x_t.shape[1] != c or x_t.shape[2] % factor or x_t.shape[3] % factor:
