@@ -57,6 +57,7 @@ BAD_CALLS = [
     (lambda: p_sample_step(SCHEDULE, NAN, X, 3), ValueError, r"`eps_theta` must not contain NaN"),
     (lambda: ddpm_loss(lambda x, t: x, SCHEDULE, NAN), ValueError, r"`x0` must not contain NaN"),
     (lambda: quality_report(NAN.reshape(2, 64)), ValueError, r"`images` must not contain NaN"),
+    (lambda: quality_report(torch.ones(2, 64, dtype=torch.bool)), TypeError, r"`images` must hold real numbers"),
     # DDIM's eta is Song et al.'s family, 0 to 1
     (lambda: ddim_step(SCHEDULE, X, X, 500, 400, eta=1e300), ValueError, r"`eta` must be <= 1"),
     # devices: resolve_device_dtype's rules

@@ -54,6 +54,7 @@ STAGE_CALLS = [
     (lambda p, c, u, z: denoise(p, "latents", c, u), TypeError, r"`latents` must be a torch.Tensor, got str"),
     (lambda p, c, u, z: denoise(p, _nan(z), c, u), ValueError, r"`latents` must not contain NaN"),
     (lambda p, c, u, z: denoise(p, z[0], c, u), ValueError, r"`latents` must have 4 dimensions"),
+    (lambda p, c, u, z: denoise(p, z[:0], c, u), ValueError, r"`latents` must hold at least one latent"),
     (lambda p, c, u, z: denoise(p, z, c, u[:, :5]), ValueError, r"`negative_prompt_embeds` must have the shape"),
     (lambda p, c, u, z: denoise(p, z, c.double(), u), TypeError, r"`negative_prompt_embeds` must have the dtype"),
     (lambda p, c, u, z: denoise(p, z, c, u, generator=0), TypeError, r"`generator` must be a torch.Generator"),

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["check_tensor"]
+__all__ = ["check_finite", "check_tensor"]
 
 
 def check_tensor(
@@ -20,6 +20,7 @@ def check_tensor(
     value: Any,
     *,
     ndim: int | None = None,
+    shape: tuple[int, ...] | None = None,
     dtype: torch.dtype | None = None,
     device: torch.device | None = None,
     partner: str = "",
@@ -27,8 +28,8 @@ def check_tensor(
 ) -> torch.Tensor:
     """Return ``value`` if it is a finite floating tensor on a real device.
 
-    With ``ndim``, ``dtype`` or ``device`` it must also match them; ``partner`` names what
-    they come from (e.g. "the U-Net") for the message.
+    With ``ndim``, ``dtype``, ``device`` or ``shape`` it must also match them; ``partner`` names
+    what they come from (e.g. "the U-Net") for the message.
     """
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"`{name}` must be a torch.Tensor, got {type(value).__name__}.")
@@ -46,6 +47,17 @@ def check_tensor(
         raise TypeError(f"`{name}` must have the dtype{of} ({dtype}), got {value.dtype}.")
     if device is not None and value.device != device:
         raise ValueError(f"`{name}` must be on the device{of} ({device}), got {value.device}.")
-    if finite and not bool(torch.isfinite(value).all()):
-        raise ValueError(f"`{name}` must not contain NaN or infinity.")
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        raise ValueError(f"`{name}` must have the shape{of} {tuple(shape)}, got {tuple(value.shape)}.")
+    return check_finite(value, f"`{name}` must not contain NaN or infinity.") if finite else value
+
+
+def check_finite(value: torch.Tensor, message: str) -> torch.Tensor:
+    """Return ``value`` if every entry is finite; otherwise raise ``ValueError(message)``.
+
+    The one NaN/infinity test of the package's tensors: inputs (through :func:`check_tensor`)
+    and results, where ``message`` says which argument drove the result out of range.
+    """
+    if not bool(torch.isfinite(value).all()):
+        raise ValueError(message)
     return value

@@ -64,8 +64,13 @@ def central_difference(f: Callable[[float], float], x: float, *, h: float = DEFA
     h = check_real("h", h, positive=True)
     _check_step_fits(x, h, "x")
     slope = (call_real("f", f, x + h) - call_real("f", f, x - h)) / (2.0 * h)
+    return _check_slope(slope, f"near x={x}")
+
+
+def _check_slope(slope: float, where: str) -> float:
+    """A difference quotient, refused when ``f`` returned NaN or infinity (the inputs were finite)."""
     if not np.isfinite(slope):
-        raise ValueError(f"`f` returned a non-finite value near x={x}.")
+        raise ValueError(f"`f` returned a non-finite value {where}.")
     return slope
 
 
@@ -85,9 +90,7 @@ def secant_slope(f: Callable[[float], float], a: float, b: float) -> float:
         raise ValueError(f"`a` and `b` must differ, got a = b = {a}.")
     check_finite_result(b - a, argument=("a", "b"), detail="`b` − `a` must fit in a float64.")
     slope = (call_real("f", f, b) - call_real("f", f, a)) / (b - a)
-    if not np.isfinite(slope):
-        raise ValueError(f"`f` returned a non-finite value between a={a} and b={b}.")
-    return slope
+    return _check_slope(slope, f"between a={a} and b={b}")
 
 
 def partial_derivative(
@@ -108,14 +111,16 @@ def partial_derivative(
     index = check_int("index", index, minimum=0)
     if index >= p.size:
         raise ValueError(f"`index` must be < {p.size} (the length of `point`), got {index}.")
-    h = check_real("h", h, positive=True)
+    return _partial(f, p, index, check_real("h", h, positive=True))
+
+
+def _partial(f: Callable[[np.ndarray], float], p: np.ndarray, index: int, h: float) -> float:
+    """:func:`partial_derivative` on checked arguments (:func:`gradient` calls it once per coordinate)."""
     _check_step_fits(float(p[index]), h, "point")
     step = np.zeros_like(p)
     step[index] = h
     slope = (call_real("f", f, p + step) - call_real("f", f, p - step)) / (2.0 * h)
-    if not np.isfinite(slope):
-        raise ValueError(f"`f` returned a non-finite value near point={p.tolist()}.")
-    return slope
+    return _check_slope(slope, f"near point={p.tolist()}")
 
 
 def gradient(
@@ -131,7 +136,17 @@ def gradient(
     (:data:`~medai_lessons.limits.MAX_GRADIENT_PARAMETERS`): each needs two calls of ``f``.
     """
     p = check_vector("point", point, max_size=MAX_GRADIENT_PARAMETERS)  # 2n calls of f: the work grows as n²
-    return np.array([partial_derivative(f, p, i, h=h) for i in range(p.size)])
+    check_callable("f", f)
+    h = check_real("h", h, positive=True)
+    return np.array([_partial(f, p, i, h) for i in range(p.size)])
+
+
+def _check_dose_inputs(dose: float, e_max: float, ed50: float) -> tuple[float, float, float]:
+    """The Emax model's door: a dose >= 0, and E_max and ED50 > 0."""
+    dose = check_real("dose", dose, non_negative=True)
+    e_max = check_real("e_max", e_max, positive=True)
+    ed50 = check_real("ed50", ed50, positive=True)
+    return dose, e_max, ed50
 
 
 def dose_response(dose: float, *, e_max: float = 100.0, ed50: float = 2.0) -> float:
@@ -143,18 +158,14 @@ def dose_response(dose: float, *, e_max: float = 100.0, ed50: float = 2.0) -> fl
     flattens as it approaches $E_{\max}$; half the maximum is reached at
     $d = \mathrm{ED}_{50}$. Lesson 1 uses it for the secant-versus-tangent picture.
     """
-    dose = check_real("dose", dose, non_negative=True)
-    e_max = check_real("e_max", e_max, positive=True)
-    ed50 = check_real("ed50", ed50, positive=True)
+    dose, e_max, ed50 = _check_dose_inputs(dose, e_max, ed50)
     effect = e_max * dose / (ed50 + dose)
     return check_finite_result(effect, argument=("dose", "e_max"), detail="E_max·d must fit in a float64.")
 
 
 def dose_response_slope(dose: float, *, e_max: float = 100.0, ed50: float = 2.0) -> float:
     r"""Exact derivative of :func:`dose_response`: $E'(d) = E_{\max}\,\mathrm{ED}_{50} / (\mathrm{ED}_{50} + d)^2$."""
-    dose = check_real("dose", dose, non_negative=True)
-    e_max = check_real("e_max", e_max, positive=True)
-    ed50 = check_real("ed50", ed50, positive=True)
+    dose, e_max, ed50 = _check_dose_inputs(dose, e_max, ed50)
     denominator = (ed50 + dose) * (ed50 + dose)
     if denominator < _SMALLEST_NORMAL:  # (ED50 + d)² underflows: digits lost, or a division by 0
         raise ValueError(

@@ -168,9 +168,7 @@ def _check_xy(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray):
     x_arr = check_vector("x", x)
     y_arr = check_vector("y", y)
     if x_arr.shape != y_arr.shape:
-        raise ValueError(
-            f"`x` and `y` must have the same length, got {x_arr.size} and {y_arr.size}."
-        )
+        raise ValueError(f"`x` and `y` must have the same length, got {x_arr.size} and {y_arr.size}.")
     return x_arr, y_arr
 
 
@@ -202,9 +200,7 @@ def line_fit_gradients(
     residual = w * x_arr + b - y_arr  # y_hat - y
     grads = float(np.mean(2.0 * residual * x_arr)), float(np.mean(2.0 * residual))
     if not (math.isfinite(grads[0]) and math.isfinite(grads[1])):
-        raise ValueError(
-            f"{_XYWB_TEXT} is too large: the residuals and gradients must fit in a float64, got {grads}."
-        )
+        raise ValueError(f"{_XYWB_TEXT} is too large: the residuals and gradients must fit in a float64, got {grads}.")
     return grads
 
 

@@ -16,8 +16,8 @@ from typing import Any
 import torch
 
 from medai_lessons import limits
-from medai_lessons._checks import check_callable, check_int, check_real
-from medai_lessons._tensor_checks import check_tensor
+from medai_lessons._checks import check_int, check_real
+from medai_lessons._tensor_checks import check_finite, check_tensor
 from medai_lessons.diffusion.schedule import NoiseSchedule
 
 __all__ = [
@@ -27,8 +27,8 @@ __all__ = [
     "check_device",
     "check_eta",
     "check_finite_result",
+    "check_generator",
     "check_images",
-    "check_model",
     "check_noise_or_generator",
     "check_sample_shape",
     "check_schedule",
@@ -57,11 +57,6 @@ def check_schedule(schedule: object) -> NoiseSchedule:
     return schedule
 
 
-def check_model(model: object) -> Any:
-    r"""Return ``model`` ($\varepsilon_\theta$) if it can be called."""
-    return check_callable("model", model)
-
-
 def check_images(
     name: str,
     x: object,
@@ -86,9 +81,7 @@ def check_images(
             raise TypeError(f"`{name}` must have the same dtype as {like_name} ({like.dtype}), got {x.dtype}.")
         if x.device != like.device:
             raise ValueError(f"`{name}` must be on the same device as {like_name} ({like.device}), got {x.device}.")
-    if finite:
-        check_tensor(name, x)
-    return x
+    return check_finite(x, f"`{name}` must not contain NaN or infinity.") if finite else x
 
 
 def check_timesteps(schedule: NoiseSchedule, t: object, batch: int, *, name: str = "t") -> torch.Tensor:
@@ -151,8 +144,14 @@ def check_noise_or_generator(noise: object, generator: object) -> None:
     """Refuse ``noise`` together with ``generator`` (as diffusers' schedulers do)."""
     if noise is not None and generator is not None:
         raise ValueError("`noise` and `generator` cannot both be given: pass the noise, or a generator to draw it.")
+    check_generator(generator)
+
+
+def check_generator(generator: object) -> torch.Generator | None:
+    """Return ``generator`` if it is a ``torch.Generator`` or ``None``."""
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"`generator` must be a torch.Generator, got {type(generator).__name__}.")
+    return generator
 
 
 def check_sample_shape(shape: object) -> tuple[int, ...]:
@@ -206,6 +205,4 @@ def check_device(device: object, *, name: str = "device", allow_auto: bool = Fal
 
 def check_finite_result(x: torch.Tensor, culprit: str) -> torch.Tensor:
     """Return ``x`` if it is finite; otherwise say which argument drove it to NaN or infinity."""
-    if not bool(torch.isfinite(x).all()):
-        raise ValueError(f"the result is not finite (NaN or infinity); {culprit}.")
-    return x
+    return check_finite(x, f"the result is not finite (NaN or infinity); {culprit}.")

@@ -32,7 +32,7 @@ import torch
 from medai_lessons import _files, limits
 from medai_lessons._checks import check_int, check_output_path, check_path, parse_json
 from medai_lessons._deprecation import moved_names
-from medai_lessons.diffusion._validate import check_device
+from medai_lessons.diffusion._validate import check_device, check_schedule
 from medai_lessons.diffusion.schedule import NoiseSchedule
 from medai_lessons.diffusion.unet import UNet
 
@@ -96,8 +96,7 @@ def save_checkpoint(
     path = check_output_path("path", path, kind="file")
     if not isinstance(model, UNet):
         raise TypeError(f"`model` must be a UNet, got {type(model).__name__}.")
-    if not isinstance(schedule, NoiseSchedule):
-        raise TypeError(f"`schedule` must be a NoiseSchedule, got {type(schedule).__name__}.")
+    check_schedule(schedule)
     if train_config is not None and not isinstance(train_config, dict):
         raise TypeError(f"`train_config` must be a dict or None, got {type(train_config).__name__}.")
     if sample_size is not None:
@@ -118,14 +117,8 @@ def save_checkpoint(
 
 def read_sample_size(path: str | Path) -> int:
     """The image side a checkpoint was trained on (8, the digits, when the file does not say)."""
-    from safetensors import safe_open
-
     path = check_path("path", path, kind="file")
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            text = (f.metadata() or {}).get("sample_size", "8")
-    except Exception as exc:  # safetensors raises its own error types
-        raise ValueError(f"`path` is not a safetensors file: {path} ({exc})") from exc
+    text = _files.read_safetensors_header(path)[0].get("sample_size", "8")
     if not (text.isascii() and text.isdigit() and len(text) <= 6):  # '²' is a digit to str.isdigit
         shown = text if len(text) <= 40 else text[:40] + "..."
         raise ValueError(f"`path` {path}: `sample_size` in the metadata must be an integer, got {shown!r}.")
@@ -155,13 +148,8 @@ def check_model_config(config: Any, path: Path) -> dict[str, Any]:
     unknown = sorted(set(config) - allowed)
     if unknown:
         raise ValueError(f"`path` {path}: `model_config` has unknown keys {unknown}.")
-    out: dict[str, Any] = {}
-    if "in_channels" in config:
-        out["in_channels"] = _check_int_field(config["in_channels"], "in_channels", path, 1, MAX_IN_CHANNELS)
-    if "time_dim" in config:
-        out["time_dim"] = _check_int_field(config["time_dim"], "time_dim", path, 2, MAX_TIME_DIM)
-    if "groups" in config:
-        out["groups"] = _check_int_field(config["groups"], "groups", path, 1, MAX_WIDTH)
+    bounds = {"in_channels": (1, MAX_IN_CHANNELS), "time_dim": (2, MAX_TIME_DIM), "groups": (1, MAX_WIDTH)}
+    out: dict[str, Any] = {k: _check_int_field(config[k], k, path, *bounds[k]) for k in bounds if k in config}
     if "channels" in config:
         channels = config["channels"]
         if not isinstance(channels, list) or not 1 <= len(channels) <= MAX_LEVELS:

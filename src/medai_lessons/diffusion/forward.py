@@ -34,9 +34,10 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F  # noqa: N812 (PyTorch's usual alias)
 
+from medai_lessons._checks import check_callable
 from medai_lessons.diffusion._validate import (
+    check_generator,
     check_images,
-    check_model,
     check_noise_or_generator,
     check_schedule,
     check_timesteps,
@@ -226,14 +227,13 @@ def ddpm_loss(
     Returns:
         A scalar tensor that can be back-propagated.
     """
-    check_model(model)
+    check_callable("model", model)
     check_schedule(schedule)
     check_images("x0", x0)
     if x0.shape[0] < 1:
         raise ValueError(f"`x0` must hold at least one image, got shape {tuple(x0.shape)}.")
     _check_magnitude("x0", x0, "images scaled to about [-1, 1]")
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"`generator` must be a torch.Generator, got {type(generator).__name__}.")
+    check_generator(generator)
     batch = x0.shape[0]
     if t is None:
         t_vec = torch.randint(0, schedule.num_train_timesteps, (batch,), generator=generator, device=x0.device)

@@ -98,7 +98,7 @@ def _as_pixels(images: torch.Tensor | np.ndarray) -> np.ndarray:
     if isinstance(images, np.ma.MaskedArray):
         raise TypeError("`images` must be a plain array; a masked array's hidden pixels would be scored.")
     if isinstance(images, torch.Tensor):
-        if images.is_complex() or images.device.type == "meta":
+        if images.is_complex() or images.dtype == torch.bool or images.device.type == "meta":
             raise TypeError(f"`images` must hold real numbers on a real device, got {images.dtype} on {images.device}.")
         images = images.detach().to("cpu", torch.float64).numpy()
     if not isinstance(images, np.ndarray):
@@ -122,9 +122,7 @@ def quality_report(images: torch.Tensor | np.ndarray, *, threshold: float = 0.9,
         threshold: probability that counts as a confident recognition, in (0, 1].
         seed: which classifier (see :func:`digit_classifier`).
     """
-    threshold = check_real("threshold", threshold, positive=True)
-    if threshold > 1:
-        raise ValueError(f"`threshold` must be <= 1, got {threshold}.")
+    threshold = check_real("threshold", threshold, positive=True, maximum=1)
     x = _as_pixels(images)
     probs = digit_classifier(_check_seed(seed)).predict_proba(x)
     return _report(probs, threshold)
@@ -141,8 +139,6 @@ def _report(probs: np.ndarray, threshold: float) -> QualityReport:
 
 def real_digits_report(*, threshold: float = 0.9, seed: int = 0) -> QualityReport:
     """The same scores for the held-out real digits: what a perfect generator would get."""
-    threshold = check_real("threshold", threshold, positive=True)
-    if threshold > 1:
-        raise ValueError(f"`threshold` must be <= 1, got {threshold}.")
+    threshold = check_real("threshold", threshold, positive=True, maximum=1)
     clf, x_te, _ = _fit(_check_seed(seed))
     return _report(clf.predict_proba(x_te), threshold)

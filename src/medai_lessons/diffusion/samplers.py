@@ -36,14 +36,14 @@ from typing import Literal, overload
 import torch
 from tqdm.auto import tqdm
 
-from medai_lessons._checks import check_bool, check_int
+from medai_lessons._checks import check_bool, check_callable, check_int
 from medai_lessons._deprecation import renamed_kwargs
 from medai_lessons.diffusion._validate import (
     check_clip,
     check_eta,
     check_finite_result,
+    check_generator,
     check_images,
-    check_model,
     check_noise_or_generator,
     check_sample_shape,
     check_schedule,
@@ -249,7 +249,7 @@ def _check_sampling(
     model: object, schedule: object, shape: object, generator: object, x_T: object, clip_x0: object
 ) -> tuple[tuple[int, ...], float | None]:
     """Everything a sampler needs checked, once, before the first network call."""
-    check_model(model)
+    check_callable("model", model)
     check_schedule(schedule)
     out = check_sample_shape(shape)
     config = getattr(model, "config", None)
@@ -260,8 +260,7 @@ def _check_sampling(
                 f"`shape` must be (batch, {c}, height, width) with sides divisible by {factor} for this "
                 f"`model`, got {out}."
             )
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"`generator` must be a torch.Generator, got {type(generator).__name__}.")
+    check_generator(generator)
     if x_T is not None:
         x = check_images("x_T", x_T)
         if tuple(x.shape) != out:

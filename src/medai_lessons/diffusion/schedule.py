@@ -35,6 +35,7 @@ import torch
 
 from medai_lessons._checks import check_choice, check_int, check_real
 from medai_lessons._deprecation import renamed_kwargs, warn_renamed
+from medai_lessons._tensor_checks import check_finite
 from medai_lessons.limits import MAX_TRAIN_TIMESTEPS, MIN_BETA
 
 __all__ = ["MAX_TRAIN_TIMESTEPS", "NoiseSchedule"]
@@ -99,8 +100,7 @@ class NoiseSchedule:
             raise ValueError(f"`betas` must be one-dimensional, got shape {tuple(b.shape)}.")
         if b.numel() < 1:
             raise ValueError("`betas` must hold at least one value, got 0.")
-        if not torch.isfinite(b).all():
-            raise ValueError("`betas` must not contain NaN or infinity.")
+        check_finite(b, "`betas` must not contain NaN or infinity.")
         if (b <= 0).any() or (b >= 1).any():
             bad = b[(b <= 0) | (b >= 1)][0].item()
             raise ValueError(f"`betas` must lie strictly between 0 and 1, got {bad}.")

@@ -36,6 +36,7 @@ from torch.nn import functional as F  # noqa: N812 (PyTorch's usual alias)
 
 from medai_lessons import limits
 from medai_lessons._checks import check_int, check_real
+from medai_lessons._tensor_checks import check_finite
 from medai_lessons.diffusion._validate import check_finite_result
 
 __all__ = ["UNet", "timestep_embedding"]
@@ -79,6 +80,16 @@ def _check_steps_tensor(t: object, batch: int | None, *, allow_float: bool = Fal
     return t if t.is_floating_point() else t.to(torch.int64)
 
 
+def _check_embedding_dim(name: str, value: object) -> int:
+    """The width of a step embedding (``dim``, ``time_dim``): an even int in ``[2, MAX_DIM]``."""
+    out = check_int(name, value, minimum=2)
+    if out % 2:
+        raise ValueError(f"`{name}` must be even, got {out}.")
+    if out > MAX_DIM:
+        raise ValueError(f"`{name}` must be <= {MAX_DIM}, got {out}.")
+    return out
+
+
 def timestep_embedding(t: torch.Tensor | int, dim: int, *, max_period: float = 10_000.0) -> torch.Tensor:
     r"""Sinusoidal features of integer steps: $[\sin(t\omega_k), \cos(t\omega_k)]_k$.
 
@@ -95,11 +106,7 @@ def timestep_embedding(t: torch.Tensor | int, dim: int, *, max_period: float = 1
         A float32 tensor of shape ``(batch, dim)`` on ``t``'s device.
     """
     t = _check_steps_tensor(t, None, allow_float=True)
-    dim = check_int("dim", dim, minimum=2)
-    if dim % 2:
-        raise ValueError(f"`dim` must be even, got {dim}.")
-    if dim > MAX_DIM:
-        raise ValueError(f"`dim` must be <= {MAX_DIM}, got {dim}.")
+    dim = _check_embedding_dim("dim", dim)
     if t.numel() * dim > limits.MAX_NUMEL:
         raise ValueError(
             f"`t` ({t.numel():,} steps) times `dim` ({dim}) asks for {t.numel() * dim:,} values; "
@@ -163,6 +170,33 @@ def _approx_parameters(in_channels: int, channels: tuple[int, ...], time_dim: in
     return total
 
 
+def _check_unet_inputs(
+    in_channels: object, channels: object, time_dim: object, groups: object
+) -> tuple[int, tuple[int, ...], int, int]:
+    """:class:`UNet`'s door: the four arguments as ints, and a network of at most :data:`MAX_PARAMETERS`."""
+    in_channels = check_int("in_channels", in_channels, minimum=1)
+    if isinstance(channels, str | bytes) or not isinstance(channels, Sequence):
+        raise TypeError(f"`channels` must be a sequence of integers, got {type(channels).__name__}.")
+    if not channels:
+        raise ValueError("`channels` must hold at least one width, got ().")
+    if len(channels) > limits.MAX_UNET_LEVELS:
+        raise ValueError(
+            f"`channels` must hold at most {limits.MAX_UNET_LEVELS} widths (one per level; "
+            f"the digits use 2), got {len(channels):,}."
+        )
+    widths = tuple(check_int("channels", c, minimum=1) for c in channels)
+    time_dim = _check_embedding_dim("time_dim", time_dim)
+    groups = check_int("groups", groups, minimum=1)
+    size = _approx_parameters(in_channels, widths, time_dim)
+    # Shapes only on the meta device take no memory (checkpoint.py counts weights that way).
+    if size > MAX_PARAMETERS and torch.get_default_device().type != "meta":
+        raise ValueError(
+            f"`channels` {list(widths)} (with `in_channels`={in_channels}, `time_dim`={time_dim}) would build "
+            f"about {size:,} weights; at most {MAX_PARAMETERS:,} (400 MB in float32) are allowed."
+        )
+    return in_channels, widths, time_dim, groups
+
+
 class UNet(nn.Module):
     r"""A small U-Net for $\varepsilon$-prediction.
 
@@ -185,30 +219,7 @@ class UNet(nn.Module):
         groups: int = 8,
     ) -> None:
         super().__init__()
-        in_channels = check_int("in_channels", in_channels, minimum=1)
-        if isinstance(channels, str | bytes) or not isinstance(channels, Sequence):
-            raise TypeError(f"`channels` must be a sequence of integers, got {type(channels).__name__}.")
-        if not channels:
-            raise ValueError("`channels` must hold at least one width, got ().")
-        if len(channels) > limits.MAX_UNET_LEVELS:
-            raise ValueError(
-                f"`channels` must hold at most {limits.MAX_UNET_LEVELS} widths (one per level; "
-                f"the digits use 2), got {len(channels):,}."
-            )
-        channels = tuple(check_int("channels", c, minimum=1) for c in channels)
-        time_dim = check_int("time_dim", time_dim, minimum=2)
-        if time_dim % 2:
-            raise ValueError(f"`time_dim` must be even, got {time_dim}.")
-        if time_dim > MAX_DIM:
-            raise ValueError(f"`time_dim` must be <= {MAX_DIM}, got {time_dim}.")
-        groups = check_int("groups", groups, minimum=1)
-        size = _approx_parameters(in_channels, channels, time_dim)
-        # Shapes only on the meta device take no memory (checkpoint.py counts weights that way).
-        if size > MAX_PARAMETERS and torch.get_default_device().type != "meta":
-            raise ValueError(
-                f"`channels` {list(channels)} (with `in_channels`={in_channels}, `time_dim`={time_dim}) would build "
-                f"about {size:,} weights; at most {MAX_PARAMETERS:,} (400 MB in float32) are allowed."
-            )
+        in_channels, channels, time_dim, groups = _check_unet_inputs(in_channels, channels, time_dim, groups)
         self.config: dict[str, Any] = {
             "in_channels": in_channels,
             "channels": list(channels),
@@ -264,8 +275,7 @@ class UNet(nn.Module):
             )
         if x_t.device != weight.device:
             raise ValueError(f"`x_t` must be on the model's device {weight.device}, got {x_t.device}.")
-        if not bool(torch.isfinite(x_t).all()):
-            raise ValueError("`x_t` must not contain NaN or infinity.")
+        check_finite(x_t, "`x_t` must not contain NaN or infinity.")
         c = self.config["in_channels"]
         factor = 2 ** (self.levels - 1)
         if x_t.shape[1] != c or x_t.shape[2] % factor or x_t.shape[3] % factor:

@@ -52,9 +52,7 @@ MIN_TEMPERATURE = 1e-3
 def _check_pair(first: str, a: Any, second: str, b: Any) -> tuple[torch.Tensor, torch.Tensor]:
     """Two ``(N, D)`` float tensors of one shape, dtype and device, with at least one row."""
     a = check_tensor(first, a, ndim=2)
-    b = check_tensor(second, b, ndim=2, dtype=a.dtype, device=a.device, partner=f"`{first}`")
-    if a.shape != b.shape:
-        raise ValueError(f"`{second}` must have the shape of `{first}` {tuple(a.shape)}, got {tuple(b.shape)}.")
+    b = check_tensor(second, b, ndim=2, dtype=a.dtype, device=a.device, shape=a.shape, partner=f"`{first}`")
     if a.shape[0] < 1 or a.shape[1] < 1:
         raise ValueError(f"`{first}` must hold at least one row of at least one value, got {tuple(a.shape)}.")
     if a.numel() > MAX_NUMEL or a.shape[0] ** 2 > MAX_NUMEL:

@@ -80,6 +80,18 @@ def value_ratio(height: int, width: int, *, channels: int = 3, latent_channels: 
     return (channels * height * width) / (c * h * w)
 
 
+def _check_widths(block_out_channels: object) -> tuple[int, ...]:
+    """``block_out_channels`` as a tuple of 1 to 8 widths, each in ``[1, MAX_CHANNELS]``."""
+    if isinstance(block_out_channels, str | bytes) or not isinstance(block_out_channels, tuple | list):
+        raise TypeError(f"`block_out_channels` must be a tuple of ints, got {type(block_out_channels).__name__}.")
+    widths = tuple(block_out_channels)
+    if not 1 <= len(widths) <= 8 or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths):
+        raise ValueError(f"`block_out_channels` must be positive integers (1 to 8 levels), got {widths}.")
+    if max(widths) > MAX_CHANNELS:
+        raise ValueError(f"`block_out_channels` must each be <= {MAX_CHANNELS}, got {widths}.")
+    return widths
+
+
 def build_cost_unet(
     in_channels: int,
     *,
@@ -99,13 +111,7 @@ def build_cost_unet(
     from diffusers import UNet2DModel
 
     in_channels = check_bounded_int("in_channels", in_channels, minimum=1, maximum=64)
-    if isinstance(block_out_channels, str | bytes) or not isinstance(block_out_channels, tuple | list):
-        raise TypeError(f"`block_out_channels` must be a tuple of ints, got {type(block_out_channels).__name__}.")
-    widths = tuple(block_out_channels)
-    if not 1 <= len(widths) <= 8 or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths):
-        raise ValueError(f"`block_out_channels` must be positive integers (1 to 8 levels), got {widths}.")
-    if max(widths) > MAX_CHANNELS:
-        raise ValueError(f"`block_out_channels` must each be <= {MAX_CHANNELS}, got {widths}.")
+    widths = _check_widths(block_out_channels)
     layers_per_block = check_bounded_int("layers_per_block", layers_per_block, minimum=1, maximum=8)
     norm_num_groups = check_int("norm_num_groups", norm_num_groups, minimum=1)
     if any(w % norm_num_groups for w in widths):
@@ -280,9 +286,7 @@ def compare_pixel_latent(
     latent_channels = check_bounded_int("latent_channels", latent_channels, minimum=1, maximum=64)
     device = check_device(device)
     dtype = check_dtype(dtype)
-    if isinstance(block_out_channels, str | bytes) or not isinstance(block_out_channels, tuple | list):
-        raise TypeError(f"`block_out_channels` must be a tuple of ints, got {type(block_out_channels).__name__}.")
-    levels = len(tuple(block_out_channels))
+    levels = len(_check_widths(block_out_channels))
     need = factor * 2 ** (levels - 1)
     if size % need:
         raise ValueError(f"`size` must be a multiple of {need} for {levels} resolution levels, got {size}.")

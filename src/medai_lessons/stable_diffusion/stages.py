@@ -46,7 +46,7 @@ from tqdm.auto import tqdm
 
 from .._checks import check_bool
 from .._deprecation import renamed_kwargs
-from .._tensor_checks import check_tensor
+from .._tensor_checks import check_finite, check_tensor
 from ._validate import (
     check_dtype,
     check_generator,
@@ -201,12 +201,10 @@ def _guide(eps_uncond: torch.Tensor, eps_cond: torch.Tensor, s: float) -> torch.
 
 def _check_guided(x: torch.Tensor, guidance_scale: float, what: str = "the guided noise") -> torch.Tensor:
     """Refuse a non-finite result, blaming ``guidance_scale`` when it is large."""
-    if not bool(torch.isfinite(x).all()):
-        raise ValueError(
-            f"{what} is not finite (NaN or infinity): `guidance_scale` = {guidance_scale:g} is too large "
-            f"for these predictions (Stable Diffusion uses about 7.5)."
-        )
-    return x
+    return check_finite(
+        x, f"{what} is not finite (NaN or infinity): `guidance_scale` = {guidance_scale:g} is too large "
+        f"for these predictions (Stable Diffusion uses about 7.5)."
+    )
 
 
 def _step_kwargs(scheduler: Any, generator: torch.Generator | None) -> dict[str, Any]:
@@ -292,11 +290,7 @@ def _check_denoise_inputs(
     num_inference_steps = check_num_inference_steps(num_inference_steps, scheduler=scheduler)
     guidance_scale = check_guidance(guidance_scale)
     guided = uses_guidance(guidance_scale)
-    check_tensor("latents", latents, ndim=4, dtype=unet.dtype, device=unet.device, partner="the U-Net")
-    if latents.shape[1] != unet.config.in_channels:
-        raise ValueError(
-            f"`latents` must have the U-Net's {unet.config.in_channels} channels, got shape {tuple(latents.shape)}."
-        )
+    _check_latents(latents, unet, unet.config.in_channels, "U-Net")
     check_tensor("prompt_embeds", prompt_embeds, ndim=3, device=unet.device, partner="the U-Net")
     if guided and negative_prompt_embeds is None:
         raise ValueError(
@@ -309,18 +303,23 @@ def _check_denoise_inputs(
             negative_prompt_embeds,
             dtype=prompt_embeds.dtype,
             device=prompt_embeds.device,
+            shape=prompt_embeds.shape,
             partner="`prompt_embeds`",
         )
-        if negative_prompt_embeds.shape != prompt_embeds.shape:
-            raise ValueError(
-                f"`negative_prompt_embeds` must have the shape of `prompt_embeds` {tuple(prompt_embeds.shape)}, "
-                f"got {tuple(negative_prompt_embeds.shape)}."
-            )
     check_generator(generator)
     progress = check_bool("progress", progress)
     if unet.config.time_cond_proj_dim is not None:
         raise ValueError("`pipeline` has a guidance-embedding U-Net (LCM); not covered here.")
     return num_inference_steps, guidance_scale, progress
+
+
+def _check_latents(latents: Any, net: Any, channels: int, who: str) -> None:
+    """``latents`` for the U-Net or the VAE (``who``): a finite batch of ``channels``-channel latents."""
+    check_tensor("latents", latents, ndim=4, dtype=net.dtype, device=net.device, partner=f"the {who}")
+    if latents.shape[1] != channels:
+        raise ValueError(f"`latents` must have the {who}'s {channels} channels, got shape {tuple(latents.shape)}.")
+    if latents.shape[0] < 1:
+        raise ValueError(f"`latents` must hold at least one latent, got shape {tuple(latents.shape)}.")
 
 
 def _predict_noise(
@@ -352,15 +351,10 @@ def decode_latents(pipeline: Any, latents: torch.Tensor, *, output_type: str = "
     check_pipeline(pipeline)
     output_type = check_output_type(output_type)
     vae = pipeline.vae
-    check_tensor("latents", latents, ndim=4, dtype=vae.dtype, device=vae.device, partner="the VAE")
-    if latents.shape[1] != vae.config.latent_channels:
-        raise ValueError(
-            f"`latents` must have the VAE's {vae.config.latent_channels} channels, got shape {tuple(latents.shape)}."
-        )
+    _check_latents(latents, vae, vae.config.latent_channels, "VAE")
     with torch.no_grad():
         image = vae.decode(latents / vae.config.scaling_factor, return_dict=False)[0]
-    if not bool(torch.isfinite(image).all()):
-        raise ValueError("`latents` decode to NaN or infinity: their values are too large for the VAE.")
+    check_finite(image, "`latents` decode to NaN or infinity: their values are too large for the VAE.")
     if getattr(pipeline, "safety_checker", None) is not None:
         with torch.no_grad():
             image, _ = pipeline.run_safety_checker(image, image.device, latents.dtype)
