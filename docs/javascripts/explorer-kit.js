@@ -325,7 +325,9 @@
     function start(root) {
       if (root[key] && started.indexOf(root[key]) >= 0) return;
       if (observer) observer.unobserve(root);
+      var startedAt = performance.now();
       root[key] = new opts.create(root);
+      root[key].startedAt = startedAt;  // the benchmark's first frame is counted from here
       started.push(root[key]);
     }
 

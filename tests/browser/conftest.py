@@ -330,6 +330,16 @@ def page(reused_tab) -> Iterator[Any]:
     reused_tab.goto("about:blank")
 
 
+def reach_widgets(tab: Any, selector: str) -> None:
+    """Scroll to each element matching ``selector``, as a reader does, then back to the top: an
+    explorer starts when it comes near the screen (explorer-kit.js)."""
+    for widget in tab.locator(selector).all():
+        widget.scroll_into_view_if_needed()
+        # the observer reports after the next rendering: two frames, then the widget has started
+        tab.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    tab.evaluate("() => window.scrollTo(0, 0)")
+
+
 def refusal(tab: Any, api: str, call: str) -> str | None:
     """The message of the error that ``<api>.<call>`` throws in ``tab`` (None when it throws none):
     the explorers' test hooks name the argument they refuse, as the package does."""

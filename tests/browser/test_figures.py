@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import LANGS, NET_MS
+from .conftest import LANGS, NET_MS, reach_widgets
 
 LESSONS = ("lessons/gradient-descent/", "lessons/diffusion/", "lessons/stable-diffusion/")
 DESKTOP = {"width": 1366, "height": 900}
@@ -172,6 +172,7 @@ def test_learning_rate_explorer_chart_labels_are_readable(tab, base_url):
     (the chart is shrunk to about half there, so its font grows as the screen narrows)."""
     tab.set_viewport_size(PHONE)
     tab.goto(base_url + "lessons/gradient-descent/", wait_until="load")
+    reach_widgets(tab, ".lr-explorer")
     tab.wait_for_function("() => !!document.querySelector('.lr-explorer--ready svg text')", timeout=NET_MS)
     phone = tab.evaluate(_CHART_LABELS_JS)
     tab.set_viewport_size(DESKTOP)

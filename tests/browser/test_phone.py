@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import NET_MS
+from .conftest import NET_MS, reach_widgets
 
 PHONE = {"width": 390, "height": 844}
 #: every control of the explorers that a finger may need to hit
@@ -27,6 +27,7 @@ def phone(request, shared_context, base_url) -> Iterator[Any]:
     tab = shared_context[0].new_page()
     tab.set_viewport_size(PHONE)
     tab.goto(base_url + request.param, wait_until="load")
+    reach_widgets(tab, WIDGETS)
     tab.wait_for_function(  # each widget adds <name>--ready once it has drawn
         "sel => { const ws = [...document.querySelectorAll(sel)]; return ws.length > 0 &&"
         " ws.every(e => [...e.classList].some(c => c.endsWith('--ready'))); }", arg=WIDGETS, timeout=NET_MS)
