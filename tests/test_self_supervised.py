@@ -304,11 +304,16 @@ def test_cli_trains_on_a_medmnist_file_and_publishes_a_loadable_model(tmp_path, 
 
 
 def test_cli_refuses_a_full_out_folder_and_bad_flags_in_one_line(tmp_path, capsys):
-    """A non-empty --out and a zero --steps are one-line errors with exit status 2, naming the flag."""
+    """A non-empty --out and a zero --train-steps (or its old name --steps) are one-line errors with exit
+    status 2, naming the flag."""
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("x")
     assert hub_cli.main(["ssl", "train-clip", "--out", str(tmp_path / "full")]) == 2
     assert "`--out`" in capsys.readouterr().err
+    assert hub_cli.main(["ssl", "train-clip", "--out", str(tmp_path / "new"), "--train-steps", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "`--train-steps` must be >= 1" in err and "Traceback" not in err
+    # the old flag still works, says its new name, and the refusal names the flag given today's name
     assert hub_cli.main(["ssl", "train-clip", "--out", str(tmp_path / "new"), "--steps", "0"]) == 2
     err = capsys.readouterr().err
-    assert "`--steps` must be >= 1" in err and "Traceback" not in err
+    assert "use `--train-steps` instead" in err and "`--train-steps` must be >= 1" in err

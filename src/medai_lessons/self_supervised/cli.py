@@ -19,7 +19,15 @@ import shutil
 import sys
 from pathlib import Path
 
-from medai_lessons.cli import CommandError, add_command, check_output_dir, claimed_stage, empty_folder, publish_dir
+from medai_lessons.cli import (
+    CommandError,
+    add_command,
+    add_flag,
+    check_output_dir,
+    claimed_stage,
+    empty_folder,
+    publish_dir,
+)
 
 __all__ = ["add_parser", "run_train_clip"]
 
@@ -36,14 +44,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     sub = parser.add_subparsers(dest="ssl_command", metavar="{train-clip}")
     sub.required = True
-    train = add_command(sub, "train-clip", run_train_clip,
+    train = add_command(sub, "train-clip", run_train_clip, flag_aliases={"steps": "--train-steps"},
                         help="train the miniature CLIP on the digits (or MedMNIST) into --out")
     train.add_argument("--out", required=True, type=Path, help="new folder for the CLIPModel and CLIPProcessor")
     train.add_argument("--data", default="digits",
                        help="digits (offline, the i %% 5 != 0 images; default) or medmnist:pneumoniamnist")
     train.add_argument("--data-root", type=Path, default=None,
                        help="MedMNIST's download folder (default ~/.medmnist; a <set>.npz there is reused)")
-    train.add_argument("--steps", type=int, default=default.steps, help=f"optimiser updates ({default.steps})")
+    # --train-steps as in `ddpm train` (`sd generate`'s steps are the sampler's S); --steps is the old name
+    add_flag(train, "--train-steps", "--steps", type=int, default=default.steps,
+             help=f"optimiser updates ({default.steps})")
     train.add_argument("--batch-size", type=int, default=default.batch_size,
                        help=f"image-caption pairs per step ({default.batch_size})")
     train.add_argument("--seed", type=int, default=default.seed, help="seed of everything random (0)")
@@ -63,7 +73,7 @@ def run_train_clip(args: argparse.Namespace) -> int:
     from .train_clip import ClipTrainingConfig, ClipTrainingInterrupted, save_clip, train_clip
 
     # 1. Every flag and the output place, before any data is read
-    config = ClipTrainingConfig(steps=args.steps, batch_size=args.batch_size, seed=args.seed,
+    config = ClipTrainingConfig(steps=args.train_steps, batch_size=args.batch_size, seed=args.seed,
                                 cpu_threads=args.cpu_threads)
     every = check_int("checkpoint_every", args.checkpoint_every, minimum=0)
     out = Path(args.out)
