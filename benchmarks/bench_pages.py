@@ -13,6 +13,10 @@ both languages in Debian's Chromium through Playwright, each in a fresh browser 
   so text bodies are counted gzip-compressed (level 6) and fonts/images as they are.
   Target at most 1 MB (1,000,000 bytes), shown in kB (1 kB = 1000 bytes). The name also
   gives the request count and the uncompressed total, for a host that does not compress;
+* ``<lang> <page>: elements styled on load``: for each lesson, the elements whose style Chromium
+  computed while the page loaded on a phone-sized screen, summed over every style pass of a
+  trace (and, in the name, the layout objects laid out): counts, not times, so they compare
+  across machines. Each whole-page restyle adds the page's element count again;
 * ``<lang> <page>: <explorer> first frame``: from the explorer's start to the first animation
   frame after its first drawing (``firstFrameAt - startedAt``, recorded by explorer-kit.js), in
   milliseconds on localhost (median of ``--runs`` fresh loads); a record, no target. An
@@ -33,6 +37,7 @@ import functools
 import gzip
 import http.server
 import io
+import json
 import os
 import posixpath
 import re
@@ -172,6 +177,28 @@ def measure(browser, url: str) -> dict:
             "first_frame_ms": {k: v for k, v in first.items() if v is not None}}
 
 
+def start_up_work(browser, url: str) -> dict:
+    """The style and layout work of loading ``url`` on a phone-sized screen, from a Chromium trace:
+    counts of elements styled and layout objects laid out, which do not depend on the machine's speed
+    (site_tools/theme_startup.py keeps Material's start-up from restyling the whole page)."""
+    context = browser.new_context(viewport={"width": 412, "height": 823}, is_mobile=True, has_touch=True,
+                                  service_workers="block")
+    page = context.new_page()
+    browser.start_tracing(page=page, categories=["devtools.timeline", "disabled-by-default-devtools.timeline"])
+    page.goto(url, wait_until="load")
+    page.wait_for_timeout(1000)  # the start-up's deferred work (next frames, timers) lands in the trace
+    events = json.loads(browser.stop_tracing())["traceEvents"]
+    context.close()
+    styled = laid_out = 0
+    for e in events:
+        args = e.get("args") or {}
+        if e.get("name") == "UpdateLayoutTree" and e.get("ph") in ("X", "B"):
+            styled += args.get("elementCount") or (args.get("endData") or {}).get("elementCount") or 0
+        elif e.get("name") == "Layout" and e.get("ph") in ("X", "B"):
+            laid_out += (args.get("beginData") or {}).get("dirtyObjects", 0)
+    return {"styled": styled, "laid_out": laid_out}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--site", type=Path, help="an already built site (default: build one)")
@@ -201,6 +228,10 @@ def main() -> None:
                 rows.append(row(f"{lang} {name}: transferred ({result['requests']} requests; "
                                 f"uncompressed {round(kb)} kB)", gz, "kB",
                                 "≤ 1000 kB", result["gzip"] <= BUDGET_BYTES))
+                if name.startswith("lessons/"):
+                    work = start_up_work(browser, base + rel)
+                    rows.append(row(f"{lang} {name}: elements styled on load (phone; "
+                                    f"{work['laid_out']:,} layout objects laid out)", work["styled"], "elements"))
                 if result["first_frame_ms"]:
                     runs = [result["first_frame_ms"]]
                     runs += [measure(browser, base + rel)["first_frame_ms"] for _ in range(args.runs - 1)]

@@ -1,8 +1,9 @@
 """Material's start-up without restyling the whole page again and again.
 
 On every page load Material's bundle changes three things that each make the browser recompute the
-style of *every* element on the page (Chromium's invalidation records, lesson 1 with 14,000
-elements: 84,000 element styles per load, most of the work of its blocking time):
+style of *every* element on the page (Chromium's invalidation records; lesson 1, 15,000 elements,
+had about 82,000 elements styled per load, and has about 20,000 with this module: the rows
+"elements styled on load" of ``benchmarks/results/pages.json``):
 
 1. it swaps ``no-js`` for ``js`` on ``<html>`` and adds ``js-focus-visible`` (its CSS has rules for
    both);
