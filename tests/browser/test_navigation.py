@@ -52,11 +52,33 @@ def test_language_switcher_keeps_the_section_named_in_the_address(page, base_url
     assert unquote(urlsplit(page.url).fragment) == ja_ids[5]
 
 
+#: True when the heading ``id`` is the last one that has passed under the header (the switcher's rule)
+_IS_CURRENT_JS = """id => {
+  const top = document.querySelector('.md-header').getBoundingClientRect().bottom + 8;
+  const passed = [...document.querySelectorAll('article [data-twin]:not(h1)')]
+    .filter(h => h.getBoundingClientRect().top <= top);
+  return passed.length > 0 && passed[passed.length - 1].id === id;
+}"""
+
+
+def _read_from(tab, heading_id: str) -> None:
+    """Scroll until ``heading_id`` has just passed under the header, as a reader reading that section.
+    Text above can still move while fonts and figures arrive on a slow machine, so the scroll is
+    repeated until the heading holds there for two frames."""
+    tab.evaluate("() => document.fonts.ready.then(() => true)")
+    for _ in range(10):
+        tab.evaluate("id => { document.getElementById(id).scrollIntoView(); window.scrollBy(0, 40); }", heading_id)
+        tab.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        if tab.evaluate(_IS_CURRENT_JS, heading_id):
+            return
+    raise AssertionError(f"the page never held still with {heading_id!r} at the top")
+
+
 def test_language_switcher_keeps_the_section_being_read(page, base_url):
     """Without an anchor, the switch goes to the section that has scrolled to the top."""
     page.goto(base_url + "en/" + LESSON, wait_until="load")
     en_ids = page.evaluate(_HEADINGS_JS)
-    page.evaluate("id => { document.getElementById(id).scrollIntoView(); window.scrollBy(0, 40); }", en_ids[9])
+    _read_from(page, en_ids[9])
     _switch(page, "ja")
     ja_ids = page.evaluate(_HEADINGS_JS)
     assert unquote(urlsplit(page.url).fragment) == ja_ids[9]
