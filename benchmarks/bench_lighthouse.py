@@ -24,10 +24,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from bench_pages import build, prefix_of, serve
+from bench_pages import build
 from results_file import machine, row, write
 
 from site_tools.glossary import glossary
+from site_tools.site_server import serve, site_prefix
 
 HERE = Path(__file__).resolve().parent
 TOOL = HERE / "lighthouse"
@@ -70,7 +71,7 @@ def main() -> None:
         tmp = Path(tempfile.mkdtemp())
         build(tmp / "site")
         args.site = tmp / "site"
-    server, base = serve(args.site, prefix_of(args.site), compress=True)  # as GitHub Pages sends it
+    server, base = serve(args.site, site_prefix(args.site), compress=True)  # as GitHub Pages sends it
     presets = ("mobile", "desktop") if args.preset == "both" else (args.preset,)
     rows = []
     try:

@@ -33,19 +33,13 @@ Nothing is fetched from another host: such requests are aborted and would be rep
 from __future__ import annotations
 
 import argparse
-import functools
 import gzip
-import http.server
-import io
 import json
 import os
-import posixpath
-import re
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -54,13 +48,8 @@ from results_file import machine, row, write
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from site_tools.env import offline_env  # noqa: E402
+from site_tools.site_server import CHROMIUM, CHROMIUM_ARGS, HOST, serve, site_prefix  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-HOST = "127.0.0.1"
 BUDGET_BYTES = 1_000_000
 #: explorer -> (name in the results, its registry on window)
 EXPLORERS = {
@@ -90,13 +79,6 @@ def build(out: Path) -> None:
     )
 
 
-def prefix_of(site: Path) -> str:
-    html = (site / "index.html").read_text(encoding="utf-8")
-    found = re.search(r'<link rel="canonical" href="([^"]+)"', html)
-    path = urlsplit(found.group(1)).path.strip("/") if found else ""
-    return f"/{path}/" if path else "/"
-
-
 def pages_of(site: Path) -> list[str]:
     """Every page (folder with an index.html) relative to the site root, ja first."""
     rels = []
@@ -106,42 +88,6 @@ def pages_of(site: Path) -> list[str]:
             continue
         rels.append("" if rel == "." else rel + "/")
     return sorted(rels, key=lambda r: (r.startswith("en/"), r.removeprefix("en/")))
-
-
-#: what GitHub Pages sends gzip-compressed (text types); fonts and images go as they are
-COMPRESSED = (".html", ".css", ".js", ".json", ".svg", ".xml", ".txt", ".ipynb")
-
-
-def serve(site: Path, prefix: str, *, compress: bool = False) -> tuple[http.server.ThreadingHTTPServer, str]:
-    """Serve ``site`` below ``prefix``; with ``compress``, text goes gzip-encoded, as the host sends it."""
-
-    class Handler(http.server.SimpleHTTPRequestHandler):
-        def translate_path(self, path: str) -> str:
-            if not (posixpath.normpath(urlsplit(path).path) + "/").startswith(prefix):
-                return str(site / "__outside__")
-            return super().translate_path("/" + path[len(prefix):])
-
-        def send_head(self):  # type: ignore[no-untyped-def]
-            path = Path(self.translate_path(self.path))
-            if path.is_dir() and self.path.endswith("/"):
-                path = path / "index.html"
-            gzip_ok = "gzip" in self.headers.get("Accept-Encoding", "")
-            if not (compress and gzip_ok and path.suffix in COMPRESSED and path.is_file()):
-                return super().send_head()
-            body = gzip.compress(path.read_bytes(), compresslevel=6)
-            self.send_response(200)
-            self.send_header("Content-Type", self.guess_type(str(path)))
-            self.send_header("Content-Encoding", "gzip")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            return io.BytesIO(body)
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer((HOST, 0), functools.partial(Handler, directory=str(site)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://{HOST}:{server.server_address[1]}{prefix}"
 
 
 def measure(browser, url: str) -> dict:
@@ -212,7 +158,7 @@ def main() -> None:
         if site is None:
             site = Path(tmp) / "site"
             build(site)
-        prefix = prefix_of(site)
+        prefix = site_prefix(site)
         server, base = serve(site, prefix)
         rows, off_host = [], []
         with sync_playwright() as pw:

@@ -12,13 +12,7 @@ The whole folder is skipped, with the reason, where Chromium or Playwright is mi
 
 from __future__ import annotations
 
-import functools
-import http.server
 import importlib.util
-import posixpath
-import re
-import sys
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,13 +21,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from site_tools import site_server
 from site_tools.env import DOCS, LANGUAGES, ROOT
+from site_tools.site_server import CHROMIUM_ARGS, HOST, serve, site_prefix
 
 HERE = Path(__file__).resolve().parent
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(site_server.CHROMIUM)
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "build" / "screenshots"
-HOST = "127.0.0.1"
 LANGS = LANGUAGES
 #: How long a browser test waits for an event (a widget starting, a frame advancing, a tooltip
 #: showing) before it fails: a safety net many times the normal wait, never an expectation.
@@ -62,29 +57,6 @@ def widget_assets(tab: Any) -> dict[str, list[str]]:
                   .filter(n => n.includes('/assets/explorers/')).sort(),
         })""",
     )
-
-
-def site_prefix(site: Path) -> str:
-    """The path of the site's URL (``/medai-lessons/``), read from the built home page's
-    canonical link. The site is served below it, as on GitHub Pages and under
-    ``mkdocs serve``, because the i18n plugin writes some links (the home page's
-    language links) as absolute paths that start with it."""
-    html = (site / "index.html").read_text(encoding="utf-8")
-    found = re.search(r'<link rel="canonical" href="([^"]+)"', html)
-    path = urlsplit(found.group(1)).path.strip("/") if found else ""
-    return f"/{path}/" if path else "/"
-
-#: Flags that keep Chromium quiet: without the background-networking ones it calls out.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _missing_reason() -> str | None:
@@ -154,31 +126,6 @@ LESSON = "lessons/gradient-descent/"
 # ----------------------------------------------------------------------------- server
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves the site below ``prefix``; anything outside it is a 404. Logs nothing."""
-
-    prefix = "/"
-
-    def translate_path(self, path: str) -> str:
-        clean = posixpath.normpath(urlsplit(path).path)
-        if not (clean + "/").startswith(self.prefix):
-            return str(Path(self.directory) / "__outside_site_prefix__")
-        return super().translate_path("/" + path[len(self.prefix) :])
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-class _QuietServer(http.server.ThreadingHTTPServer):
-    """Says nothing when the browser drops a connection mid-transfer (a tab that moves on to the
-    next page before a resource finished loading); any other error is printed as usual."""
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            return
-        super().handle_error(request, client_address)
-
-
 @pytest.fixture(scope="session")
 def site_root(built_site) -> Path:
     """The built site's folder; fails (not skips) when the strict build failed."""
@@ -190,15 +137,9 @@ def site_root(built_site) -> Path:
 @pytest.fixture(scope="session")
 def base_url(site_root: Path) -> Iterator[str]:
     """``http://127.0.0.1:<port>/<prefix>/`` serving the built site for the whole session."""
-    prefix = site_prefix(site_root)
-    handler_class = type("_SiteHandler", (_QuietHandler,), {"prefix": prefix})
-    handler = functools.partial(handler_class, directory=str(site_root))
-    server = _QuietServer((HOST, 0), handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
-    thread.start()
+    server, url = serve(site_root, site_prefix(site_root))
     try:
-        yield f"http://{HOST}:{server.server_address[1]}{prefix}"
+        yield url
     finally:
         server.shutdown()
         server.server_close()

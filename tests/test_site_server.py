@@ -1,16 +1,16 @@
-"""The benchmarks' local web server sends pages as the site's host does (benchmarks/bench_pages.py::serve)."""
+"""The local server of the built site, for the browser tests and the benchmarks, serves it as its host
+does (site_tools/site_server.py)."""
 
 from __future__ import annotations
 
 import gzip
-import sys
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-from bench_pages import serve
+from site_tools.site_server import serve, site_prefix
 
 
 @pytest.fixture()
@@ -43,5 +43,21 @@ def test_text_is_gzip_encoded_only_when_asked_and_images_never(site: Path, compr
             assert encoding is None and body == original
         encoding, body = _get(base + "figure.png")
         assert encoding is None and body == (site / "figure.png").read_bytes()
+    finally:
+        server.shutdown()
+
+
+def test_the_site_lives_below_its_prefix_and_nothing_outside_is_served(site: Path) -> None:
+    """The prefix is the path of the home page's canonical link; a request outside it is a 404."""
+    (site / "index.html").write_text('<link rel="canonical" href="https://x.github.io/medai-lessons/">',
+                                     encoding="utf-8")
+    assert site_prefix(site) == "/medai-lessons/"
+    server, base = serve(site, site_prefix(site))
+    try:
+        assert base.endswith("/medai-lessons/")
+        assert _get(base + "lessons/")[1] == (site / "lessons" / "index.html").read_bytes()
+        with pytest.raises(urllib.error.HTTPError) as outside:
+            _get(base.removesuffix("medai-lessons/") + "lessons/")
+        assert outside.value.code == 404
     finally:
         server.shutdown()
