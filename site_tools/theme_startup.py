@@ -14,6 +14,15 @@ had about 82,000 elements styled per load, and has about 20,000 with this module
 4. it moves every table into two ``<div>`` that let it scroll sideways (the article's whole subtree,
    10,700 elements on lesson 1, is restyled).
 
+Two more parts of its start-up were most of Lighthouse's "total blocking time" on a lesson
+(``benchmarks/results/lighthouse.json``; with ``content-visibility`` in
+``docs/stylesheets/extra.css`` they took lesson pages from 70-85 to 90 and above on a phone):
+
+5. each code block reads its own width as it is mounted, between writes to the page, so the browser
+   lays out the whole page once per code block (about 30 per lesson);
+6. it builds a tooltip, with its observers, for every glossary term (300-odd on a lesson) and
+   every copy button at load, and asks the browser twice per code block whether it can copy.
+
 What this module does, so that a page starts as it will stay:
 
 * :func:`start_settled` gives each page, when it is built, the state the bundle would set: a
@@ -23,7 +32,9 @@ What this module does, so that a page starts as it will stay:
 * :func:`wrap_tables` puts each table in those two ``<div>`` when the page is built;
 * :func:`patch_bundle` makes the palette's start-up change an attribute, raise the "switching"
   flag and write the meta only when a value really changes (a reader who picks the dark palette
-  still gets all three), and leaves a table that is already wrapped where it is.
+  still gets all three), leaves a table that is already wrapped where it is, lets a
+  ``ResizeObserver`` tell each code block its width, and builds a term's tooltip when the reader
+  first points at or focuses the term.
 
 Both are checked against the exact code of the installed Material; if it changes, the build warns
 (``--strict``: fails), as :func:`site_tools.search_index.fix_query_segmentation` does.
@@ -59,6 +70,28 @@ BUNDLE_PATCHES: tuple[tuple[str, str], ...] = (
     (  # a table wrapped when the page was built (wrap_tables) stays where it is
         'M("table:not([class])",e).map(i=>ti(i))',
         'M("table:not([class])",e).filter(i=>!i.parentElement.classList.contains("md-typeset__table")).map(i=>ti(i))',
+    ),
+    (  # a code block learns whether it scrolls sideways from a ResizeObserver, after the browser's
+        # own layout, instead of reading its width at mount (each read laid out the whole page again)
+        'function es(e){return Le(e).pipe(m(({width:t})=>({scrollable:At(e).width>t})),ne("scrollable"))}',
+        "function es(e){return Ia.pipe(O(r=>r.observe(e)),b(r=>cn.pipe(g(o=>o.target===e),"
+        'A(()=>r.unobserve(e)))),m(()=>({scrollable:e.scrollWidth>e.offsetWidth})),ne("scrollable"))}',
+    ),
+    (  # a tooltip (a glossary term's definition) is built when the reader first points at or
+        # focuses its term, not for all 300-odd terms at load; it then starts from the hover or
+        # focus that built it (Material reads ":hover" and the focused element when it mounts one)
+        'M("[title]:not([data-preview])",e).filter(()=>V("content.tooltips")).map(i=>Xe(i,{viewport$:r}))',
+        'M("[title]:not([data-preview])",e).filter(()=>V("content.tooltips")).map(i=>L(h(i,"mouseenter"),'
+        'h(i,"focusin")).pipe(Ee(1),b(()=>Xe(i,{viewport$:r}))))',
+    ),
+    (  # the same for each code block's copy button
+        's.push(d),V("content.tooltips")&&l.push(Xe(d,{viewport$}))',
+        's.push(d),V("content.tooltips")&&l.push(L(h(d,"mouseenter"),h(d,"focusin")).pipe(Ee(1),b(()=>Xe(d,{viewport$}))))',
+    ),
+    (  # whether the browser can copy is asked once, not twice per code block (each question made
+        # Chromium bring the page's style up to date, between the blocks' writes)
+        'if(Kn.default.isSupported()&&(e.closest(".copy")',
+        'if((Kn.supported===void 0&&(Kn.supported=Kn.default.isSupported()),Kn.supported)&&(e.closest(".copy")',
     ),
 )
 

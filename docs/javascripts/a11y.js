@@ -10,24 +10,37 @@
 (function () {
   "use strict";
 
-  function focusableWideMaths() {
-    document.querySelectorAll("div.arithmatex").forEach(function (el) {
-      var wide = el.scrollWidth > el.clientWidth + 1;
-      if (wide && !el.hasAttribute("tabindex")) {
-        el.setAttribute("tabindex", "0");
-        el.setAttribute("data-a11y-scroll", "1");
-      } else if (!wide && el.getAttribute("data-a11y-scroll") === "1") {
-        el.removeAttribute("tabindex");
-        el.removeAttribute("data-a11y-scroll");
-      }
-    });
+  // The check runs in a ResizeObserver: the browser reports each formula after its own layout
+  // (and again when the window or the formula's width changes), so reading the widths costs no
+  // extra layout of the page. Formulas far below the screen are reported when the reader nears
+  // them (extra.css lays out a lesson's blocks near the screen only).
+  function markWide(el) {
+    var wide = el.scrollWidth > el.clientWidth + 1;
+    if (wide && !el.hasAttribute("tabindex")) {
+      el.setAttribute("tabindex", "0");
+      el.setAttribute("data-a11y-scroll", "1");
+    } else if (!wide && el.getAttribute("data-a11y-scroll") === "1") {
+      el.removeAttribute("tabindex");
+      el.removeAttribute("data-a11y-scroll");
+    }
   }
 
-  var resizeTimer = null;
-  window.addEventListener("resize", function () {
-    if (resizeTimer !== null) window.clearTimeout(resizeTimer);
-    resizeTimer = window.setTimeout(focusableWideMaths, 200);
-  });
+  var watcher = typeof ResizeObserver === "function"
+    ? new ResizeObserver(function (entries) {
+      entries.forEach(function (e) { markWide(e.target.closest("div.arithmatex")); });
+    })
+    : null;
+
+  function focusableWideMaths() {
+    document.querySelectorAll("div.arithmatex").forEach(function (el) {
+      if (!watcher) return markWide(el);
+      watcher.observe(el);
+      // its formula may wait to be laid out until the reader nears it (extra.css): its own
+      // size change then tells the box to look again
+      var formula = el.querySelector(".katex-display");
+      if (formula) watcher.observe(formula);
+    });
+  }
 
   function fix() {
     focusableWideMaths();

@@ -84,20 +84,27 @@
   }
 
   // A figure drawn wider than its column, shrunk by more than a fifth, offers to be opened.
-  function mark() {
-    document.querySelectorAll(".figure-zoom").forEach(function (button) {
-      var img = visible(button);
-      var drawn = Number(img.getAttribute("width")) || img.naturalWidth;
-      button.classList.toggle("figure-zoom--shrunk", img.clientWidth > 0 && drawn > 1.2 * img.clientWidth);
-    });
+  function mark(button) {
+    var img = visible(button);
+    var drawn = Number(img.getAttribute("width")) || img.naturalWidth;
+    button.classList.toggle("figure-zoom--shrunk", img.clientWidth > 0 && drawn > 1.2 * img.clientWidth);
   }
+
+  // A ResizeObserver reports each figure after the browser's own layout (at load, when the window
+  // changes, when the palette swaps the twins, and for a figure far down, when the reader nears
+  // it), so measuring costs no extra layout of the page.
+  var watcher = typeof ResizeObserver === "function"
+    ? new ResizeObserver(function (entries) {
+      entries.forEach(function (e) { mark(e.target.closest(".figure-zoom")); });
+    })
+    : null;
 
   function start() {
     document.querySelectorAll(FIGURE).forEach(wrap);
-    mark();
-    window.addEventListener("resize", mark);
-    // the palette toggle swaps the shown twin
-    new MutationObserver(mark).observe(document.body, { attributes: true, attributeFilter: ["data-md-color-scheme"] });
+    document.querySelectorAll(".figure-zoom").forEach(function (button) {
+      if (!watcher) return mark(button);
+      button.querySelectorAll("img").forEach(function (img) { watcher.observe(img); });
+    });
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

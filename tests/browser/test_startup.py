@@ -71,3 +71,46 @@ def test_a_dark_reader_and_the_toggle_still_switch_the_scheme(new_context, base_
     state = tab.evaluate(STATE_JS)
     tab.close()
     assert state["metas"] == ["light"]
+
+
+#: what the lesson's start-up left: tooltips built, and the rendering of the blocks that matter here
+LEAN_JS = """() => {
+  const article = document.querySelector('.md-content__inner');
+  const blocks = [...article.children];
+  const firstH2 = blocks.findIndex(e => e.tagName === 'H2');
+  const cv = e => e ? getComputedStyle(e).contentVisibility : null;
+  const below = blocks.slice(firstH2 + 1);
+  return {
+    tooltips: document.querySelectorAll('.md-tooltip2').length,
+    terms: article.querySelectorAll('abbr.glossary-tip[title]').length,
+    intro: blocks.slice(0, firstH2).map(cv),
+    paragraph: cv(below.find(e => e.tagName === 'P' && !e.querySelector('pre, table'))),
+    explorer: cv(below.find(e => /-explorer\\b/.test(e.className))),
+    code: cv(below.find(e => e.querySelector('pre'))),
+    table: cv(below.find(e => e.querySelector('table'))),
+    formulaBox: cv(below.find(e => e.matches('div.arithmatex'))),
+    formula: cv(below.find(e => e.matches('div.arithmatex'))?.querySelector('.katex-display')),
+  };
+}"""
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_lesson_starts_lean_and_builds_a_tooltip_when_asked(new_context, base_url, lang):
+    """Lesson 1 loads without building its 300-odd tooltips, and lays out below its first section
+    heading only the blocks near the screen (extra.css), except the explorers, code, tables and each
+    display formula's scrolling box; hovering a term then builds its one tooltip (theme_startup)."""
+    context, traffic = new_context(color_scheme="light")
+    tab = context.new_page()
+    tab.goto(base_url + ("" if lang == "ja" else "en/") + LESSON, wait_until="networkidle")
+    tab.wait_for_function(_READY, timeout=NET_MS)
+    state = tab.evaluate(LEAN_JS)
+    assert state["tooltips"] == 0 and state["terms"] > 100
+    assert set(state["intro"]) == {"visible"}
+    assert state["paragraph"] == "auto" and state["formula"] == "auto"
+    assert state["explorer"] == state["code"] == state["table"] == state["formulaBox"] == "visible"
+    term = tab.locator("abbr.glossary-tip[title]").first
+    term.scroll_into_view_if_needed()
+    term.hover()
+    tab.wait_for_function("() => document.querySelectorAll('.md-tooltip2').length === 1", timeout=NET_MS)
+    tab.close()
+    assert traffic.off_host == []
