@@ -97,8 +97,9 @@ LEAN_JS = """() => {
 @pytest.mark.parametrize("lang", LANGS)
 def test_a_lesson_starts_lean_and_builds_a_tooltip_when_asked(new_context, base_url, lang):
     """Lesson 1 loads without building its 300-odd tooltips, and lays out below its first section
-    heading only the blocks near the screen (extra.css), except the explorers, code, tables and each
-    display formula's scrolling box; hovering a term then builds its one tooltip (theme_startup)."""
+    heading only the blocks near the screen (extra.css), except the explorers, tables, each display
+    formula's scrolling box and, wider than a phone, code; hovering a term then builds its one
+    tooltip (theme_startup)."""
     context, traffic = new_context(color_scheme="light")
     tab = context.new_page()
     tab.goto(base_url + ("" if lang == "ja" else "en/") + LESSON, wait_until="networkidle")
@@ -108,6 +109,10 @@ def test_a_lesson_starts_lean_and_builds_a_tooltip_when_asked(new_context, base_
     assert set(state["intro"]) == {"visible"}
     assert state["paragraph"] == "auto" and state["formula"] == "auto"
     assert state["explorer"] == state["code"] == state["table"] == state["formulaBox"] == "visible"
+    tab.set_viewport_size({"width": 390, "height": 844})  # on a phone code wraps: it waits too
+    phone = tab.evaluate(LEAN_JS)
+    assert phone["code"] == phone["paragraph"] == "auto"
+    assert phone["explorer"] == phone["table"] == phone["formulaBox"] == "visible"
     term = tab.locator("abbr.glossary-tip[title]").first
     term.scroll_into_view_if_needed()
     term.hover()
