@@ -109,6 +109,10 @@ def _visit(tab: Any, base_url: str, site_page: SitePage) -> Visit:
         tab.screenshot(path=str(out), full_page=FULL_PAGE_SCREENSHOTS, type="jpeg", quality=80)
         tab.add_script_tag(path=str(AXE))
         visit.axe = tab.evaluate(_AXE_JS)
+        # A block far below is laid out only when it nears the screen (extra.css), so the fonts its
+        # formulas use are fetched when axe measures it: let them arrive before the next page's
+        # navigation, which would abort them and count against that page.
+        tab.evaluate("document.fonts.ready.then(() => true)")
         visit.console_errors += [text for text, _url in errors]
     finally:
         for event, listener in listeners.items():
