@@ -1,4 +1,5 @@
-"""Imports run one way: data and files at the bottom, lesson 2 below lesson 3, the site beside the package.
+"""Imports run one way: data and files at the bottom, lesson 2 below lesson 3 below lesson 4, the site beside
+the package.
 
 Read from the sources with ``ast`` (nothing is imported), so a lazy import inside a function counts too.
 """
@@ -63,11 +64,18 @@ def test_lesson_2_never_imports_lesson_3():
     assert _offenders(_sources("diffusion"), ("medai_lessons.stable_diffusion",)) == {}
 
 
+@pytest.mark.parametrize("earlier", ["diffusion", "stable_diffusion"])
+def test_an_earlier_lesson_never_imports_lesson_4(earlier):
+    """Lesson 4 (``self_supervised``) builds on lessons 2 and 3; neither imports it back."""
+    assert _offenders(_sources(earlier), ("medai_lessons.self_supervised",)) == {}
+
+
 @pytest.mark.parametrize("bottom", ["data", "_files", "limits", "_checks", "_tensor_checks", "_deprecation"])
 def test_the_bottom_modules_import_no_lesson(bottom):
     """The images, the file helpers and the checks import no lesson package."""
     lessons = ("medai_lessons.diffusion", "medai_lessons.stable_diffusion", "medai_lessons.gradient_descent",
-               "medai_lessons.calculus", "medai_lessons.backprop", "medai_lessons.cli")
+               "medai_lessons.calculus", "medai_lessons.backprop", "medai_lessons.cli",
+               "medai_lessons.self_supervised")
     assert _offenders(_sources(bottom), lessons) == {}
 
 
