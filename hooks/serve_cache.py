@@ -1,21 +1,100 @@
 """MkDocs hook, ``mkdocs serve`` only: remember work that every rebuild repeats unchanged.
 
-The reference page's API signatures are formatted by mkdocstrings-python, which runs a
-``ruff format`` subprocess for each signature longer than ``line_length``: about 90 processes
-on every preview rebuild, for the same text each time. In serve mode the formatting function
-is wrapped in a cache, so a rebuild formats only a signature it has not seen. ``mkdocs build``
-(the published site and the tests) is untouched. The function is private to mkdocstrings-python;
-if a future version renames it, this hook does nothing and the preview is only slower.
+A preview rebuild renders both languages again after an edit to one page. Three parts of
+that work give the same result for the same input, so in serve mode they are remembered:
+
+* **API signatures.** mkdocstrings-python formats each long signature of the reference page with
+  a ``ruff format`` subprocess (about 90 processes per rebuild). The formatting function is
+  wrapped in a cache.
+* **Compiled templates.** Each rebuild loads the configuration again, which makes new Jinja
+  environments: the theme's and mkdocstrings'. Both would compile their templates again (about
+  150). They share one in-memory :class:`jinja2.BytecodeCache`, Jinja's own mechanism for
+  this. It is keyed by each template's source, so an edited template is compiled afresh.
+* **API blocks.** Each ``::: medai_lessons.…`` block of the reference page is collected and
+  rendered again, in both languages. While no file of the package (``src/``) has changed, a
+  block's HTML and the headings it reported for the table of contents and the cross-references
+  are given back as they were; the outer mkdocstrings code registers them as usual.
+* **Highlighted code.** Pygments colours each code block of every page again (about 220). A
+  block with the same source and the same settings gets its earlier HTML back.
+* **Search sections.** Material's search plugin parses every page's HTML into sections. A
+  page whose HTML has not changed gets its earlier sections back (copies: the plugin fills
+  in a missing title).
+
+``mkdocs build`` (the published site and the tests) is untouched. The patched names are private
+(mkdocstrings-python's ``_format_signature``, mkdocstrings' ``Environment`` and ``_headings``,
+Material's search ``Parser``); ``Highlight.highlight`` of pymdown-extensions is public. If a
+future version renames them, this hook does nothing and the preview is only slower.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
+from pathlib import Path
+from typing import Any, ClassVar
+
+import jinja2
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.structure.files import Files
+
+
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates in memory, for every Jinja environment of the preview."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])  # ignored if the source changed
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+_TEMPLATES = _CompiledTemplates()
+_serving = False  # hooks are loaded once per process (MkDocs caches them), so this stays set
 
 
 def on_startup(command: str, dirty: bool) -> None:
-    if command != "serve":
+    global _serving
+    _serving = command == "serve"
+    if _serving:
+        _remember_signatures()
+        _remember_templates()
+        _remember_search_sections()
+        _remember_api_pages()
+        _remember_highlighting()
+
+
+def on_env(env: jinja2.Environment, config: MkDocsConfig, files: Files) -> jinja2.Environment:
+    if _serving:
+        env.bytecode_cache = _TEMPLATES  # the theme's
+    return env
+
+
+def _remember_templates() -> None:
+    """mkdocstrings makes its environment in each handler, and the language plugin copies the
+    handlers for the second language, so its environments are given the cache when they are made."""
+    try:
+        from mkdocstrings._internal.handlers import base
+    except ImportError:
         return
+    made = getattr(base, "Environment", None)
+    if not isinstance(made, type) or getattr(made, "remembers", False):
+        return
+
+    class RememberingEnvironment(made):  # type: ignore[misc, valid-type]
+        remembers = True
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.bytecode_cache = _TEMPLATES
+
+    base.Environment = RememberingEnvironment
+
+
+def _remember_signatures() -> None:
     try:
         from mkdocstrings_handlers.python._internal import rendering
     except ImportError:
@@ -23,3 +102,100 @@ def on_startup(command: str, dirty: bool) -> None:
     original = getattr(rendering, "_format_signature", None)
     if callable(original) and not hasattr(original, "cache_info"):
         rendering._format_signature = functools.lru_cache(maxsize=4096)(original)
+
+
+def _remember_search_sections() -> None:
+    from material.plugins.search import plugin as search
+
+    parser = getattr(search, "Parser", None)
+    if not isinstance(parser, type) or getattr(parser, "remembers", False):
+        return
+
+    class RememberingParser(parser):  # type: ignore[misc, valid-type]
+        """Material's parser, which skips a page whose HTML it has parsed before."""
+
+        remembers = True
+        sections: ClassVar[dict[str, list[Any]]] = {}
+
+        def feed(self, data: str) -> None:
+            known = self.sections.get(data)
+            if known is None:
+                super().feed(data)
+                self._html = data
+            else:
+                self.data = [copy.copy(section) for section in known]
+                self._html = None
+
+        def close(self) -> None:
+            if self._html is not None:
+                super().close()
+                if len(self.sections) > 200:  # a long session: forget pages edited away
+                    self.sections.clear()
+                self.sections[self._html] = [copy.copy(section) for section in self.data]
+
+    search.Parser = RememberingParser
+
+
+#: where the reference page's objects come from (mkdocs.yml: mkdocstrings' ``paths: [src]``)
+_PACKAGE_SOURCES = Path(__file__).resolve().parent.parent / "src"
+
+
+def _package_state() -> tuple[tuple[str, int], ...]:
+    """Every package file's path and modification time: a changed, added or removed file changes it."""
+    return tuple(sorted((str(p), p.stat().st_mtime_ns) for p in _PACKAGE_SOURCES.rglob("*.py")))
+
+
+def _remember_api_pages() -> None:
+    try:
+        from mkdocstrings_handlers.python._internal.handler import PythonHandler
+    except ImportError:
+        return
+    render = PythonHandler.render
+    if getattr(render, "remembers", False) or not hasattr(PythonHandler, "get_headings"):
+        return
+    blocks: dict[tuple[Any, ...], tuple[str, list[Any]]] = {}
+
+    @functools.wraps(render)
+    def remembering_render(self: Any, data: Any, options: Any, locale: str | None = None) -> str:
+        headings = getattr(self, "_headings", None)
+        if not isinstance(headings, list):
+            return render(self, data, options, locale=locale)
+        key = (getattr(data, "path", None), repr(options), locale, _package_state())
+        if key in blocks:
+            html, reported = blocks[key]
+            headings.extend(copy.deepcopy(reported))
+            return html
+        before = len(headings)
+        html = render(self, data, options, locale=locale)
+        if len(blocks) > 100:  # a long session: forget blocks of earlier package states
+            blocks.clear()
+        blocks[key] = (html, copy.deepcopy(headings[before:]))
+        return html
+
+    remembering_render.remembers = True  # type: ignore[attr-defined]
+    PythonHandler.render = remembering_render
+
+
+def _remember_highlighting() -> None:
+    from pymdownx.highlight import Highlight
+
+    highlight = Highlight.highlight
+    if getattr(highlight, "remembers", False):
+        return
+    coloured: dict[str, str] = {}
+
+    @functools.wraps(highlight)
+    def remembering_highlight(self: Any, *args: Any, **kwargs: Any) -> str:
+        if getattr(self, "title_mode", "html") == "html":  # a title in HTML goes into the page's own stash
+            return highlight(self, *args, **kwargs)
+        # the settings (not the page's Markdown object) and the call, as text
+        settings = sorted((name, value) for name, value in vars(self).items() if name != "md")
+        key = repr((settings, args, sorted(kwargs.items())))
+        if key not in coloured:
+            if len(coloured) > 5000:
+                coloured.clear()
+            coloured[key] = highlight(self, *args, **kwargs)
+        return coloured[key]
+
+    remembering_highlight.remembers = True  # type: ignore[attr-defined]
+    Highlight.highlight = remembering_highlight

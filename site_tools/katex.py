@@ -77,7 +77,11 @@ _MATHS = re.compile(r'<(span|div) class="arithmatex">(.*?)</\1>', re.DOTALL)
 
 
 class _Renderer:
-    """One ``node`` process that typesets TeX with KaTeX, kept for the whole build (and serve)."""
+    """One ``node`` process that typesets TeX with KaTeX, kept for the whole build (and serve).
+
+    It remembers what it typeset: KaTeX gives the same HTML for the same TeX, so a formula seen
+    before (on the other language's page, or in an earlier preview rebuild) is not sent again.
+    """
 
     def __init__(self) -> None:
         node = shutil.which("node")
@@ -88,11 +92,19 @@ class _Renderer:
             [node, str(script), str(NODE_MODULES / "katex")],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8",
         )
+        self.typeset: dict[tuple[str, bool], str] = {}
         atexit.register(self.close)
 
     def render(self, items: list[tuple[str, bool]]) -> list[str]:
+        """The HTML of each ``(tex, display)``; only formulas not typeset before go to ``node``."""
+        new = list(dict.fromkeys(item for item in items if item not in self.typeset))
+        if new:
+            self.typeset.update(zip(new, self._typeset(new), strict=True))
+        return [self.typeset[item] for item in items]
+
+    def _typeset(self, items: list[tuple[str, bool]]) -> list[str]:
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(json.dumps(items) + "\n")
+        self.proc.stdin.write(json.dumps([list(item) for item in items]) + "\n")
         self.proc.stdin.flush()
         reply = self.proc.stdout.readline()
         if not reply:
