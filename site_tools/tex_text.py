@@ -8,6 +8,7 @@ not all of TeX; an unknown command is written as its name without the backslash.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -142,8 +143,10 @@ class _Parser:
         return _SYMBOLS.get(name, name)  # an unknown command: its name
 
 
+@functools.lru_cache(maxsize=8192)
 def tex_to_text(tex: str) -> str:
-    """One TeX formula (without delimiters) as readable plain text."""
+    """One TeX formula (without delimiters) as readable plain text (remembered: a formula recurs
+    across a page's two languages, its search index and every preview rebuild)."""
     text = unicodedata.normalize("NFC", _Parser(tex).group())  # α + U+0304 -> ᾱ
     text = re.sub(r"\s+", " ", text).strip()
     text = re.sub(r"([(\[])\s+", r"\1", text)

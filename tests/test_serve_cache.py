@@ -1,14 +1,19 @@
 """The preview's rebuild remembers unchanged work (hooks/serve_cache.py) and still writes the same site.
 
-Two builds of the whole site, both languages, as ``mkdocs serve`` runs them: the configuration is
-loaded again for the second, as the server does on every edit. The second build is checked for
-two things. Every page, the search index, the sitemap and the objects inventory must be byte
-for byte what the first build wrote. And none of the remembered work may run again: no code
-block sent to Pygments, no API block rendered, no page parsed for search, no template compiled,
-no formula sent to KaTeX.
+Three builds of the whole site, both languages, as ``mkdocs serve`` runs them: the configuration
+is loaded again for each rebuild, as the server does on every edit.
 
-It runs in a child process: the hook patches mkdocstrings, pymdown-extensions and Material for
-the life of the process, and the other tests' builds must stay untouched.
+* The second build follows no edit. Every page, the search indexes, the sitemap and the objects
+  inventory must be byte for byte what the first build wrote, and none of the remembered work may
+  run again: no page converted from Markdown, no code block sent to Pygments, no API block
+  rendered, no page parsed for search, no template compiled, no theme folder listed, no formula
+  sent to KaTeX.
+* The third build follows an edit of one page (a line added to lesson 1's English source, as an
+  author would). Only that page and its language's search index may change, the line must be
+  on the page, and only that page is converted and parsed for search again.
+
+It runs in a child process: the hook patches MkDocs, mkdocstrings, pymdown-extensions and
+Material for the life of the process, and the other tests' builds must stay untouched.
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ import collections, json, sys, tempfile
 from pathlib import Path
 
 import jinja2
+import markdown
 import pymdownx.highlight
 from material.plugins.search import plugin as search
 from mkdocs.commands.build import build
 from mkdocs.config import load_config
+from mkdocs.structure.pages import Page
 from mkdocstrings_handlers.python._internal import rendering
 
 from site_tools import katex
@@ -47,6 +54,9 @@ counting(pymdownx.highlight, "highlight", "code blocks coloured by Pygments")
 counting(rendering, "do_get_template", "API blocks rendered")
 counting(jinja2.Environment, "compile", "templates compiled")
 counting(material_parser.__mro__[1], "feed", "pages parsed for search", only=material_parser)
+counting(markdown.Markdown, "convert", "pages converted from Markdown")
+counting(jinja2.Environment, "list_templates", "theme folders listed")
+EDIT = "Serve-cache edit marker, typed by an author."
 
 site = Path(tempfile.mkdtemp())
 url = "http://127.0.0.1:8000/"
@@ -63,20 +73,32 @@ build(first, serve_url=url, dirty=False)
 wrote = {p: p.read_bytes() for p in site.rglob("*") if p.suffix in {".html", ".json", ".xml", ".inv"}}
 first_calls = dict(calls)
 
-calls.clear()
 sent = []
 typeset = katex._renderer()._typeset
 katex._renderer()._typeset = lambda items: sent.append(len(items)) or typeset(items)
-build(config(), serve_url=url, dirty=False)
-again = {p: p.read_bytes() for p in site.rglob("*") if p.suffix in {".html", ".json", ".xml", ".inv"}}
-print(json.dumps({
-    "files": len(wrote),
-    "changed": sorted(str(p.relative_to(site)) for p in wrote if again.get(p) != wrote[p]),
-    "new": sorted(str(p.relative_to(site)) for p in again if p not in wrote),
-    "first": first_calls,
-    "second": dict(calls),
-    "formulas_sent_second": sum(sent),
-}))
+
+def rebuild():
+    calls.clear()
+    sent.clear()
+    build(config(), serve_url=url, dirty=False)
+    now = {p: p.read_bytes() for p in site.rglob("*") if p.suffix in {".html", ".json", ".xml", ".inv"}}
+    return {
+        "changed": sorted(str(p.relative_to(site)) for p in wrote if now.get(p) != wrote[p]),
+        "new": sorted(str(p.relative_to(site)) for p in now if p not in wrote),
+        "calls": dict(calls),
+        "formulas sent": sum(sent),
+        "edit shown": EDIT.encode() in now.get(site / "en/lessons/gradient-descent/index.html", b""),
+    }
+
+second = rebuild()
+read_source = Page.read_source
+def edited(page, config):
+    read_source(page, config)
+    if page.file.src_uri == "lessons/gradient-descent.en.md":
+        page.markdown += "\n\n" + EDIT + "\n"
+Page.read_source = edited
+third = rebuild()
+print(json.dumps({"files": len(wrote), "first": first_calls, "second": second, "third": third}))
 """
 
 
@@ -87,12 +109,21 @@ def test_a_preview_rebuild_writes_the_same_site_without_repeating_remembered_wor
     report = json.loads(done.stdout.strip().splitlines()[-1])
 
     assert report["files"] >= 22  # 18 pages, the 404 page, both languages' search indexes, the sitemap
-    assert report["changed"] == [] and report["new"] == []
     # the first build did each kind of work (so a zero below is the cache, not a counter that never counts)
     first = report["first"]
+    assert first["pages converted from Markdown"] >= 18
     assert first["code blocks coloured by Pygments"] > 100
     assert first["API blocks rendered"] >= 10
     assert first["templates compiled"] > 50
     assert first["pages parsed for search"] >= 18
-    assert report["second"] == {}
-    assert report["formulas_sent_second"] == 0
+    assert first["theme folders listed"] >= 1
+
+    second = report["second"]
+    assert second["changed"] == [] and second["new"] == []
+    assert second["calls"] == {} and second["formulas sent"] == 0
+
+    third = report["third"]
+    assert third["edit shown"]
+    assert third["changed"] == ["en/lessons/gradient-descent/index.html", "en/search/search_index.json"]
+    assert third["new"] == [] and third["formulas sent"] == 0
+    assert third["calls"] == {"pages converted from Markdown": 1, "pages parsed for search": 1}
