@@ -19,7 +19,7 @@ Two more rows, with the ``--dirty`` server: a page that gains a broken link is s
 served (the strict build would stop), and a page that gains a failing example shows the
 warning banner (seconds from the edit until the banner is served).
 
-Writes ``benchmarks/results/serve.json``.
+Writes ``benchmarks/results/serve.json``, with the machine's calibration (``results_file``) first.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from results_file import machine, row, write
+from results_file import calibration_rows, machine, row, write
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -140,7 +140,7 @@ def main() -> None:
     original = PAGE.read_text(encoding="utf-8")
     # a plain `kill` must restore the page too (a stopped run once left a marker line in lesson 1)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    rows = []
+    rows = calibration_rows()  # before the servers start, so that their first builds do not count
     try:
         with Server("--no-strict", "--dirty") as server:
             examples_settled(args.settle)

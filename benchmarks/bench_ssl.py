@@ -19,12 +19,11 @@ Writes ``benchmarks/results/ssl.json``. Rows:
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
-from results_file import calibration, machine, row, write
+from results_file import calibration_rows, machine, row, write
 
 from medai_lessons.self_supervised import digit_clip_path, held_out_digits, load_digit_clip, training_digits
 from medai_lessons.self_supervised.clip_model import zero_shot_accuracy
@@ -49,17 +48,6 @@ TEMPLATES = {
     "untrained template 'a photo of a {word}'": "a photo of a {word}",
     "untrained template 'a picture of the number {digit}'": "a picture of the number {digit}",
 }
-
-
-def calibration_rows() -> list[dict]:
-    """How fast and how busy the machine was: the same two figures as ``bench_suite.py``, and the load."""
-    load = os.getloadavg()[0]
-    speed = calibration()
-    return [
-        row("calibration: 10 million Python additions", round(speed["additions_s"], 2), "s"),
-        row("calibration: 2048² float32 matrix product, one thread", round(speed["matmul_1"], 1), "GFLOP/s"),
-        row("calibration: load average at the start", round(load, 2), "processes"),
-    ]
 
 
 def clip_rows() -> list[dict]:

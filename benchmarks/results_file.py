@@ -74,3 +74,15 @@ def calibration(threads: tuple[int, ...] = (1,)) -> dict[str, float]:
         out[f"matmul_{n}"] = float(done.stdout)
     return out
 
+
+
+def calibration_rows() -> list[dict]:
+    """How fast and how busy the machine was when a benchmark started: 10 million Python additions,
+    a 2048² float32 matrix product on one thread (:func:`calibration`), and the load average."""
+    load = os.getloadavg()[0]
+    speed = calibration()
+    return [
+        row("calibration: 10 million Python additions", round(speed["additions_s"], 2), "s"),
+        row("calibration: 2048² float32 matrix product, one thread", round(speed["matmul_1"], 1), "GFLOP/s"),
+        row("calibration: load average at the start", round(load, 2), "processes"),
+    ]
