@@ -190,8 +190,13 @@ def test_labels_are_in_the_page_language(widget):
 
 
 def test_formula_is_rendered_by_katex(widget):
-    """The loss and the update rule next to the chart are KaTeX, without errors."""
-    assert widget.locator(f"{WIDGET} .lr-explorer__formulas .katex").count() == 2
+    """The loss and the update rule next to the chart are KaTeX, without errors. They show as
+    plain text until KaTeX's script, which the first live formula asks for, has loaded
+    (explorer-kit.js): the test waits for that, as a reader does (it once counted 0 of 2 on a
+    loaded machine)."""
+    formulas = f"{WIDGET} .lr-explorer__formulas .katex"
+    widget.wait_for_function("sel => document.querySelectorAll(sel).length >= 2", arg=formulas, timeout=NET_MS)
+    assert widget.locator(formulas).count() == 2
     assert widget.locator(f"{WIDGET} .katex-error").count() == 0
 
 
