@@ -232,6 +232,23 @@ def test_site_figures_travel_inside_the_notebook_as_attachments(tmp_path):
     assert cell.attachments == {"lesson1-x-ja.svg": {"image/svg+xml": encoded}}
 
 
+def test_the_same_page_gives_the_same_notebook_on_every_build():
+    """Cell ids come from each cell's place and text, not from nbformat's random draw: two
+    conversions of a lesson write the same bytes, and the ids are valid and unique."""
+    import nbformat
+
+    from site_tools.notebooks import convert_page
+
+    page = DOCS / "lessons" / "gradient-descent.en.md"
+    first, again = (nbformat.writes(convert_page(page, docs_dir=DOCS, site_url=SITE)) for _ in range(2))
+    assert first == again
+    nb = nbformat.reads(first, as_version=4)
+    nbformat.validate(nb)
+    ids = [cell.id for cell in nb.cells]
+    assert len(set(ids)) == len(ids) > 20
+    assert ids[0].startswith("c000-") and ids[1].startswith("c001-")
+
+
 def test_attribute_lists_and_html_comments_are_removed():
     """MkDocs-only attribute lists and comment lines do not leak into the notebook."""
     cells = cells_of("## Heading { #anchor }\n\n<!-- lr-explorer -->\n[a](https://x.org){ .md-button }\n")
