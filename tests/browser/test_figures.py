@@ -83,14 +83,28 @@ def tab(reused_tab) -> Iterator[Any]:
     reused_tab.goto("about:blank")
 
 
+_OPENED_STATE_JS = """() => { const d = document.querySelector('dialog.figure-zoom__dialog');
+  const i = d && d.querySelector('img');
+  return {dialog: !!d, open: !!(d && d.open), src: i && i.getAttribute('src'), complete: i && i.complete,
+          naturalWidth: i && i.naturalWidth, focused: document.activeElement && document.activeElement.className,
+          scrollY: window.scrollY}; }"""
+
+
 def _open(tab: Any, button: Any) -> list[dict[str, Any]]:
-    """Tap a figure, measure the opened figure, close it with Esc."""
+    """Tap a figure, measure the opened figure, close it with Esc. Waits in two steps (the dialog,
+    then its image) and, if either never comes, fails with what the page showed (a fresh-clone run
+    once timed out here and could not be reproduced: the next failure says more)."""
+    label = button.get_attribute("aria-label")
     button.scroll_into_view_if_needed()
     button.click()
-    tab.wait_for_function(
-        "() => { const i = document.querySelector('dialog[open] img');"
-        " return !!i && i.complete && i.naturalWidth > 0; }",
-        timeout=NET_MS)
+    for step, ready in (("the dialog to open", "() => !!document.querySelector('dialog[open]')"),
+                        ("its image to load", "() => { const i = document.querySelector('dialog[open] img');"
+                                              " return !!i && i.complete && i.naturalWidth > 0; }")):
+        try:
+            tab.wait_for_function(ready, timeout=NET_MS)
+        except Exception as err:  # Playwright's TimeoutError: say what the page showed instead
+            raise AssertionError(f"waiting for {step} after a tap on {label!r}: "
+                                 f"{tab.evaluate(_OPENED_STATE_JS)}") from err
     opened = tab.evaluate(LABELS_JS, "dialog[open] img")
     tab.keyboard.press("Escape")
     tab.wait_for_function("() => !document.querySelector('dialog[open]')", timeout=NET_MS)
