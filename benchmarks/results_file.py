@@ -75,7 +75,6 @@ def calibration(threads: tuple[int, ...] = (1,)) -> dict[str, float]:
     return out
 
 
-
 def calibration_rows() -> list[dict]:
     """How fast and how busy the machine was when a benchmark started: 10 million Python additions,
     a 2048² float32 matrix product on one thread (:func:`calibration`), and the load average."""

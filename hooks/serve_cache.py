@@ -1,7 +1,7 @@
 """MkDocs hook, ``mkdocs serve`` only: remember work that every rebuild repeats unchanged.
 
-A preview rebuild renders both languages again after an edit to one page. Three parts of
-that work give the same result for the same input, so in serve mode they are remembered:
+A preview rebuild renders both languages again after an edit to one page. Most of that work
+gives the same result for the same input, so in serve mode it is remembered:
 
 * **API signatures.** mkdocstrings-python formats each long signature of the reference page with
   a ``ruff format`` subprocess (about 90 processes per rebuild). The formatting function is
@@ -16,10 +16,6 @@ that work give the same result for the same input, so in serve mode they are rem
   conversion also told the cross-reference plugins what it holds (autorefs' anchors, the
   mkdocstrings inventory); those calls are recorded the first time and made again, on the
   current build's plugins, each time the page is given back.
-* **API blocks.** Each ``::: medai_lessons.…`` block of the reference page is collected and
-  rendered again, in both languages. While no file of the package (``src/``) has changed, a
-  block's HTML and the headings it reported for the table of contents and the cross-references
-  are given back as they were; the outer mkdocstrings code registers them as usual.
 * **Highlighted code.** Pygments colours each code block of every page again (about 220). A
   block with the same source and the same settings gets its earlier HTML back.
 * **Theme files.** Each build lists the theme's static files (Material ships about 14,000, its
@@ -30,10 +26,10 @@ that work give the same result for the same input, so in serve mode they are rem
   page whose HTML has not changed gets its earlier sections back (copies: the plugin fills
   in a missing title).
 
-``mkdocs build`` (the published site and the tests) is untouched. The patched names are private
-(mkdocstrings-python's ``_format_signature``, mkdocstrings' ``Environment`` and ``_headings``,
-Material's search ``Parser``); ``Highlight.highlight`` of pymdown-extensions, MkDocs'
-``Page.render`` and ``Files.add_files_from_theme`` and the recorded autorefs and inventory methods are public. If a
+``mkdocs build`` (the published site and the tests) is untouched. Some patched names are private
+(mkdocstrings-python's ``_format_signature``, mkdocstrings' ``Environment``, Material's search
+``Parser``); ``Highlight.highlight`` of pymdown-extensions, MkDocs' ``Page.render`` and
+``Files.add_files_from_theme``, and the recorded autorefs and inventory methods are public. If a
 future version renames them, this hook does nothing and the preview is only slower.
 """
 
@@ -75,7 +71,6 @@ def on_startup(command: str, dirty: bool) -> None:
         _remember_signatures()
         _remember_templates()
         _remember_search_sections()
-        _remember_api_pages()
         _remember_highlighting()
         _remember_rendered_pages()
         _remember_theme_files()
@@ -150,44 +145,13 @@ def _remember_search_sections() -> None:
     search.Parser = RememberingParser
 
 
-#: where the reference page's objects come from (mkdocs.yml: mkdocstrings' ``paths: [src]``)
+#: the package the pages' examples and the reference page read (mkdocs.yml: mkdocstrings' ``paths: [src]``)
 _PACKAGE_SOURCES = Path(__file__).resolve().parent.parent / "src"
 
 
 def _package_state() -> tuple[tuple[str, int], ...]:
     """Every package file's path and modification time: a changed, added or removed file changes it."""
     return tuple(sorted((str(p), p.stat().st_mtime_ns) for p in _PACKAGE_SOURCES.rglob("*.py")))
-
-
-def _remember_api_pages() -> None:
-    try:
-        from mkdocstrings_handlers.python._internal.handler import PythonHandler
-    except ImportError:
-        return
-    render = PythonHandler.render
-    if getattr(render, "remembers", False) or not hasattr(PythonHandler, "get_headings"):
-        return
-    blocks: dict[tuple[Any, ...], tuple[str, list[Any]]] = {}
-
-    @functools.wraps(render)
-    def remembering_render(self: Any, data: Any, options: Any, locale: str | None = None) -> str:
-        headings = getattr(self, "_headings", None)
-        if not isinstance(headings, list):
-            return render(self, data, options, locale=locale)
-        key = (getattr(data, "path", None), repr(options), locale, _package_state())
-        if key in blocks:
-            html, reported = blocks[key]
-            headings.extend(copy.deepcopy(reported))
-            return html
-        before = len(headings)
-        html = render(self, data, options, locale=locale)
-        if len(blocks) > 100:  # a long session: forget blocks of earlier package states
-            blocks.clear()
-        blocks[key] = (html, copy.deepcopy(headings[before:]))
-        return html
-
-    remembering_render.remembers = True  # type: ignore[attr-defined]
-    PythonHandler.render = remembering_render
 
 
 def _remember_highlighting() -> None:
@@ -268,9 +232,16 @@ def _recorded_methods() -> list[tuple[type, str]]:
     return methods
 
 
+_last_site: list[Any] = [None, None]  # the Files of the build under way, and its state
+
+
 def _state_of_site(files: Files) -> int:
-    return hash((tuple(sorted((f.src_uri, f.url) for f in files)), _MKDOCS_YML.stat().st_mtime_ns,
-                 _package_state()))
+    """The site's files and their URLs, ``mkdocs.yml`` and the package sources, as one number:
+    worked out once per build (each build, each language, makes a new ``Files``)."""
+    if _last_site[0] is not files:
+        _last_site[:] = [files, hash((tuple(sorted((f.src_uri, f.url) for f in files)),
+                                      _MKDOCS_YML.stat().st_mtime_ns, _package_state()))]
+    return _last_site[1]
 
 
 _PAGE = object()  # stands for the page in a recorded call

@@ -104,7 +104,7 @@ class _Renderer:
 
     def _typeset(self, items: list[tuple[str, bool]]) -> list[str]:
         assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(json.dumps([list(item) for item in items]) + "\n")
+        self.proc.stdin.write(json.dumps(items) + "\n")
         self.proc.stdin.flush()
         reply = self.proc.stdout.readline()
         if not reply:

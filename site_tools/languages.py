@@ -56,15 +56,18 @@ def link_twin_headings(html: str, twin_ids: list[str]) -> str:
     place would then send the reader to the wrong section.
     """
     span = _article(html)
-    if span is None or len(heading_ids(html)) != len(twin_ids):
+    if span is None:
+        return html
+    start, end = span
+    article = html[start:end]
+    if len(_HEADING.findall(article)) != len(twin_ids):
         return html
     twins = iter(twin_ids)
 
     def tag(m: re.Match[str]) -> str:
         return f'<h{m.group(1)} id="{m.group(2)}" data-twin="{next(twins)}"'
 
-    start, end = span
-    return html[:start] + _HEADING.sub(tag, html[start:end]) + html[end:]
+    return html[:start] + _HEADING.sub(tag, article) + html[end:]
 
 
 def page_pairs(site: Path, prefix: str) -> list[tuple[Path, Path]]:

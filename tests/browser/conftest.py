@@ -34,6 +34,8 @@ LANGS = LANGUAGES
 #: showing) before it fails: a safety net many times the normal wait, never an expectation.
 #: Tests wait on the event itself, so a slow or loaded machine only makes them slower.
 NET_MS = 60_000
+#: resolves after the next two frames: whatever the page did before has then been laid out and painted
+NEXT_FRAMES = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
 
 
 def in_one_language(fixture: str) -> pytest.MarkDecorator:
@@ -277,7 +279,7 @@ def reach_widgets(tab: Any, selector: str) -> None:
     for widget in tab.locator(selector).all():
         widget.scroll_into_view_if_needed()
         # the observer reports after the next rendering: two frames, then the widget has started
-        tab.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        tab.evaluate(NEXT_FRAMES)
     tab.evaluate("() => window.scrollTo(0, 0)")
 
 
@@ -304,7 +306,7 @@ def widget_screenshot(tab: Any, selector: str, name: str, lang: str) -> Path:
     try:
         widget.evaluate("e => e.scrollIntoView({block: 'center'})")
         # two frames after the scroll, so the widget has been painted where it now stands
-        tab.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        tab.evaluate(NEXT_FRAMES)
         widget.screenshot(path=str(out))
     finally:
         if screen:

@@ -6,7 +6,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from .conftest import LESSON, NET_MS
+from .conftest import LESSON, NET_MS, NEXT_FRAMES
 
 
 def _switch(tab, hreflang: str) -> None:
@@ -68,7 +68,7 @@ def _read_from(tab, heading_id: str) -> None:
     tab.evaluate("() => document.fonts.ready.then(() => true)")
     for _ in range(10):
         tab.evaluate("id => { document.getElementById(id).scrollIntoView(); window.scrollBy(0, 40); }", heading_id)
-        tab.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+        tab.evaluate(NEXT_FRAMES)
         if tab.evaluate(_IS_CURRENT_JS, heading_id):
             return
     raise AssertionError(f"the page never held still with {heading_id!r} at the top")
