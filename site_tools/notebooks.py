@@ -422,13 +422,12 @@ def attach_figures(nb: Any, figures: Mapping[str, Path]) -> Any:
     return nb
 
 
-def name_cells(nb: Any) -> Any:
+def _name_cells(nb: Any) -> None:
     """Give each cell an id made from its place and its text, instead of nbformat's random one, so
     the same page gives the same notebook, byte for byte, on every build (``c<place>-<hash>``)."""
     for place, cell in enumerate(nb.cells):
         digest = hashlib.sha1(f"{cell.cell_type}\n{cell.source}".encode(), usedforsecurity=False).hexdigest()
         cell.id = f"c{place:03d}-{digest[:8]}"
-    return nb
 
 
 def convert_page(path: Path, *, docs_dir: Path, site_url: str | None = None,
@@ -449,7 +448,7 @@ def convert_page(path: Path, *, docs_dir: Path, site_url: str | None = None,
     cells = page_to_cells(path.read_text(encoding="utf-8"), page=page, lang=lang, site_url=site_url,
                           figures=figures)
     nb = attach_figures(jupytext.reads(_jupytext_markdown(cells), fmt="md"), figures or {})
-    name_cells(nb)
+    _name_cells(nb)
     nb.metadata.pop("jupytext", None)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
